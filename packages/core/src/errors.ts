@@ -1,0 +1,65 @@
+/**
+ * Every code c2p can answer with or throw, mapped to its HTTP status and a
+ * generic message. Messages never contain credentials or request input.
+ */
+export const errorCodes = {
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Only POST is accepted.' },
+  IP_NOT_ALLOWED: { status: 403, message: 'The client address is not allowed.' },
+  UNAUTHORIZED: { status: 401, message: 'Valid Basic credentials are required.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
+  INVALID_JSON: { status: 400, message: 'The body is not valid JSON.' },
+  INVALID_PAYLOAD: {
+    status: 422,
+    message: 'The body is not a Clik2pay event or an array of events.',
+  },
+  IN_PROGRESS: {
+    status: 409,
+    message: 'This event is being processed by another worker; retry later.',
+  },
+  HANDLER_FAILED: { status: 500, message: 'The event could not be processed.' },
+  STORE_UNAVAILABLE: { status: 503, message: 'The idempotency store is unavailable.' },
+  INVALID_OPTIONS: { status: 500, message: 'The configuration is invalid.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A code from {@link errorCodes}. */
+export type C2pErrorCode = keyof typeof errorCodes;
+
+/** Options for {@link C2pError}. */
+export interface C2pErrorOptions {
+  /** Replaces the generic message of the code. Must not contain request input. */
+  message?: string;
+  /** The underlying error, for logs and the error hook; never sent on the wire. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class of c2p: a code from {@link errorCodes}, its HTTP status,
+ * and the cause. Stores throw it with `STORE_UNAVAILABLE`; bad configuration
+ * throws it with `INVALID_OPTIONS` and a message naming the option path.
+ */
+export class C2pError extends Error {
+  /** The code, a key of {@link errorCodes}. */
+  readonly code: C2pErrorCode;
+  /** The HTTP status the code maps to. */
+  readonly status: number;
+
+  constructor(code: C2pErrorCode, options: C2pErrorOptions = {}) {
+    super(options.message ?? errorCodes[code].message, { cause: options.cause });
+    this.name = 'C2pError';
+    this.code = code;
+    this.status = errorCodes[code].status;
+  }
+}
+
+/** Is `value` a {@link C2pError}, optionally with the given code? */
+export function isC2pError(value: unknown, code?: C2pErrorCode): value is C2pError {
+  return value instanceof C2pError && (code === undefined || value.code === code);
+}
+
+/**
+ * Builds the error thrown for a bad option, naming its path:
+ * `[@c2p/core] options.allowedIps[2]: "10.0.0.0/33" is not an address or CIDR`.
+ */
+export function invalidOption(path: string, problem: string, pkg = '@c2p/core'): C2pError {
+  return new C2pError('INVALID_OPTIONS', { message: `[${pkg}] ${path}: ${problem}` });
+}

@@ -1,0 +1,73 @@
+/**
+ * The answer of {@link IdempotencyStore.claim}.
+ *
+ * - `acquired`: the caller owns the key until its lease ends; `token` proves it.
+ * - `in_progress`: another owner holds an unexpired lease.
+ * - `completed`: the key was completed and is still retained: a duplicate.
+ */
+export type ClaimResult =
+  | { readonly status: 'acquired'; readonly token: string }
+  | { readonly status: 'in_progress' }
+  | { readonly status: 'completed' };
+
+/**
+ * The idempotency port. Clik2pay sends no delivery id and retries, so every
+ * event is claimed before its handlers run and completed after they succeed.
+ *
+ * Every method is atomic. A store that cannot reach its backend throws a
+ * `C2pError` with code `STORE_UNAVAILABLE`, which the pipeline answers with 503.
+ */
+export interface IdempotencyStore {
+  /**
+   * Claims `key` for `leaseMs` milliseconds. A key whose lease has expired (its
+   * owner crashed) can be claimed again; a completed key answers `completed`
+   * until its retention ends.
+   */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Marks `key` completed and keeps it for `retainMs` milliseconds, if `token` is
+   * the current owner's. Answers `false`, changing nothing, for a stale owner.
+   */
+  complete(key: string, token: string, retainMs: number): Promise<boolean>;
+  /**
+   * Gives `key` up so the next delivery can claim it at once, if `token` is the
+   * current owner's. Answers `false`, changing nothing, for a stale owner.
+   */
+  release(key: string, token: string): Promise<boolean>;
+  /** Closes what the store opened itself (not a client the user passed in). */
+  close?(): Promise<void>;
+}
+
+/**
+ * A store whose completion can commit together with the handler's own writes.
+ * The pipeline calls {@link TransactionalIdempotencyStore.completeWithin} instead
+ * of `complete`: the store opens a transaction, hands it to `work`, marks the
+ * key completed inside it (only if `token` still owns the key) and commits; if
+ * `work` throws or the owner is stale, everything rolls back.
+ *
+ * @typeParam Tx - what the handler receives, e.g. a `pg` client inside `BEGIN`.
+ */
+export interface TransactionalIdempotencyStore<Tx> extends IdempotencyStore {
+  /**
+   * Runs `work` in one transaction with the completion of `key`. Answers `true`
+   * when both committed, `false` when `token` was stale (nothing committed).
+   * Rethrows what `work` throws, after rolling back.
+   */
+  completeWithin(
+    key: string,
+    token: string,
+    retainMs: number,
+    work: (tx: Tx) => Promise<void>,
+  ): Promise<boolean>;
+}
+
+/** Is `store` a {@link TransactionalIdempotencyStore}? */
+export function isTransactionalStore(
+  store: IdempotencyStore,
+): store is TransactionalIdempotencyStore<unknown> {
+  return typeof (store as Partial<TransactionalIdempotencyStore<unknown>>).completeWithin === 'function';
+}
+
+/** The transaction type a store hands to handlers, or `undefined` for a plain store. */
+export type TransactionOf<S extends IdempotencyStore> =
+  S extends TransactionalIdempotencyStore<infer Tx> ? Tx : undefined;
