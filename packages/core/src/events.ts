@@ -109,7 +109,7 @@ export type EventFor<T extends KnownEventType> = Extract<KnownEvent, { eventType
 export const resourceSchema = z.looseObject({
   id: z.string().min(1),
   status: z.string().optional(),
-  amount: z.number().finite().optional(),
+  amount: z.number().optional(),
   merchantTransactionId: z.string().nullable().optional(),
 });
 
@@ -150,7 +150,10 @@ export function resolveResourceKind(
   resource: Readonly<Record<string, unknown>>,
 ): ResourceKind {
   if (resourceType !== undefined) {
-    const slug = resourceType.toLowerCase().replace(/[\s_-]+/g, '').replace(/api$/, '');
+    const slug = resourceType
+      .toLowerCase()
+      .replace(/[\s_-]+/g, '')
+      .replace(/api$/, '');
     if (slug === 'paymentrequest' || slug === 'paymentrequests') return 'payment-request';
     if (slug === 'payment' || slug === 'payments') return 'payment';
   }

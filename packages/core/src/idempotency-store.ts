@@ -65,7 +65,9 @@ export interface TransactionalIdempotencyStore<Tx> extends IdempotencyStore {
 export function isTransactionalStore(
   store: IdempotencyStore,
 ): store is TransactionalIdempotencyStore<unknown> {
-  return typeof (store as Partial<TransactionalIdempotencyStore<unknown>>).completeWithin === 'function';
+  return (
+    typeof (store as Partial<TransactionalIdempotencyStore<unknown>>).completeWithin === 'function'
+  );
 }
 
 /** The transaction type a store hands to handlers, or `undefined` for a plain store. */

@@ -1,0 +1,120 @@
+import ipaddr from 'ipaddr.js';
+import { invalidOption } from './errors.js';
+
+/**
+ * Clik2pay's documented source addresses. Lists change: pass your own rules
+ * when Clik2pay announces new ones.
+ */
+export const clik2payIps = {
+  production: ['3.99.39.224', '3.96.30.80', '52.60.229.252'],
+  sandbox: ['99.79.143.93', '3.96.21.104', '52.60.117.97'],
+  loopback: ['127.0.0.0/8', '::1'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A preset name usable as a rule: `production`, `sandbox` or `loopback`. */
+export type IpPreset = keyof typeof clik2payIps;
+
+/** Options for {@link createIpAllowlist}. */
+export interface IpAllowlistOptions {
+  /** Names the option in error messages. Defaults to `options.allowedIps`. */
+  optionPath?: string;
+}
+
+/** A compiled allowlist. */
+export interface IpAllowlist {
+  /** Is `address` allowed? A missing or malformed address is denied. */
+  allows(address: string | null | undefined): boolean;
+}
+
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+
+/**
+ * Parses an IPv4 (strict dotted decimal) or IPv6 address, folding an
+ * IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) to IPv4. Answers `undefined` for
+ * anything else, ports and brackets included.
+ */
+export function parseIpAddress(value: string): Address | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
+  if (!ipaddr.IPv6.isValid(value)) return undefined;
+  const v6 = ipaddr.IPv6.parse(value);
+  return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+}
+
+/** The canonical text of an address: dotted decimal, or full-length IPv6 without zone. */
+export function canonicalIpAddress(address: Address): string {
+  return address.kind() === 'ipv4'
+    ? address.toString()
+    : (address as ipaddr.IPv6).toNormalizedString().replace(/%.*$/, '');
+}
+
+/**
+ * Compiles an allowlist of addresses, CIDRs (IPv4 and IPv6) and preset names
+ * (`production`, `sandbox`, `loopback`). Exact addresses take a set lookup;
+ * CIDRs are matched after. A bad rule throws, naming it.
+ *
+ * @example
+ * const allowlist = createIpAllowlist(['production', '10.0.0.0/8']);
+ * allowlist.allows('3.99.39.224'); // true
+ */
+export function createIpAllowlist(
+  rules: readonly string[],
+  options: IpAllowlistOptions = {},
+): IpAllowlist {
+  const path = options.optionPath ?? 'options.allowedIps';
+  if (!Array.isArray(rules))
+    throw invalidOption(path, 'must be an array of addresses, CIDRs or preset names');
+  const exact = new Set<string>();
+  const ranges: Array<[Address, number]> = [];
+  rules.forEach((rule, index) => {
+    const at = `${path}[${index}]`;
+    if (typeof rule !== 'string') throw invalidOption(at, 'is not a string');
+    const trimmed = rule.trim();
+    const preset = clik2payIps[trimmed.toLowerCase() as IpPreset];
+    for (const item of preset ?? [trimmed]) {
+      const compiled = compileRule(item);
+      if (compiled === undefined) {
+        throw invalidOption(
+          at,
+          `${JSON.stringify(rule)} is not an address, CIDR or preset name (production, sandbox, loopback)`,
+        );
+      }
+      if (typeof compiled === 'string') {
+        exact.add(compiled);
+        // Also accept the raw spelling, so a canonical peer address skips parsing.
+        exact.add(item);
+      } else ranges.push(compiled);
+    }
+  });
+
+  return {
+    allows(address) {
+      if (typeof address !== 'string' || address === '') return false;
+      if (exact.has(address)) return true;
+      const parsed = parseIpAddress(address);
+      if (parsed === undefined) return false;
+      if (exact.has(canonicalIpAddress(parsed))) return true;
+      for (const [range, bits] of ranges) {
+        if (range.kind() === parsed.kind() && parsed.match(range, bits)) return true;
+      }
+      return false;
+    },
+  };
+}
+
+function compileRule(rule: string): string | [Address, number] | undefined {
+  const slash = rule.indexOf('/');
+  if (slash < 0) {
+    const address = parseIpAddress(rule);
+    return address && canonicalIpAddress(address);
+  }
+  const address = parseIpAddress(rule.slice(0, slash));
+  const bitsText = rule.slice(slash + 1);
+  if (address === undefined || !/^\d{1,3}$/.test(bitsText)) return undefined;
+  let bits = Number(bitsText);
+  // A mapped v6 CIDR (::ffff:10.0.0.0/104) was folded to IPv4: fold its prefix too.
+  const wasMapped = address.kind() === 'ipv4' && rule.slice(0, slash).includes(':');
+  if (wasMapped) bits -= 96;
+  const max = address.kind() === 'ipv4' ? 32 : 128;
+  if (bits < 0 || bits > max) return undefined;
+  return [address, bits];
+}
