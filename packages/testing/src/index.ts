@@ -1,1 +1,38 @@
-export {};
+/**
+ * @c2p/testing: event factories and a delivery simulator that behaves like
+ * Clik2pay. The conformance suites are separate entries:
+ * `@c2p/testing/adapter-conformance` and `@c2p/testing/store-conformance`.
+ */
+
+export { createBasicAuthorization } from './create-basic-authorization.js';
+export type { BodyShape, CreateBodyOptions, WebhookBody } from './create-body.js';
+export { createBody } from './create-body.js';
+export type {
+  CreateEventOptions,
+  FactoryEvent,
+  FactoryEventType,
+  FactoryPaymentRequestResource,
+  FactoryPaymentResource,
+  FactoryResourceKind,
+  PaymentRequestWireEvent,
+  PaymentWireEvent,
+} from './create-event.js';
+export {
+  createEvent,
+  defaultStatus,
+  documentedExample,
+  resourceTypeSpellings,
+} from './create-event.js';
+export type {
+  AttemptOutcome,
+  AttemptReport,
+  DeliverManyOptions,
+  DeliverOptions,
+  DeliveryConnectionOptions,
+  DeliveryIdentity,
+  DeliveryOrder,
+  DeliveryResult,
+  DeliveryRunEntry,
+  DeliveryRunResult,
+} from './deliver.js';
+export { deliver, deliverMany } from './deliver.js';
