@@ -22,7 +22,6 @@ export type BasicAuthVerifier = (authorization: string | null | undefined) => bo
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 // C0 controls and DEL: RFC 7617 forbids them in user-id and password.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -70,12 +69,35 @@ export function createBasicAuthVerifier(options: BasicAuthOptions): BasicAuthVer
     };
   });
 
+  // What a matching header decodes to, `username:password` in UTF-8. The username
+  // has no colon, so equal bytes mean the first-colon split agrees too.
+  const joined = expected.map(({ username, password }) => {
+    const bytes = new Uint8Array(username.length + 1 + password.length);
+    bytes.set(username);
+    bytes[username.length] = 0x3a;
+    bytes.set(password, username.length + 1);
+    return bytes;
+  });
+
   return (authorization) => {
-    const given = decodeBasic(authorization);
-    if (given === undefined) return false;
+    const bytes = decodeBasicBytes(authorization);
+    if (bytes === undefined) return false;
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      const byte = bytes[i] as number;
+      if (byte < 0x20 || byte === 0x7f) return false;
+      if (byte > 0x7f) ascii = false;
+    }
     let matched = 0;
+    if (ascii) {
+      // Every pair is visited and compared in full.
+      for (const pair of joined) matched |= equalBytes(bytes, pair);
+      return matched === 1;
+    }
+    // Non-ASCII: decode UTF-8 strictly and normalise to NFC before comparing.
+    const given = splitUtf8(bytes);
+    if (given === undefined) return false;
     for (const pair of expected) {
-      // Both halves always compared, every pair always visited.
       matched |=
         equalBytes(given.username, pair.username) & equalBytes(given.password, pair.password);
     }
@@ -102,24 +124,58 @@ export function encodeBasicAuth(username: string, password: string): string {
   return `Basic ${btoa(binary)}`;
 }
 
-function decodeBasic(header: string | null | undefined): Expected | undefined {
+const BASE64_VALUES = (() => {
+  const table = new Int8Array(128).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/** Decodes `Basic <token68>` (scheme in any case) to bytes, or `undefined`. */
+function decodeBasicBytes(header: string | null | undefined): Uint8Array | undefined {
   if (typeof header !== 'string' || header.length > 4096) return undefined;
-  const value = header.trim();
-  const space = value.indexOf(' ');
-  if (space !== 5 || value.slice(0, 5).toLowerCase() !== 'basic') return undefined;
-  const token = value.slice(6).trim();
-  if (token.length % 4 === 1 || !BASE64.test(token)) return undefined;
+  let start = 0;
+  let end = header.length;
+  while (start < end && header.charCodeAt(start) === 0x20) start++;
+  while (end > start && header.charCodeAt(end - 1) === 0x20) end--;
+  if (end - start < 7 || header.charCodeAt(start + 5) !== 0x20) return undefined;
+  if (header.slice(start, start + 5).toLowerCase() !== 'basic') return undefined;
+  start += 6;
+  while (start < end && header.charCodeAt(start) === 0x20) start++;
+  let padding = 0;
+  while (padding < 2 && end - padding > start && header.charCodeAt(end - padding - 1) === 0x3d)
+    padding++;
+  const length = end - start - padding;
+  if (length <= 0 || length % 4 === 1 || (padding > 0 && (length + padding) % 4 !== 0)) {
+    return undefined;
+  }
+  const out = new Uint8Array(Math.floor((length * 3) / 4));
+  let buffer = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = start; i < start + length; i++) {
+    const code = header.charCodeAt(i);
+    const value = code < 128 ? (BASE64_VALUES[code] as number) : -1;
+    if (value < 0) return undefined;
+    buffer = (buffer << 6) | value;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (buffer >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+function splitUtf8(bytes: Uint8Array): Expected | undefined {
   let text: string;
   try {
-    const binary = atob(token);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
     text = decoder.decode(bytes);
   } catch {
     return undefined;
   }
   const colon = text.indexOf(':');
-  if (colon < 0 || CONTROL.test(text)) return undefined;
+  if (colon < 0) return undefined;
   return {
     username: encoder.encode(text.slice(0, colon).normalize('NFC')),
     password: encoder.encode(text.slice(colon + 1).normalize('NFC')),

@@ -139,6 +139,14 @@ export function isKnownEvent(event: C2pEvent): event is KnownEvent {
   return event.known;
 }
 
+// The spellings seen in the wild, answered without a regex on the hot path.
+const documentedSpellings = new Map<string, ResourceKind>([
+  ['payment-request', 'payment-request'],
+  ['Payment Requests API', 'payment-request'],
+  ['payment', 'payment'],
+  ['Payments API', 'payment'],
+]);
+
 /**
  * Normalises `resourceType` to a {@link ResourceKind}: `payment-request`,
  * `Payment Requests API` (and `payment_request`, `PaymentRequest`, any case) are
@@ -149,6 +157,8 @@ export function resolveResourceKind(
   resourceType: string | undefined,
   resource: Readonly<Record<string, unknown>>,
 ): ResourceKind {
+  const documented = resourceType === undefined ? undefined : documentedSpellings.get(resourceType);
+  if (documented) return documented;
   if (resourceType !== undefined) {
     const slug = resourceType
       .toLowerCase()

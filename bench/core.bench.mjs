@@ -1,0 +1,77 @@
+// Micro-benchmark of core's whole decision for one event: allowlist, Basic
+// auth, parse, memory claim and complete. The budget (design.md) is a median
+// under 5 µs. Prints figures; asserts nothing. Run: npx pnpm@12.4.2 --filter @c2p/bench core
+import {
+  createBasicAuthVerifier,
+  createIpAllowlist,
+  createMemoryStore,
+  createWebhooks,
+  encodeBasicAuth,
+  parseEvents,
+} from '@c2p/core';
+
+const BATCH = 1_000;
+const BATCHES = 200;
+const authorization = encodeBasicAuth('clik2pay', 'correct horse battery staple');
+const credentials = { username: 'clik2pay', password: 'correct horse battery staple' };
+
+// The documented example's shape, with a fresh id per delivery so every one is processed.
+const body = (i) =>
+  `[{"message":"The payer successfully completed the transaction.","eventType":"PAYMENT-COMPLETED","resourceType":"payment-request","resource":{"id":"8ecd810d-c0e2-40a6-8ab9-${String(i).padStart(12, '0')}","merchantTransactionId":null,"amount":1.0,"type":"EBILL","status":"PAID","deliveryMode":"SMS","merchant":{"id":"a7815ec3-72cd-4efe-b809-28f14501a5d3","name":"Merchant name"},"payer":{"name":"firstName lastName"}}}]`;
+const bodies = Array.from({ length: BATCH * BATCHES }, (_, i) => body(i));
+const headers = { authorization, 'content-type': 'application/json' };
+const request = (i) => ({
+  method: 'POST',
+  header: (name) => headers[name],
+  body: bodies[i],
+  peerAddress: '3.99.39.224',
+});
+
+async function measure(name, run) {
+  for (let i = 0; i < BATCH * 5; i++) await run(i % bodies.length); // warm-up
+  globalThis.gc?.();
+  const perCall = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const start = process.hrtime.bigint();
+    for (let i = b * BATCH; i < (b + 1) * BATCH; i++) await run(i);
+    perCall.push(Number(process.hrtime.bigint() - start) / BATCH / 1000);
+  }
+  perCall.sort((x, y) => x - y);
+  const at = (q) => perCall[Math.min(perCall.length - 1, Math.floor(q * perCall.length))];
+  console.log(
+    `${name.padEnd(44)} median ${at(0.5).toFixed(2).padStart(6)} µs   p90 ${at(0.9).toFixed(2).padStart(6)} µs`,
+  );
+  return at(0.5);
+}
+
+console.log(
+  `node ${process.version}, ${BATCHES} batches of ${BATCH} calls, per-call time per batch`,
+);
+const webhooks = createWebhooks({
+  credentials,
+  allowedIps: ['production'],
+  store: createMemoryStore(),
+});
+webhooks.on('PAYMENT-COMPLETED', () => {});
+const whole = await measure('handle(): one new event, end to end', (i) =>
+  webhooks.handle(request(i)),
+);
+
+const dupes = createWebhooks({ credentials, allowedIps: ['production'] });
+await dupes.handle(request(0));
+await measure('handle(): a duplicate', () => dupes.handle(request(0)));
+
+const allowlist = createIpAllowlist(['production', 'sandbox', '10.0.0.0/8']);
+await measure('allowlist: exact address (fast path)', () => allowlist.allows('3.99.39.224'));
+await measure('allowlist: CIDR match', () => allowlist.allows('10.1.2.3'));
+const verify = createBasicAuthVerifier({ credentials });
+await measure('Basic auth verify', () => verify(authorization));
+await measure('parseEvents (documented example)', (i) => parseEvents(bodies[i]));
+const store = createMemoryStore();
+await measure('memory store claim + complete', async (i) => {
+  const claim = await store.claim(`k${i}`, 60_000);
+  await store.complete(`k${i}`, claim.token, 60_000);
+});
+console.log(
+  `\nbudget: median under 5 µs for the whole decision -> ${whole < 5 ? 'within' : 'OVER'} (${whole.toFixed(2)} µs)`,
+);

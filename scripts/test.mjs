@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// `npm test`: the one command CI and a newcomer run. On a machine with only Node
+// and npm it installs the workspace, brings up PostgreSQL, Redis and Chromium
+// (scripts/services.mjs), builds, and runs every check: lint, typecheck, publint,
+// tests. Extra arguments go to vitest (e.g. `npm test -- --project core`).
+
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PNPM = 'pnpm@12.4.2';
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) fail(`Node.js 20 or newer is required; this is ${process.version}.`);
+
+function fail(message) {
+  console.error(`[test] ${message}`);
+  process.exit(1);
+}
+
+function step(title, args, env = process.env) {
+  console.log(`\n[test] ${title}`);
+  const started = Date.now();
+  const result = spawnSync('npx', ['--yes', PNPM, ...args], { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) fail(`${title} failed (exit ${result.status ?? result.signal}).`);
+  console.log(`[test] ${title}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+step('install', ['install', '--frozen-lockfile']);
+
+const { startServices } = await import('./services.mjs');
+const services = await startServices({ chromium: true });
+const env = { ...process.env, ...services };
+
+step('lint', ['exec', 'biome', 'check', '.']);
+step(
+  'build and typecheck',
+  ['exec', 'turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only'],
+  env,
+);
+step('publint', ['-r', '--filter', './packages/*', 'exec', 'publint', '--strict'], env);
+step('tests', ['exec', 'vitest', 'run', ...process.argv.slice(2)], env);
