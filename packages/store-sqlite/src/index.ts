@@ -1,1 +1,2 @@
-export {};
+export type { SqliteStore, SqliteStoreOptions } from './sqlite-store.js';
+export { createSqliteStore } from './sqlite-store.js';
