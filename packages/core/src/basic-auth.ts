@@ -25,6 +25,9 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 // C0 controls and DEL: RFC 7617 forbids them in user-id and password.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// In a `u` regex a surrogate pair is one code point, so this matches only a lone
+// surrogate: TextEncoder turns each into U+FFFD, so two such secrets would compare equal.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 interface Expected {
   username: Uint8Array;
@@ -63,6 +66,10 @@ export function createBasicAuthVerifier(options: BasicAuthOptions): BasicAuthVer
       throw invalidOption(`${at}.username`, 'must not contain control characters');
     if (CONTROL.test(pair.password))
       throw invalidOption(`${at}.password`, 'must not contain control characters');
+    for (const half of ['username', 'password'] as const) {
+      if (LONE_SURROGATE.test(pair[half]))
+        throw invalidOption(`${at}.${half}`, 'must be well-formed Unicode (no lone surrogates)');
+    }
     return {
       username: encoder.encode(pair.username.normalize('NFC')),
       password: encoder.encode(pair.password.normalize('NFC')),
