@@ -1,1 +1,2 @@
-export {};
+export type { PostgresStore, PostgresStoreOptions } from './postgres-store.js';
+export { createPostgresStore } from './postgres-store.js';

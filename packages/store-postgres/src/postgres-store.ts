@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import type { ClaimResult, TransactionalIdempotencyStore } from '@c2p/core';
+import { C2pError, invalidOption } from '@c2p/core';
+import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import pg from 'pg';
+
+const pkg = '@c2p/store-postgres';
+
+/** Options for {@link createPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A connection string (`postgres://user:pass@host:5432/db`) for a pool the
+   * store opens and closes, or a `pg` `Pool` of yours that `close()` leaves open.
+   * Give your own pool an `error` listener: `pg` throws idle clients' errors
+   * (a server restart) out of the process otherwise.
+   */
+  connection: string | Pool;
+  /** The table holding the keys; letters, digits and `_`. Defaults to `c2p_idempotency`. */
+  table?: string;
+  /** The size of the pool the store opens. Defaults to `10`. */
+  max?: number;
+  /** How long to wait for a connection before failing with `STORE_UNAVAILABLE`, in ms. Defaults to `5000`. */
+  connectionTimeoutMs?: number;
+  /** Deletes up to this many expired keys once every this many claims (0: never). Defaults to `1000`. */
+  sweepEvery?: number;
+  /**
+   * The clock, in milliseconds, for tests. Defaults to the database server's
+   * clock, so listener instances with skewed clocks still agree on leases.
+   */
+  now?: () => number;
+}
+
+/**
+ * The PostgreSQL store. `completeWithin` hands your handler a `PoolClient`
+ * inside `BEGIN`, so the handler's writes and the key's completion commit together.
+ */
+export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient> {
+  /** Creates the table and its index if missing. Idempotent; run it at deploy or start-up. */
+  migrate(): Promise<void>;
+  /** Deletes one bounded batch of expired keys, skipping rows locked by others; answers how many. */
+  sweep(): Promise<number>;
+  /** Closes the pool if the store opened it. */
+  close(): Promise<void>;
+}
+
+function nonNegativeInteger(value: unknown, path: string, min = 0): void {
+  if (value !== undefined && (!Number.isInteger(value) || (value as number) < min)) {
+    throw invalidOption(path, `${String(value)} is not an integer of at least ${min}`, pkg);
+  }
+}
+
+/**
+ * A {@link PostgresStore}, shared by any number of listener instances. Every
+ * operation is one atomic statement (an upsert that takes over only an expired
+ * lease, an update or delete guarded by the token), so there is no
+ * read-then-write race between instances.
+ *
+ * @example
+ * ```ts
+ * const store = createPostgresStore({ connection: process.env.DATABASE_URL });
+ * await store.migrate();
+ * ```
+ */
+export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
+  const table = options.table ?? 'c2p_idempotency';
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,50}$/.test(table)) {
+    throw invalidOption(
+      'options.table',
+      `"${String(table)}" must be 1 to 51 letters, digits or _, not starting with a digit`,
+      pkg,
+    );
+  }
+  nonNegativeInteger(options.max, 'options.max', 1);
+  nonNegativeInteger(options.connectionTimeoutMs, 'options.connectionTimeoutMs');
+  nonNegativeInteger(options.sweepEvery, 'options.sweepEvery');
+  const { connection } = options;
+  const owned = typeof connection === 'string';
+  if (owned && connection.length === 0) {
+    throw invalidOption('options.connection', 'is an empty connection string', pkg);
+  }
+  if (
+    !owned &&
+    (typeof connection !== 'object' ||
+      connection === null ||
+      typeof connection.connect !== 'function' ||
+      typeof connection.query !== 'function')
+  ) {
+    throw invalidOption('options.connection', 'must be a connection string or a pg Pool', pkg);
+  }
+  const sweepEvery = options.sweepEvery ?? 1000;
+  const clock = options.now;
+
+  let pool: Pool;
+  if (owned) {
+    pool = new pg.Pool({
+      connectionString: connection,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    });
+    // An idle client's error (the server restarted) would otherwise crash the
+    // process; the pool drops that client and the next query connects anew.
+    pool.on('error', () => undefined);
+  } else {
+    pool = connection;
+  }
+
+  const t = `"${table}"`;
+  const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
+  // One statement per operation. The claim always touches the row so that it
+  // can answer every case in one round trip: a fresh or expired key takes the
+  // new token, a live one keeps its own (so the caller sees it did not win).
+  const claimSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    INSERT INTO ${t} AS e (key, token, completed, expires_at)
+    SELECT $2, $3, false, clock.at + $4 FROM clock
+    ON CONFLICT (key) DO UPDATE SET
+      token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
+      completed = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN false ELSE e.completed END,
+      expires_at = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE e.expires_at END
+    RETURNING token, completed`;
+  const completeSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    UPDATE ${t} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
+    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
+  const releaseSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    DELETE FROM ${t} AS e USING clock
+    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
+  const ownsSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    SELECT 1 FROM ${t} AS e, clock
+    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
+  const sweepSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    DELETE FROM ${t} WHERE key IN (
+      SELECT e.key FROM ${t} AS e, clock WHERE e.expires_at <= clock.at
+      LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+  const migrateSql = [
+    'BEGIN',
+    // Two instances migrating at once would otherwise race on the catalog.
+    `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
+    `CREATE TABLE IF NOT EXISTS ${t} (
+      key text PRIMARY KEY,
+      token text NOT NULL,
+      completed boolean NOT NULL DEFAULT false,
+      expires_at bigint NOT NULL
+    )`,
+    `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at)`,
+    'COMMIT',
+  ];
+
+  const unavailable = (cause: unknown): C2pError => {
+    if (cause instanceof C2pError) return cause;
+    const code = (cause as { code?: unknown } | null)?.code;
+    const message =
+      code === '42P01' ? `[${pkg}] the table ${t} does not exist: run store.migrate()` : undefined;
+    return new C2pError('STORE_UNAVAILABLE', { cause, ...(message ? { message } : {}) });
+  };
+
+  const statement = (name: string, text: string, values: unknown[]): QueryConfig => ({
+    // Named: each connection parses and plans the statement once.
+    name: `c2p_${name}_${table}`,
+    text,
+    values: [clock ? clock() : null, ...values],
+  });
+
+  const query = async <R extends QueryResultRow>(
+    config: QueryConfig,
+    client?: PoolClient,
+  ): Promise<QueryResult<R>> => {
+    try {
+      return await (client ?? pool).query<R>(config);
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+  };
+
+  let claims = 0;
+  const sweepNow = async (): Promise<number> => {
+    const result = await query(statement('sweep', sweepSql, [sweepEvery || 1000]));
+    return result.rowCount ?? 0;
+  };
+
+  return {
+    async claim(key, leaseMs): Promise<ClaimResult> {
+      const token = randomUUID();
+      const result = await query<{ token: string; completed: boolean }>(
+        statement('claim', claimSql, [key, token, leaseMs]),
+      );
+      if (sweepEvery > 0 && ++claims >= sweepEvery) {
+        claims = 0;
+        // Housekeeping off the delivery's path; a failure is retried next time.
+        sweepNow().catch(() => undefined);
+      }
+      const row = result.rows[0];
+      if (!row)
+        throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the claim returned no row` });
+      if (row.token === token) return { status: 'acquired', token };
+      return row.completed ? { status: 'completed' } : { status: 'in_progress' };
+    },
+    async complete(key, token, retainMs) {
+      const result = await query(statement('complete', completeSql, [key, token, retainMs]));
+      return result.rowCount === 1;
+    },
+    async release(key, token) {
+      const result = await query(statement('release', releaseSql, [key, token]));
+      return result.rowCount === 1;
+    },
+    async completeWithin(key, token, retainMs, work) {
+      let client: PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (cause) {
+        throw unavailable(cause);
+      }
+      let broken: Error | undefined;
+      const rollback = async (): Promise<void> => {
+        try {
+          await client.query('ROLLBACK');
+        } catch (error) {
+          broken = error instanceof Error ? error : new Error(String(error));
+        }
+      };
+      try {
+        await query({ text: 'BEGIN' }, client);
+        // A stale owner's work is not even started: it could only be rolled back.
+        const owns = await query(statement('owns', ownsSql, [key, token]), client);
+        if (owns.rowCount !== 1) {
+          await rollback();
+          return false;
+        }
+        try {
+          await work(client);
+        } catch (error) {
+          await rollback();
+          throw error;
+        }
+        // Guarded by the token, under the row's lock: commits only for the owner.
+        const done = await query(
+          statement('complete', completeSql, [key, token, retainMs]),
+          client,
+        );
+        if (done.rowCount !== 1) {
+          await rollback();
+          return false;
+        }
+        await query({ text: 'COMMIT' }, client);
+        return true;
+      } catch (error) {
+        if (error instanceof C2pError) {
+          // The connection failed mid-transaction: make sure nothing half-done stays open.
+          await rollback();
+          broken ??= error;
+        }
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async migrate() {
+      const client = await pool.connect().catch((cause: unknown) => {
+        throw unavailable(cause);
+      });
+      let broken: Error | undefined;
+      try {
+        for (const text of migrateSql) await query({ text }, client);
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    sweep: sweepNow,
+    async close() {
+      if (owned) await pool.end();
+    },
+  };
+}
