@@ -1,1 +1,106 @@
-export {};
+import { X509Certificate } from 'node:crypto';
+import { pino } from 'pino';
+import { type App, startApp } from './app.js';
+import { type Config, ConfigError, parseConfig } from './config.js';
+
+// A bad setting is one line on stderr and exit code 1: nothing else is printed first.
+let config: Config;
+try {
+  config = parseConfig(process.env);
+} catch (error) {
+  fail(error);
+}
+
+const logger = pino({ level: config.logLevel, base: { app: 'c2p-reference' } });
+
+let app: App;
+try {
+  app = await startApp(config, logger);
+} catch (error) {
+  fail(error);
+}
+
+console.log(banner(config, app));
+logger.info(
+  {
+    mode: config.production ? 'production' : 'development',
+    listeners: app.webhookUrls,
+    admin: app.adminUrl,
+    store: app.backend.description,
+  },
+  'ready',
+);
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight deliveries');
+    app.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
+
+function fail(error: unknown): never {
+  const line =
+    error instanceof ConfigError
+      ? error.message
+      : `c2p-reference failed to start: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`${line.split('\n')[0]}\n`);
+  process.exit(1);
+}
+
+function banner(config: Config, app: App): string {
+  const lines = [
+    `c2p reference listener (${config.production ? 'production' : 'development'})`,
+    '',
+  ];
+  for (const [name, url] of Object.entries(app.webhookUrls)) {
+    lines.push(`  ${name.padEnd(8)} POST ${url}`);
+  }
+  lines.push(`  ${'admin'.padEnd(8)} ${app.adminUrl}`);
+  lines.push(`  ${'store'.padEnd(8)} ${app.backend.description}: ${app.backend.guarantee}`);
+  lines.push(`  ${'allowed'.padEnd(8)} ${config.allowedIps.join(', ')}`);
+  const first = Object.values(app.webhookUrls)[0] as string;
+  const ca = config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${process.env.TLS_CERT_FILE}'` : '';
+  const send = `npm run c2p -- send payment-completed --url ${first}${ca}`;
+  lines.push('');
+  if (config.generatedCredentials) {
+    const { username, password } = config.credentials;
+    lines.push(
+      'Credentials generated for this run (set C2P_WEBHOOK_USERNAME and C2P_WEBHOOK_PASSWORD to choose your own):',
+      `  username ${username}`,
+      `  password ${password}`,
+      '',
+      'Deliver a test event (from the repository root):',
+      `  C2P_WEBHOOK_USERNAME='${username}' C2P_WEBHOOK_PASSWORD='${password}' ${send}`,
+    );
+  } else {
+    lines.push(
+      'Deliver a test event (from the repository root, with C2P_WEBHOOK_USERNAME and C2P_WEBHOOK_PASSWORD exported):',
+      `  ${send}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function isSelfSigned(pem: Buffer): boolean {
+  try {
+    const cert = new X509Certificate(pem);
+    return cert.issuer === cert.subject;
+  } catch {
+    return false;
+  }
+}

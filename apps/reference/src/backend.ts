@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createMemoryStore, type IdempotencyStore } from '@c2p/core';
+import { createSqliteStore } from '@c2p/store-sqlite';
+import Database from 'better-sqlite3';
+import { ConfigError, redactUrl, type StoreConfig } from './config.js';
+import {
+  createMemoryOrderBook,
+  createSqliteOrderBook,
+  type OrderBook,
+} from './order-book.js';
+
+/** The store and the order book, opened together because they may share a database. */
+export interface Backend {
+  kind: StoreConfig['kind'];
+  store: IdempotencyStore;
+  orders: OrderBook;
+  /** For the start-up banner: where state lives, without secrets. */
+  description: string;
+  /** What holds when a delivery is processed, for the banner and README. */
+  guarantee: string;
+  /** Throws when the store or the order book does not answer. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured store and its order book. A store that cannot be
+ * reached stops start-up with a {@link ConfigError} naming `C2P_STORE`.
+ */
+export async function openBackend(config: StoreConfig): Promise<Backend> {
+  try {
+    return await open(config);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const where = config.kind === 'memory' ? 'memory' : config.kind === 'sqlite' ? `sqlite:${config.path}` : redactUrl(config.url);
+    throw new ConfigError(`C2P_STORE: cannot open "${where}" (${describe(error)})`);
+  }
+}
+
+async function open(config: StoreConfig): Promise<Backend> {
+  switch (config.kind) {
+    case 'memory':
+      return withHealth({
+        kind: 'memory',
+        store: createMemoryStore(),
+        orders: createMemoryOrderBook(),
+        description: 'memory (lost at restart)',
+        guarantee: 'exactly once while the process lives; nothing survives a restart',
+        close: async () => {},
+      });
+    case 'sqlite': {
+      const path = resolve(config.path);
+      mkdirSync(dirname(path), { recursive: true });
+      const writer = new Database(path);
+      const store = createSqliteStore({ database: writer });
+      const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
+      return withHealth({
+        kind: 'sqlite',
+        store,
+        orders,
+        description: `sqlite:${path}`,
+        guarantee: 'exactly once: the fulfilment and the completed key commit in one SQLite transaction',
+        close: async () => {
+          await store.close();
+          await orders.close();
+          writer.close();
+        },
+      });
+    }
+    case 'postgres':
+    case 'redis':
+      throw new Error(`the ${config.kind} store is not available in this build`);
+  }
+}
+
+/** Adds the health check: a claim and release of a throwaway key, and a read of the order book. */
+function withHealth(backend: Omit<Backend, 'check'>): Backend {
+  return {
+    ...backend,
+    async check() {
+      const key = `c2p-reference:health:${randomUUID()}`;
+      const claim = await backend.store.claim(key, 5_000);
+      if (claim.status === 'acquired') await backend.store.release(key, claim.token);
+      await backend.orders.ping();
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (error as NodeJS.ErrnoException).code;
+    const message = (cause ?? error).message.split('\n')[0] ?? '';
+    return code && !message.includes(code) ? `${code}: ${message}` : message || String(code);
+  }
+  return String(error);
+}

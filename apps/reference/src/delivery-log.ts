@@ -1,0 +1,71 @@
+import type { DeliveryReport } from '@c2p/core';
+import type { AdapterName } from './config.js';
+
+/** How one delivery ended, as the admin page shows it. */
+export type DeliveryOutcome = 'processed' | 'duplicate' | 'rejected';
+
+/** One delivery, as `GET /api/events` lists it. Never holds credentials or the body. */
+export interface DeliveryEntry {
+  /** Increasing within this process. */
+  seq: number;
+  at: string;
+  listener: AdapterName;
+  status: number;
+  outcome: DeliveryOutcome;
+  /** The error code when rejected (`IP_NOT_ALLOWED`, `UNAUTHORIZED`, `IN_PROGRESS`...). */
+  code: string | null;
+  /** The pipeline step that decided it. */
+  step: string;
+  clientIp: string | null;
+  events: Array<{
+    eventType: string;
+    kind: string;
+    resourceId: string;
+    status: string | null;
+    outcome: string;
+  }>;
+}
+
+/** A bounded log of the most recent deliveries, newest first on read. */
+export interface DeliveryLog {
+  record(listener: AdapterName, report: DeliveryReport): DeliveryEntry;
+  recent(limit?: number): DeliveryEntry[];
+}
+
+/** A delivery that was answered 200 and processed no event is a pure duplicate. */
+export function deliveryOutcome(report: DeliveryReport): DeliveryOutcome {
+  if (report.status !== 200) return 'rejected';
+  return report.events.some((event) => event.outcome === 'processed') ? 'processed' : 'duplicate';
+}
+
+/** Keeps the last `capacity` deliveries in memory (a ring buffer). Defaults to 500. */
+export function createDeliveryLog(capacity = 500): DeliveryLog {
+  const ring: DeliveryEntry[] = [];
+  let seq = 0;
+  return {
+    record(listener, report) {
+      const entry: DeliveryEntry = {
+        seq: ++seq,
+        at: new Date().toISOString(),
+        listener,
+        status: report.status,
+        outcome: deliveryOutcome(report),
+        code: report.code ?? null,
+        step: report.step,
+        clientIp: report.clientIp ?? null,
+        events: report.events.map((event) => ({
+          eventType: event.eventType,
+          kind: event.kind,
+          resourceId: event.resourceId,
+          status: event.status ?? null,
+          outcome: event.outcome,
+        })),
+      };
+      ring[(entry.seq - 1) % capacity] = entry;
+      return entry;
+    },
+    recent(limit = capacity) {
+      return [...ring].sort((a, b) => b.seq - a.seq).slice(0, limit);
+    },
+  };
+}

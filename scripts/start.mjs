@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm start`: from a fresh clone with only Node and npm, install, build and run
+// the reference listener (apps/reference). Node built-ins only: nothing is installed yet.
+//
+// Settings come from the environment; see apps/reference/README.md.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+const pnpm = ['--yes', 'pnpm@12.4.2'];
+
+function step(title, args) {
+  console.log(`[start] ${title}: npx ${args.join(' ')}`);
+  const result = spawnSync(npx, args, { cwd: root, stdio: 'inherit' });
+  if (result.error) {
+    console.error(`[start] ${title} could not run: ${result.error.message}`);
+    process.exit(1);
+  }
+  if (result.status !== 0) {
+    console.error(`[start] ${title} failed (exit ${result.status ?? result.signal})`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+step('install', [...pnpm, 'install', '--frozen-lockfile']);
+step('build', [...pnpm, 'exec', 'turbo', 'run', 'build', '--filter=@c2p/reference...']);
+
+console.log('[start] starting apps/reference');
+// In a process group of its own, so a terminal's Ctrl-C reaches it once, through us:
+// the listener takes a second signal as "stop now, without waiting".
+const child = spawn(process.execPath, [join(root, 'apps/reference/dist/main.js')], {
+  cwd: root,
+  stdio: 'inherit',
+  detached: true,
+});
+
+// The listener shuts down gracefully on SIGTERM and SIGINT: pass them on and wait for it.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  });
+}
+
+child.on('error', (error) => {
+  console.error(`[start] could not start the listener: ${error.message}`);
+  process.exit(1);
+});
+child.on('exit', (code, signal) => {
+  process.exit(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1));
+});
