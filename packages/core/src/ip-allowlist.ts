@@ -36,7 +36,15 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6;
 export function parseIpAddress(value: string): Address | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
   if (!ipaddr.IPv6.isValid(value)) return undefined;
-  const v6 = ipaddr.IPv6.parse(value);
+  let v6 = ipaddr.IPv6.parse(value);
+  const bare = value.replace(/%.*$/, '');
+  if (bare.includes('.')) {
+    // ipaddr.js reads an embedded IPv4 leniently (leading zeros, hex) and reads the
+    // deprecated IPv4-compatible `::a.b.c.d` as if it were `::ffff:a.b.c.d`.
+    if (!ipaddr.IPv4.isValidFourPartDecimal(bare.slice(bare.lastIndexOf(':') + 1)))
+      return undefined;
+    if (/^::\d/.test(bare)) v6 = new ipaddr.IPv6([0, 0, 0, 0, 0, 0, ...v6.parts.slice(6)]);
+  }
   return v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
 }
 
