@@ -1,0 +1,320 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bodySchema } from '@c2p/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Listener } from './support/listener.js';
+import {
+  createSelfSignedCertificate,
+  decodeBasic,
+  reply,
+  startListener,
+} from './support/listener.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI without blocking this process, so the test's listener can answer. */
+function c2p(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+    for (const name of ['C2P_URL', 'C2P_WEBHOOK_USERNAME', 'C2P_WEBHOOK_PASSWORD', 'C2P_CA_FILE']) {
+      if (options.env?.[name] === undefined) delete env[name];
+    }
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+const listeners: Listener[] = [];
+afterEach(async () => {
+  await Promise.all(listeners.splice(0).map((l) => l.close()));
+});
+async function listen(...args: Parameters<typeof startListener>): Promise<Listener> {
+  const listener = await startListener(...args);
+  listeners.push(listener);
+  return listener;
+}
+
+const fast = ['--backoff', '1', '--timeout', '2000'];
+const dir = mkdtempSync(join(tmpdir(), 'c2p-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(() => {
+  if (!existsSync(cli)) {
+    throw new Error(
+      `${cli} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/testing)`,
+    );
+  }
+});
+
+describe('c2p send', () => {
+  it('delivers a built event and stops at the first 2xx', async () => {
+    const statuses = [500, 200];
+    const listener = await listen((_req, n, res) => reply(res, statuses[n] ?? 200));
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--url',
+      listener.url,
+      '--username',
+      'u',
+      '--password',
+      'p',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    expect(listener.requests).toHaveLength(2);
+    const body = JSON.parse(listener.requests[0]?.body ?? '');
+    expect(bodySchema.safeParse(body).success).toBe(true);
+    expect(body).toMatchObject([{ eventType: 'PAYMENT-COMPLETED', resource: { status: 'PAID' } }]);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4); // heading, two attempts, summary
+    expect(lines[1]).toMatch(/^attempt 1\/3 {2}500 not delivered/);
+    expect(lines[2]).toMatch(/^attempt 2\/3 {2}200 delivered/);
+    expect(lines[3]).toBe('ok: 1/1 delivered, 0 failed (2 attempts in all)');
+  });
+
+  it('gives up after exactly three attempts and exits 1', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 503));
+    const run = await c2p(['send', 'PAYMENT-FAILED', '--url', listener.url, ...fast]);
+    expect(run.code).toBe(1);
+    expect(listener.requests).toHaveLength(3);
+    expect(run.stdout).toMatch(/FAILED: 0\/1 delivered, 1 failed \(3 attempts in all\)/);
+  });
+
+  it('prints machine-readable results with --json', async () => {
+    const listener = await listen((_req, n, res) => reply(res, n === 0 ? 409 : 200));
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--kind',
+      'payment',
+      '--id',
+      'refund-1',
+      '--amount',
+      '12.5',
+      '--url',
+      listener.url,
+      '--json',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      ok: true,
+      delivered: 1,
+      failed: 0,
+      url: listener.url,
+      events: [
+        { eventType: 'PAYMENT-COMPLETED', id: 'refund-1', status: 'ACCEPTED', amount: 12.5 },
+      ],
+      deliveries: [
+        {
+          delivered: true,
+          attempts: [
+            { attempt: 1, outcome: 'http-error', status: 409, responseBody: '{"status":409}' },
+            { attempt: 2, outcome: 'delivered', status: 200, error: null },
+          ],
+        },
+      ],
+    });
+    expect(JSON.parse(listener.requests[0]?.body ?? '')).toMatchObject([
+      { resourceType: 'payment', resource: { id: 'refund-1', recipient: {} } },
+    ]);
+  });
+
+  it('takes the URL and credentials from the environment, colons and non-ASCII included', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 204));
+    const username = 'clik2pay-café';
+    const password = 'pa:ss:wörd 🔑';
+    const run = await c2p(['send', 'payment-link-followed', ...fast], {
+      env: {
+        C2P_URL: listener.url,
+        C2P_WEBHOOK_USERNAME: username,
+        C2P_WEBHOOK_PASSWORD: password,
+      },
+    });
+    expect(run.code).toBe(0);
+    expect(decodeBasic(listener.requests[0]?.headers.authorization)).toEqual({
+      username,
+      password,
+    });
+    expect(run.stdout).not.toContain(password);
+  });
+
+  it('sends duplicates concurrently, as objects, from a chosen X-Forwarded-For', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200));
+    const run = await c2p([
+      'send',
+      'payment-processing',
+      '--url',
+      listener.url,
+      '--times',
+      '3',
+      '--concurrency',
+      '3',
+      '--shape',
+      'object',
+      '--forwarded-for',
+      '3.99.39.224',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    expect(listener.requests).toHaveLength(3);
+    expect(new Set(listener.requests.map((r) => r.body)).size).toBe(1);
+    expect(JSON.parse(listener.requests[0]?.body ?? '')).toMatchObject({
+      eventType: 'PAYMENT-PROCESSING',
+      resource: { status: 'ACTIVE' },
+    });
+    expect(listener.requests[0]?.headers['x-forwarded-for']).toBe('3.99.39.224');
+  });
+});
+
+describe('c2p replay', () => {
+  it('delivers a file byte for byte', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200));
+    const raw = '{"eventType":"PAYMENT-COMPLETED","resource":{"id":"r-1"}}\n';
+    const file = join(dir, 'body.json');
+    writeFileSync(file, raw);
+    const run = await c2p(['replay', file, '--url', listener.url, ...fast]);
+    expect(run.code).toBe(0);
+    expect(listener.requests[0]?.body).toBe(raw);
+  });
+
+  it('reads stdin for -, even when it is not JSON', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 400));
+    const run = await c2p(['replay', '-', '--url', listener.url, '--json', ...fast], {
+      input: 'not json',
+    });
+    expect(run.code).toBe(1);
+    expect(listener.requests.map((r) => r.body)).toEqual(['not json', 'not json', 'not json']);
+    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, failed: 1, file: 'stdin' });
+  });
+});
+
+describe('c2p example', () => {
+  it('prints the documented example', async () => {
+    const run = await c2p(['example']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([
+      expect.objectContaining({
+        resource: expect.objectContaining({ id: '8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a' }),
+      }),
+    ]);
+  });
+
+  it('prints a valid body for an event type and kind', async () => {
+    const run = await c2p(['example', 'payment-failed', '--kind', 'payment', '--shape', 'object']);
+    expect(run.code).toBe(0);
+    const body = JSON.parse(run.stdout);
+    expect(body).toMatchObject({
+      eventType: 'PAYMENT-FAILED',
+      resourceType: 'payment',
+      resource: { status: 'FAILED' },
+    });
+    expect(bodySchema.safeParse(body).success).toBe(true);
+  });
+});
+
+describe('c2p usage', () => {
+  for (const args of [[], ['send'], ['replay'], ['example']]) {
+    it(`answers --help for "${['c2p', ...args].join(' ')}"`, async () => {
+      const run = await c2p([...args, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/Usage/);
+      expect(run.stderr).toBe('');
+    });
+  }
+
+  const bad: [string[], RegExp][] = [
+    [['send', 'payment-completed', '--bogus'], /^c2p: Unknown option '--bogus'/],
+    [['send', 'payment-completed', '--url'], /^c2p: Option '--url <value>' argument missing/],
+    [
+      ['send', 'payment-completed', '--url', 'http://127.0.0.1:1', '--times', 'many'],
+      /--times: "many"/,
+    ],
+    [['send', 'payment-completed'], /^c2p: missing --url \(or C2P_URL\)\n$/],
+    [['send', '--url', 'http://127.0.0.1:1'], /missing <event-type>/],
+    [
+      ['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a:b', '--password', 'c'],
+      /--username/,
+    ],
+    [['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a'], /missing --password/],
+    [['replay', join(dir, 'nope.json'), '--url', 'http://127.0.0.1:1'], /cannot read .*ENOENT/],
+    [['example', '--kind', 'refund'], /--kind: "refund" is not one of payment-request, payment/],
+    [['launch'], /unknown command 'launch'/],
+  ];
+  for (const [args, message] of bad) {
+    it(`exits 2 with one line for "c2p ${args.join(' ')}"`, async () => {
+      const run = await c2p(args);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(run.stderr).toMatch(message);
+    });
+  }
+});
+
+describe('c2p over HTTPS', () => {
+  const tls = createSelfSignedCertificate();
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, tls.cert);
+
+  it('fails against a self-signed certificate by default', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200), { tls });
+    const run = await c2p(['send', 'payment-completed', '--url', listener.url, ...fast]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/self[- ]signed/i);
+    expect(listener.requests).toHaveLength(0);
+  });
+
+  it('delivers with --ca', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200), { tls });
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--url',
+      listener.url,
+      '--ca',
+      caFile,
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    expect(listener.requests).toHaveLength(1);
+  });
+
+  it('delivers with --insecure, and warns', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200), { tls });
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--url',
+      listener.url,
+      '--insecure',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/not verified/);
+  });
+});
