@@ -1,0 +1,21 @@
+import { describeAdapterConformance } from '@c2p/testing/adapter-conformance';
+import Fastify from 'fastify';
+import { fastifyWebhooks } from '../src/index.js';
+
+describeAdapterConformance('fastify 5', {
+  start: async (webhooks) => {
+    const app = Fastify();
+    await app.register(fastifyWebhooks, { webhooks });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url: `${address}/webhooks/clik2pay`, close: () => app.close() };
+  },
+});
+
+describeAdapterConformance('fastify 5, under a prefix', {
+  start: async (webhooks) => {
+    const app = Fastify();
+    await app.register(fastifyWebhooks, { webhooks, prefix: '/hooks', path: '/c2p' });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url: `${address}/hooks/c2p`, close: () => app.close() };
+  },
+});
