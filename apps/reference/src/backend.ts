@@ -4,10 +4,14 @@ import { dirname, resolve } from 'node:path';
 import { createMemoryStore, type IdempotencyStore } from '@c2p/core';
 import { createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { ConfigError, redactUrl, type StoreConfig } from './config.js';
 import {
   createMemoryOrderBook,
+  createPostgresOrderBook,
+  createRedisOrderBook,
   createSqliteOrderBook,
+  migratePostgresOrderBook,
   type OrderBook,
 } from './order-book.js';
 
@@ -69,9 +73,64 @@ async function open(config: StoreConfig): Promise<Backend> {
         },
       });
     }
-    case 'postgres':
-    case 'redis':
-      throw new Error(`the ${config.kind} store is not available in this build`);
+    case 'postgres': {
+      const { createPostgresStore } = await import('@c2p/store-postgres');
+      const pool = new pg.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5_000 });
+      // An idle client's error (the server restarted) must not crash the process.
+      pool.on('error', () => undefined);
+      try {
+        const store = createPostgresStore({ connection: pool });
+        await store.migrate();
+        await migratePostgresOrderBook(pool);
+        const orders = createPostgresOrderBook(pool);
+        return withHealth({
+          kind: 'postgres',
+          store,
+          orders,
+          description: redactUrl(config.url),
+          guarantee:
+            'exactly once across instances: the fulfilment and the completed key commit in one PostgreSQL transaction',
+          close: async () => {
+            await store.close();
+            await orders.close();
+          },
+        });
+      } catch (error) {
+        await pool.end().catch(() => undefined);
+        throw error;
+      }
+    }
+    case 'redis': {
+      const { createRedisStore } = await import('@c2p/store-redis');
+      const { createClient } = await import('redis');
+      const client = createClient({
+        url: config.url,
+        socket: { connectTimeout: 5_000, reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) },
+      });
+      // A lost connection is retried; operations meanwhile fail with STORE_UNAVAILABLE (503).
+      client.on('error', () => undefined);
+      try {
+        await withTimeout(client.connect(), 5_000, 'no answer within 5 s');
+        const store = createRedisStore({ client });
+        await store.migrate();
+        const orders = createRedisOrderBook(client);
+        return withHealth({
+          kind: 'redis',
+          store,
+          orders,
+          description: redactUrl(config.url),
+          guarantee:
+            'at least once into the order book, made exactly once by its conditional transition (no shared transaction)',
+          close: async () => {
+            await store.close();
+            await client.close();
+          },
+        });
+      } catch (error) {
+        client.destroy();
+        throw error;
+      }
+    }
   }
 }
 
@@ -96,4 +155,18 @@ function describe(error: unknown): string {
     return code && !message.includes(code) ? `${code}: ${message}` : message || String(code);
   }
   return String(error);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

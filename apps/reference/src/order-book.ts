@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Pool, PoolClient } from 'pg';
-import type { RedisClientType } from 'redis';
+import type { createClient } from 'redis';
 import { applyOrderEvent, type Order, type OrderEvent } from './order.js';
 
 /**
@@ -136,6 +136,8 @@ export function createPostgresOrderBook(pool: Pool): OrderBook {
   };
 }
 
+type RedisClient = ReturnType<typeof createClient>;
+
 const casScript = `
 local current = redis.call('GET', KEYS[1])
 if (current or '') ~= ARGV[1] then return 0 end
@@ -151,7 +153,7 @@ return 1`;
  * it again) and the book makes that safe: each write is a compare-and-set of
  * the whole order, and the transition ignores an event it has seen.
  */
-export function createRedisOrderBook(client: RedisClientType, prefix = 'c2p-reference'): OrderBook {
+export function createRedisOrderBook(client: RedisClient, prefix = 'c2p-reference'): OrderBook {
   const orderKey = (id: string): string => `${prefix}:order:${id}`;
   const indexKey = `${prefix}:orders`;
   const read = async (id: string): Promise<string | null> => client.get(orderKey(id));
@@ -183,7 +185,7 @@ export function createRedisOrderBook(client: RedisClientType, prefix = 'c2p-refe
       await client.ping();
     },
     async close() {
-      await client.quit();
+      // The client is the store's too: whoever opened it closes it.
     },
   };
 }

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { createBody, createEvent, deliver, deliverMany, documentedExample } from '@c2p/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  credentials,
+  type DeliveryBody,
+  getJson,
+  type OrderBody,
+  type RunningReference,
+  serviceUrl,
+  startReference,
+  tempDir,
+} from './support/reference.js';
+
+const listeners = ['express', 'fastify', 'hono'] as const;
+const fixture = JSON.parse(
+  readFileSync(new URL('./fixtures/documented-example.json', import.meta.url), 'utf8'),
+) as ReturnType<typeof documentedExample>;
+
+const order = (app: RunningReference, id: string) =>
+  getJson<OrderBody>(new URL(`api/orders/${id}`, app.adminUrl).href);
+
+describe('the documented example', () => {
+  let app: RunningReference;
+  beforeAll(async () => {
+    app = await startReference({ C2P_STORE: 'memory' });
+  });
+  afterAll(async () => {
+    expect(await app.stop()).toBe(0);
+  });
+
+  it('is the body Clik2pay documents, as the testing kit builds it', () => {
+    expect(fixture).toEqual(documentedExample());
+  });
+
+  it('pays and fulfils its order once, whichever listener it reaches', async () => {
+    const id = fixture[0]?.resource.id as string;
+    for (const name of listeners) {
+      const result = await deliver({ url: app.webhookUrls[name], ...credentials, body: fixture, attempts: 1 });
+      expect(result.attempts[0]?.status, name).toBe(200);
+      const { status, body } = await order(app, id);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ id, state: 'paid', fulfilments: 1 });
+      expect(body.events).toHaveLength(1);
+    }
+    const deliveries = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body;
+    expect(deliveries.map((d) => [d.listener, d.outcome])).toEqual([
+      ['hono', 'duplicate'],
+      ['fastify', 'duplicate'],
+      ['express', 'processed'],
+    ]);
+  });
+
+  it('is processed by each listener on its own (a fresh payment request id per listener)', async () => {
+    for (const name of listeners) {
+      const body = documentedExample();
+      const id = `${name}-${crypto.randomUUID()}`;
+      (body[0] as { resource: { id: string } }).resource.id = id;
+      const result = await deliver({ url: app.webhookUrls[name], ...credentials, body, attempts: 1 });
+      expect(result.attempts[0]?.status, name).toBe(200);
+      expect(JSON.parse(result.attempts[0]?.responseBody ?? '')).toEqual({
+        received: 1,
+        processed: 1,
+        duplicates: 0,
+      });
+      expect((await order(app, id)).body).toMatchObject({ state: 'paid', fulfilments: 1 });
+    }
+  });
+
+  it('is refused without the credentials, and the refusal is listed with its reason', async () => {
+    const result = await deliver({
+      url: app.webhookUrls.fastify,
+      username: credentials.username,
+      password: 'wrong',
+      body: fixture,
+      attempts: 1,
+    });
+    expect(result.attempts[0]?.status).toBe(401);
+    const [latest] = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body;
+    expect(latest).toMatchObject({ listener: 'fastify', outcome: 'rejected', code: 'UNAUTHORIZED', step: 'auth' });
+    expect(JSON.stringify(latest)).not.toContain('wrong');
+    expect(app.stdout()).not.toContain(credentials.password);
+  });
+
+  it('answers an unknown order with 404', async () => {
+    expect((await order(app, 'no-such-order')).status).toBe(404);
+  });
+});
+
+/**
+ * 50 copies of one PAID event at once, spread over the three listeners, each
+ * retried by the simulator like Clik2pay (three attempts, on any non-2xx).
+ */
+async function fiftyDuplicates(app: RunningReference): Promise<void> {
+  const id = crypto.randomUUID();
+  const body = createBody(createEvent({ id }));
+  const runs = await Promise.all(
+    listeners.map((name, i) =>
+      deliverMany({
+        url: app.webhookUrls[name],
+        ...credentials,
+        bodies: [body],
+        times: i === 0 ? 18 : 16,
+        concurrency: 18,
+        backoffMs: 200,
+      }),
+    ),
+  );
+  expect(runs.reduce((sum, run) => sum + run.deliveries.length, 0)).toBe(50);
+  for (const run of runs) expect(run.ok).toBe(true);
+  const { body: paid } = await order(app, id);
+  expect(paid).toMatchObject({ id, state: 'paid', fulfilments: 1 });
+  const deliveries = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body;
+  const about = deliveries.filter((d) => d.events.some((e) => e.resourceId === id));
+  expect(about.filter((d) => d.outcome === 'processed')).toHaveLength(1);
+  expect(about.filter((d) => d.status === 200)).toHaveLength(50);
+}
+
+const stores: Array<[string, () => { env: Record<string, string>; cleanup?: () => void }]> = [
+  ['memory', () => ({ env: { C2P_STORE: 'memory' } })],
+  [
+    'sqlite',
+    () => {
+      const dir = tempDir();
+      return { env: { C2P_STORE: `sqlite:${dir.path}/reference.db` }, cleanup: dir.remove };
+    },
+  ],
+  ['postgres', () => ({ env: { C2P_STORE: serviceUrl('C2P_TEST_POSTGRES_URL') } })],
+  ['redis', () => ({ env: { C2P_STORE: serviceUrl('C2P_TEST_REDIS_URL') } })],
+];
+
+describe.each(stores)('50 concurrent duplicates with the %s store', (_name, setup) => {
+  let app: RunningReference;
+  let cleanup: (() => void) | undefined;
+  beforeAll(async () => {
+    const prepared = setup();
+    cleanup = prepared.cleanup;
+    app = await startReference(prepared.env);
+  });
+  afterAll(async () => {
+    if (app) expect(await app.stop()).toBe(0);
+    cleanup?.();
+  });
+
+  it('fulfil the order exactly once', async () => {
+    await fiftyDuplicates(app);
+  });
+
+  it('answer /healthz with 200 on every listener', async () => {
+    for (const name of listeners) {
+      const response = await fetch(new URL('/healthz', app.webhookUrls[name]));
+      expect(response.status, name).toBe(200);
+    }
+  });
+});
