@@ -199,7 +199,7 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
   const reportError = (error: C2pError, context: ErrorContext): void => {
     for (const hook of errorHooks) {
       try {
-        hook(error, context);
+        ignoreRejection(hook(error, context));
       } catch {
         // A broken hook must not change the answer.
       }
@@ -385,7 +385,7 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
       report.status = response.status;
       for (const hook of deliveryHooks) {
         try {
-          hook(report);
+          ignoreRejection(hook(report));
         } catch {
           // A broken hook must not change the answer.
         }
@@ -429,6 +429,12 @@ function errorResponse(
     headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
     body: JSON.stringify({ error: { code, message: errorCodes[code].message, ...extra } }),
   };
+}
+
+// A hook typed `=> void` may still be async: its rejection would go unhandled
+// and, on Node, end the process.
+function ignoreRejection(result: unknown): void {
+  if (result instanceof Promise) result.catch(() => {});
 }
 
 function asStoreError(cause: unknown): C2pError {

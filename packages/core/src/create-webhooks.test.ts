@@ -1,0 +1,908 @@
+import { describe, expect, it, vi } from 'vitest';
+import { encodeBasicAuth } from './basic-auth.js';
+import {
+  createWebhooks,
+  type DeliveryReport,
+  defaultIdempotencyKey,
+  type WebhooksOptions,
+} from './create-webhooks.js';
+import { C2pError, type C2pErrorCode, errorCodes } from './errors.js';
+import type { C2pEvent } from './events.js';
+import type {
+  ClaimResult,
+  IdempotencyStore,
+  TransactionalIdempotencyStore,
+} from './idempotency-store.js';
+import { createMemoryStore } from './memory-store.js';
+import { parseEvents } from './parse-events.js';
+import type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
+
+const USERNAME = 'clik2pay';
+const PASSWORD = 'hunter2:SECRET_PASSWORD_MARKER';
+const AUTH = encodeBasicAuth(USERNAME, PASSWORD);
+const PEER = '3.99.39.224';
+const MARKER = 'INPUT_SECRET_MARKER_5b1e';
+const KEY = 'payment-request:8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a:PAYMENT-COMPLETED:PAID';
+
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+};
+
+interface RequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: WebhookBody;
+  peer?: string | null;
+}
+
+function request(init: RequestInit = {}): WebhookRequest {
+  const headers: Record<string, string> = { authorization: AUTH, ...init.headers };
+  return {
+    method: init.method ?? 'POST',
+    header: (name) => headers[name],
+    body: 'body' in init ? init.body : JSON.stringify(paymentRequestEvent()),
+    peerAddress: init.peer === undefined ? PEER : init.peer,
+  };
+}
+
+function paymentRequestEvent(
+  id = '8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a',
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    message: 'The payer successfully completed the transaction.',
+    eventType: 'PAYMENT-COMPLETED',
+    resourceType: 'payment-request',
+    resource: {
+      id,
+      merchantTransactionId: null,
+      amount: 1.0,
+      type: 'EBILL',
+      status: 'PAID',
+      deliveryMode: 'SMS',
+      merchant: { id: 'a7815ec3-72cd-4efe-b809-28f14501a5d3', name: 'Merchant name' },
+      payer: { name: 'firstName lastName' },
+    },
+    ...overrides,
+  };
+}
+
+function setup<S extends IdempotencyStore = IdempotencyStore>(
+  options: Partial<WebhooksOptions<S>> = {},
+) {
+  const reports: DeliveryReport[] = [];
+  const errors: Array<{ error: C2pError; key: string | undefined }> = [];
+  const webhooks = createWebhooks<S>({
+    credentials: { username: USERNAME, password: PASSWORD },
+    allowedIps: ['production'],
+    ...options,
+  } as WebhooksOptions<S>)
+    .onDelivery((report) => reports.push(structuredClone(report)))
+    .onError((error, context) => errors.push({ error, key: context.key }));
+  return { webhooks, reports, errors };
+}
+
+function errorBody(code: C2pErrorCode, extra: Record<string, unknown> = {}): unknown {
+  return { error: { code, message: errorCodes[code].message, ...extra } };
+}
+
+function expectError(
+  response: WebhookResponse,
+  code: C2pErrorCode,
+  headers: Record<string, string> = {},
+): void {
+  expect(response.status).toBe(errorCodes[code].status);
+  expect(response.headers).toEqual({ ...JSON_HEADERS, ...headers });
+  expect(JSON.parse(response.body)).toEqual(errorBody(code));
+  expectNoLeak(response);
+}
+
+function expectNoLeak(response: WebhookResponse): void {
+  const text = JSON.stringify(response);
+  expect(text).not.toContain(MARKER);
+  expect(text).not.toContain('SECRET_PASSWORD_MARKER');
+  expect(text).not.toContain(AUTH.slice(6));
+}
+
+/** A lazy body reader that records whether it was called. */
+function lazyBody(body: string) {
+  const reader = vi.fn(async (_maxBytes: number) => body);
+  return reader;
+}
+
+describe('createWebhooks().handle()', () => {
+  describe('200', () => {
+    it('processes the documented example and answers a JSON summary', async () => {
+      const { webhooks, reports } = setup();
+      const seen: C2pEvent[] = [];
+      webhooks.on('PAYMENT-COMPLETED', (event) => {
+        seen.push(event);
+      });
+      const response = await webhooks.handle(
+        request({ body: JSON.stringify([paymentRequestEvent()]) }),
+      );
+      expect(response).toEqual({
+        status: 200,
+        headers: JSON_HEADERS,
+        body: '{"received":1,"processed":1,"duplicates":0}',
+      });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ kind: 'payment-request', resource: { status: 'PAID' } });
+      expect(reports).toEqual([
+        {
+          status: 200,
+          code: undefined,
+          step: 'events',
+          clientIp: PEER,
+          events: [
+            {
+              eventType: 'PAYMENT-COMPLETED',
+              kind: 'payment-request',
+              resourceId: '8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a',
+              status: 'PAID',
+              key: KEY,
+              outcome: 'processed',
+            },
+          ],
+        },
+      ]);
+    });
+
+    it('accepts the method in any case, and bytes as well as strings', async () => {
+      const { webhooks } = setup();
+      const body = new TextEncoder().encode(JSON.stringify(paymentRequestEvent('a')));
+      expect((await webhooks.handle(request({ method: 'post', body }))).status).toBe(200);
+    });
+
+    it('accepts a body of exactly the size limit', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 1000 });
+      const json = JSON.stringify(paymentRequestEvent());
+      const body = json + ' '.repeat(1000 - json.length);
+      expect((await webhooks.handle(request({ body }))).status).toBe(200);
+    });
+
+    it('answers 200 for an unknown eventType and hands it to onUnknown only', async () => {
+      const { webhooks } = setup();
+      const known = vi.fn();
+      const unknown = vi.fn();
+      const any = vi.fn();
+      webhooks.on('PAYMENT-COMPLETED', known).onUnknown(unknown).onAny(any);
+      const response = await webhooks.handle(
+        request({ body: JSON.stringify(paymentRequestEvent('x', { eventType: 'PAYMENT-NEW' })) }),
+      );
+      expect(response.status).toBe(200);
+      expect(known).not.toHaveBeenCalled();
+      expect(unknown).toHaveBeenCalledTimes(1);
+      expect(unknown.mock.calls[0]?.[0]).toMatchObject({ known: false, eventType: 'PAYMENT-NEW' });
+      expect(any).toHaveBeenCalledTimes(1);
+    });
+
+    it('answers 200 for a known event nobody listens to, and completes it', async () => {
+      const { webhooks } = setup();
+      expect((await webhooks.handle(request())).body).toBe(
+        '{"received":1,"processed":1,"duplicates":0}',
+      );
+      expect((await webhooks.handle(request())).body).toBe(
+        '{"received":1,"processed":0,"duplicates":1}',
+      );
+    });
+
+    it('runs the specific handlers in order, then onAny, with the key', async () => {
+      const { webhooks } = setup();
+      const calls: string[] = [];
+      webhooks
+        .onAny((_event, { key }) => {
+          calls.push(`any ${key}`);
+        })
+        .on(['PAYMENT-COMPLETED', 'PAYMENT-FAILED'], async () => {
+          await Promise.resolve();
+          calls.push('first');
+        })
+        .on('PAYMENT-COMPLETED', () => {
+          calls.push('second');
+        })
+        .on('PAYMENT-FAILED', () => {
+          calls.push('failed');
+        });
+      await webhooks.handle(request());
+      expect(calls).toEqual(['first', 'second', `any ${KEY}`]);
+    });
+
+    it('uses a custom idempotency key', async () => {
+      const { webhooks, reports } = setup({ idempotencyKey: (event) => `k:${event.resource.id}` });
+      await webhooks.handle(request());
+      expect(reports[0]?.events[0]?.key).toBe('k:8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a');
+    });
+
+    it('judges the client behind a trusted proxy', async () => {
+      const { webhooks, reports } = setup({ trustedProxies: ['10.0.0.0/8'] });
+      const response = await webhooks.handle(
+        request({ peer: '10.1.2.3', headers: { 'x-forwarded-for': `198.51.100.1, ${PEER}` } }),
+      );
+      expect(response.status).toBe(200);
+      expect(reports[0]?.clientIp).toBe(PEER);
+    });
+  });
+
+  describe('405', () => {
+    it.each(['GET', 'PUT', 'HEAD', 'OPTIONS', ''])(
+      'refuses %j with Allow: POST',
+      async (method) => {
+        const { webhooks, reports } = setup();
+        const body = lazyBody('{}');
+        const response = await webhooks.handle(request({ method, body, peer: '192.0.2.1' }));
+        expectError(response, 'METHOD_NOT_ALLOWED', { allow: 'POST' });
+        expect(response.body).toBe(
+          '{"error":{"code":"METHOD_NOT_ALLOWED","message":"Only POST is accepted."}}',
+        );
+        expect(body).not.toHaveBeenCalled();
+        expect(reports[0]).toMatchObject({
+          status: 405,
+          code: 'METHOD_NOT_ALLOWED',
+          step: 'method',
+        });
+      },
+    );
+  });
+
+  describe('403', () => {
+    it.each([
+      ['an address outside the allowlist', '192.0.2.1', {}],
+      ['a missing address', null, {}],
+      ['a malformed address', 'garbage', {}],
+      [
+        'a spoofed X-Forwarded-For from an untrusted peer',
+        '192.0.2.1',
+        { 'x-forwarded-for': PEER },
+      ],
+      ['the sandbox address on a production allowlist', '99.79.143.93', {}],
+    ])('refuses %s before reading the body or checking credentials', async (_n, peer, headers) => {
+      const { webhooks, reports } = setup();
+      const body = lazyBody(JSON.stringify(paymentRequestEvent()));
+      const response = await webhooks.handle(
+        request({ peer, body, headers: { ...headers, authorization: 'Basic !!' } }),
+      );
+      expectError(response, 'IP_NOT_ALLOWED');
+      expect(body).not.toHaveBeenCalled();
+      expect(reports[0]).toMatchObject({ status: 403, code: 'IP_NOT_ALLOWED', step: 'ip' });
+    });
+  });
+
+  describe('401', () => {
+    const challenge = { 'www-authenticate': 'Basic realm="clik2pay", charset="UTF-8"' };
+    it.each([
+      ['no Authorization header', undefined],
+      ['a wrong password', encodeBasicAuth(USERNAME, 'wrong')],
+      ['a wrong username', encodeBasicAuth('someone', PASSWORD)],
+      ['another scheme', `Bearer ${AUTH.slice(6)}`],
+      ['malformed base64', `Basic ${MARKER}!`],
+    ])('refuses %s with WWW-Authenticate, before reading the body', async (_name, auth) => {
+      const { webhooks, reports } = setup();
+      const body = lazyBody(JSON.stringify(paymentRequestEvent()));
+      const headers: Record<string, string> = { 'content-length': '999999999' };
+      const req = request({ body, headers });
+      const response = await webhooks.handle({
+        ...req,
+        header: (name) => (name === 'authorization' ? auth : req.header(name)),
+      });
+      expectError(response, 'UNAUTHORIZED', challenge);
+      expect(body).not.toHaveBeenCalled();
+      expect(reports[0]).toMatchObject({ status: 401, code: 'UNAUTHORIZED', step: 'auth' });
+    });
+
+    it('uses the configured realm', async () => {
+      const { webhooks } = setup({ realm: 'shop' });
+      const response = await webhooks.handle(request({ headers: { authorization: '' } }));
+      expect(response.headers['www-authenticate']).toBe('Basic realm="shop", charset="UTF-8"');
+    });
+
+    it('accepts either pair while rotating', async () => {
+      const { webhooks } = setup({
+        credentials: [
+          { username: USERNAME, password: PASSWORD },
+          { username: 'new', password: 'new-password' },
+        ],
+      });
+      const fresh = encodeBasicAuth('new', 'new-password');
+      expect((await webhooks.handle(request())).status).toBe(200);
+      expect((await webhooks.handle(request({ headers: { authorization: fresh } }))).status).toBe(
+        200,
+      );
+      const mixed = encodeBasicAuth('new', PASSWORD);
+      expect((await webhooks.handle(request({ headers: { authorization: mixed } }))).status).toBe(
+        401,
+      );
+    });
+  });
+
+  describe('413', () => {
+    it('refuses a declared Content-Length over the limit without reading the body', async () => {
+      const { webhooks, reports } = setup({ maxBodyBytes: 100 });
+      const body = lazyBody('{}');
+      const response = await webhooks.handle(
+        request({ body, headers: { 'content-length': '101' } }),
+      );
+      expectError(response, 'PAYLOAD_TOO_LARGE');
+      expect(body).not.toHaveBeenCalled();
+      expect(reports[0]).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', step: 'size' });
+    });
+
+    it('passes the limit to a lazy reader and maps its PAYLOAD_TOO_LARGE', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 100 });
+      const body = vi.fn(async (_max: number): Promise<string> => {
+        throw new C2pError('PAYLOAD_TOO_LARGE');
+      });
+      expectError(await webhooks.handle(request({ body })), 'PAYLOAD_TOO_LARGE');
+      expect(body).toHaveBeenCalledExactlyOnceWith(100);
+    });
+
+    it('refuses a string body over the limit', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 100 });
+      expectError(await webhooks.handle(request({ body: ' '.repeat(101) })), 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('counts a string body in UTF-8 bytes, not characters', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 100 });
+      // 34 characters, 102 bytes.
+      expectError(await webhooks.handle(request({ body: '€'.repeat(34) })), 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('refuses a bytes body over the limit, also from a lazy reader', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 100 });
+      const bytes = new Uint8Array(101).fill(0x20);
+      expectError(await webhooks.handle(request({ body: bytes })), 'PAYLOAD_TOO_LARGE');
+      expectError(await webhooks.handle(request({ body: async () => bytes })), 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('defaults to 64 KiB', async () => {
+      const { webhooks } = setup();
+      expect(webhooks.maxBodyBytes).toBe(65_536);
+      const json = JSON.stringify(paymentRequestEvent());
+      const exact = json + ' '.repeat(65_536 - json.length);
+      expect((await webhooks.handle(request({ body: exact }))).status).toBe(200);
+      expectError(await webhooks.handle(request({ body: `${exact} ` })), 'PAYLOAD_TOO_LARGE');
+    });
+  });
+
+  describe('400', () => {
+    it.each([
+      ['not JSON', `password=${MARKER}`],
+      ['truncated JSON', `{"eventType":"${MARKER}"`],
+      ['an empty body', ''],
+      ['no body', undefined],
+      ['invalid UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d])],
+    ])('refuses %s', async (_name, body) => {
+      const { webhooks, reports } = setup();
+      const response = await webhooks.handle(request({ body }));
+      expectError(response, 'INVALID_JSON');
+      expect(reports[0]).toMatchObject({ status: 400, code: 'INVALID_JSON', step: 'json' });
+    });
+  });
+
+  describe('422', () => {
+    it('refuses a body that is not an event, with the issues and without the input', async () => {
+      const { webhooks, reports } = setup();
+      const body = JSON.stringify([
+        paymentRequestEvent('ok'),
+        { eventType: MARKER, resource: { id: 42, note: MARKER } },
+      ]);
+      const response = await webhooks.handle(request({ body }));
+      const issues = [{ path: '[1].resource.id', message: 'expected string' }];
+      expect(response.status).toBe(422);
+      expect(response.headers).toEqual(JSON_HEADERS);
+      expect(JSON.parse(response.body)).toEqual(errorBody('INVALID_PAYLOAD', { issues }));
+      expectNoLeak(response);
+      expect(reports[0]).toMatchObject({ status: 422, code: 'INVALID_PAYLOAD', step: 'payload' });
+      expect(reports[0]?.issues).toEqual(issues);
+      expect(JSON.stringify(reports[0])).not.toContain(MARKER);
+    });
+
+    it('runs no handler when one event of a batch is invalid', async () => {
+      const { webhooks } = setup();
+      const handler = vi.fn();
+      webhooks.onAny(handler);
+      const body = JSON.stringify([paymentRequestEvent('ok'), { eventType: 'X' }]);
+      expect((await webhooks.handle(request({ body }))).status).toBe(422);
+      expect(handler).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('duplicates and 409', () => {
+    it('answers a redelivery 200, counted as a duplicate, without running handlers', async () => {
+      const { webhooks, reports } = setup();
+      const handler = vi.fn();
+      webhooks.on('PAYMENT-COMPLETED', handler);
+      await webhooks.handle(request());
+      const response = await webhooks.handle(request());
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body)).toEqual({ received: 1, processed: 0, duplicates: 1 });
+      expect(handler).toHaveBeenCalledTimes(1);
+      expect(reports[1]?.events[0]?.outcome).toBe('duplicate');
+    });
+
+    it('treats a later status of the same resource as a new event', async () => {
+      const { webhooks } = setup();
+      await webhooks.handle(request());
+      const settled = paymentRequestEvent();
+      (settled.resource as Record<string, unknown>).status = 'SETTLED';
+      const response = await webhooks.handle(request({ body: JSON.stringify(settled) }));
+      expect(JSON.parse(response.body)).toEqual({ received: 1, processed: 1, duplicates: 0 });
+    });
+
+    it('answers 409 while another owner holds the claim', async () => {
+      const store = createMemoryStore();
+      const { webhooks, reports } = setup({ store });
+      const handler = vi.fn();
+      webhooks.onAny(handler);
+      const key = KEY;
+      const other = await store.claim(key, 60_000);
+      expect(other.status).toBe('acquired');
+      const response = await webhooks.handle(request());
+      expectError(response, 'IN_PROGRESS');
+      expect(handler).not.toHaveBeenCalled();
+      expect(reports[0]?.events[0]?.outcome).toBe('in_progress');
+      // Once the other owner releases, the retry goes through.
+      if (other.status === 'acquired') await store.release(key, other.token);
+      expect((await webhooks.handle(request())).status).toBe(200);
+      expect(handler).toHaveBeenCalledTimes(1);
+    });
+
+    it('answers 409 when our lease ran out and completion found another owner', async () => {
+      const memory = createMemoryStore();
+      const store: IdempotencyStore = { ...memory, complete: async () => false };
+      const { webhooks, reports } = setup({ store });
+      expectError(await webhooks.handle(request()), 'IN_PROGRESS');
+      expect(reports[0]?.events[0]?.outcome).toBe('in_progress');
+    });
+  });
+
+  describe('500', () => {
+    it('answers a generic message and hands the cause to the error hook', async () => {
+      const { webhooks, errors, reports } = setup();
+      const cause = new Error(`database said ${MARKER}`);
+      webhooks.on('PAYMENT-COMPLETED', () => {
+        throw cause;
+      });
+      const response = await webhooks.handle(request());
+      expectError(response, 'HANDLER_FAILED');
+      expect(response.body).toBe(
+        '{"error":{"code":"HANDLER_FAILED","message":"The event could not be processed."}}',
+      );
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.error).toBeInstanceOf(C2pError);
+      expect(errors[0]?.error.code).toBe('HANDLER_FAILED');
+      expect(errors[0]?.error.cause).toBe(cause);
+      expect(errors[0]?.key).toBe(KEY);
+      expect(reports[0]).toMatchObject({ status: 500, code: 'HANDLER_FAILED', step: 'events' });
+      expect(reports[0]?.events[0]?.outcome).toBe('handler_failed');
+    });
+
+    it('releases the key so the retry runs the handler again', async () => {
+      const { webhooks } = setup();
+      let calls = 0;
+      webhooks.on('PAYMENT-COMPLETED', () => {
+        calls++;
+        if (calls === 1) throw new Error('once');
+      });
+      expect((await webhooks.handle(request())).status).toBe(500);
+      const retry = await webhooks.handle(request());
+      expect(retry.status).toBe(200);
+      expect(JSON.parse(retry.body)).toEqual({ received: 1, processed: 1, duplicates: 0 });
+      expect(calls).toBe(2);
+    });
+
+    it('treats a rejected promise like a throw, and stops the later handlers', async () => {
+      const { webhooks } = setup();
+      const later = vi.fn();
+      webhooks.on('PAYMENT-COMPLETED', async () => Promise.reject(new Error('no'))).onAny(later);
+      expect((await webhooks.handle(request())).status).toBe(500);
+      expect(later).not.toHaveBeenCalled();
+    });
+
+    it('answers 500 when the idempotency key function throws', async () => {
+      const { webhooks, errors } = setup({
+        idempotencyKey: () => {
+          throw new Error('bad key');
+        },
+      });
+      expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
+      expect(errors[0]?.error.code).toBe('HANDLER_FAILED');
+    });
+
+    it('answers 500 and never throws when the request object itself is broken', async () => {
+      const { webhooks, reports } = setup();
+      const broken: WebhookRequest = {
+        ...request(),
+        header: () => {
+          throw new Error(MARKER);
+        },
+      };
+      expectError(await webhooks.handle(broken), 'HANDLER_FAILED');
+      expect(reports[0]?.status).toBe(500);
+    });
+
+    it('is not changed by hooks that throw', async () => {
+      const webhooks = createWebhooks({
+        credentials: { username: USERNAME, password: PASSWORD },
+        allowedIps: ['production'],
+      })
+        .onError(() => {
+          throw new Error('hook');
+        })
+        .onDelivery(() => {
+          throw new Error('hook');
+        })
+        .on('PAYMENT-COMPLETED', () => {
+          throw new Error('handler');
+        });
+      expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
+    });
+  });
+
+  it('survives async hooks that reject: no unhandled rejection, same answer', async () => {
+    const { process: nodeProcess } = globalThis as unknown as {
+      process: {
+        on(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
+        off(event: 'unhandledRejection', listener: (reason: unknown) => void): void;
+      };
+    };
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    nodeProcess.on('unhandledRejection', listener);
+    try {
+      const webhooks = createWebhooks({
+        credentials: { username: USERNAME, password: PASSWORD },
+        allowedIps: ['production'],
+      })
+        .onError(async () => {
+          throw new Error('error hook rejected');
+        })
+        .onDelivery(async () => {
+          throw new Error('delivery hook rejected');
+        })
+        .on('PAYMENT-COMPLETED', () => {
+          throw new Error('handler');
+        });
+      expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      nodeProcess.off('unhandledRejection', listener);
+    }
+  });
+
+  describe('503', () => {
+    it('answers 503 when the store cannot claim, and reports it', async () => {
+      const memory = createMemoryStore();
+      const cause = new Error('ECONNREFUSED');
+      const store: IdempotencyStore = {
+        ...memory,
+        claim: async () => {
+          throw cause;
+        },
+      };
+      const { webhooks, errors, reports } = setup({ store });
+      const handler = vi.fn();
+      webhooks.onAny(handler);
+      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      expect(handler).not.toHaveBeenCalled();
+      expect(errors[0]?.error.code).toBe('STORE_UNAVAILABLE');
+      expect(errors[0]?.error.cause).toBe(cause);
+      expect(reports[0]?.events[0]?.outcome).toBe('store_unavailable');
+    });
+
+    it('passes on a C2pError STORE_UNAVAILABLE from the store as it is', async () => {
+      const thrown = new C2pError('STORE_UNAVAILABLE', { cause: new Error('down') });
+      const store: IdempotencyStore = {
+        ...createMemoryStore(),
+        claim: async () => {
+          throw thrown;
+        },
+      };
+      const { webhooks, errors } = setup({ store });
+      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      expect(errors[0]?.error).toBe(thrown);
+    });
+
+    it('answers 503 when completion fails after the handlers ran', async () => {
+      const store: IdempotencyStore = {
+        ...createMemoryStore(),
+        complete: async () => {
+          throw new Error('lost connection');
+        },
+      };
+      const { webhooks, errors } = setup({ store });
+      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      expect(errors.map((e) => e.error.code)).toEqual(['STORE_UNAVAILABLE']);
+    });
+
+    it('stops a batch at the first store failure and leaves the rest not attempted', async () => {
+      let claims = 0;
+      const memory = createMemoryStore();
+      const store: IdempotencyStore = {
+        ...memory,
+        claim: async (key, leaseMs) => {
+          claims++;
+          if (claims === 2) throw new Error('down');
+          return memory.claim(key, leaseMs);
+        },
+      };
+      const { webhooks, reports } = setup({ store });
+      const body = JSON.stringify(['a', 'b', 'c'].map((id) => paymentRequestEvent(id)));
+      expectError(await webhooks.handle(request({ body })), 'STORE_UNAVAILABLE');
+      expect(reports[0]?.events.map((e) => e.outcome)).toEqual([
+        'processed',
+        'store_unavailable',
+        'not_attempted',
+      ]);
+      expect(claims).toBe(2);
+    });
+  });
+
+  describe('batches', () => {
+    it('completes the others when one handler throws, and skips them on the retry', async () => {
+      const { webhooks, reports } = setup();
+      const calls: string[] = [];
+      let failB = true;
+      webhooks.on('PAYMENT-COMPLETED', (event) => {
+        calls.push(event.resource.id);
+        if (event.resource.id === 'b' && failB) throw new Error('b failed');
+      });
+      const body = JSON.stringify(['a', 'b', 'c'].map((id) => paymentRequestEvent(id)));
+
+      const first = await webhooks.handle(request({ body }));
+      expectError(first, 'HANDLER_FAILED');
+      expect(calls).toEqual(['a', 'b', 'c']);
+      expect(reports[0]?.events.map((e) => e.outcome)).toEqual([
+        'processed',
+        'handler_failed',
+        'processed',
+      ]);
+
+      failB = false;
+      const retry = await webhooks.handle(request({ body }));
+      expect(retry.status).toBe(200);
+      expect(JSON.parse(retry.body)).toEqual({ received: 3, processed: 1, duplicates: 2 });
+      expect(calls).toEqual(['a', 'b', 'c', 'b']);
+      expect(reports[1]?.events.map((e) => e.outcome)).toEqual([
+        'duplicate',
+        'processed',
+        'duplicate',
+      ]);
+    });
+
+    it('answers with the worst outcome: 500 beats 409', async () => {
+      const store = createMemoryStore();
+      const { webhooks } = setup({ store });
+      webhooks.on('PAYMENT-COMPLETED', (event) => {
+        if (event.resource.id === 'b') throw new Error('b failed');
+      });
+      await store.claim('payment-request:a:PAYMENT-COMPLETED:PAID', 60_000);
+      const body = JSON.stringify(['a', 'b'].map((id) => paymentRequestEvent(id)));
+      expectError(await webhooks.handle(request({ body })), 'HANDLER_FAILED');
+      const reversed = JSON.stringify(['b', 'a'].map((id) => paymentRequestEvent(id)));
+      expectError(await webhooks.handle(request({ body: reversed })), 'HANDLER_FAILED');
+    });
+
+    it('counts the same event twice in one body as processed then duplicate', async () => {
+      const { webhooks } = setup();
+      const handler = vi.fn();
+      webhooks.onAny(handler);
+      const body = JSON.stringify([paymentRequestEvent(), paymentRequestEvent()]);
+      const response = await webhooks.handle(request({ body }));
+      expect(JSON.parse(response.body)).toEqual({ received: 2, processed: 1, duplicates: 1 });
+      expect(handler).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('a transactional store', () => {
+    interface Tx {
+      id: number;
+      writes: string[];
+    }
+
+    function transactionalStore() {
+      const memory = createMemoryStore();
+      const committed: string[] = [];
+      let next = 0;
+      const released: string[] = [];
+      const store: TransactionalIdempotencyStore<Tx> = {
+        claim: (key, leaseMs): Promise<ClaimResult> => memory.claim(key, leaseMs),
+        complete: () => {
+          throw new Error('complete() must not be called on a transactional store');
+        },
+        release: async (key, token) => {
+          released.push(key);
+          return memory.release(key, token);
+        },
+        async completeWithin(key, token, retainMs, work) {
+          const tx: Tx = { id: ++next, writes: [] };
+          await work(tx); // a throw rolls back: tx.writes are dropped
+          const ok = await memory.complete(key, token, retainMs);
+          if (ok) committed.push(...tx.writes);
+          return ok;
+        },
+      };
+      return { store, committed, released };
+    }
+
+    it('hands the transaction to every handler of the event', async () => {
+      const { store, committed } = transactionalStore();
+      const { webhooks } = setup({ store });
+      const seen: Tx[] = [];
+      webhooks
+        .on('PAYMENT-COMPLETED', (event, { tx }) => {
+          seen.push(tx);
+          tx.writes.push(`fulfil ${event.resource.id}`);
+        })
+        .onAny((_event, { tx }) => {
+          seen.push(tx);
+        });
+      expect(
+        (await webhooks.handle(request({ body: JSON.stringify(paymentRequestEvent('a')) }))).status,
+      ).toBe(200);
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toBe(seen[1]);
+      expect(seen[0]?.id).toBe(1);
+      expect(committed).toEqual(['fulfil a']);
+    });
+
+    it('rolls back and releases when a handler throws, then applies once on the retry', async () => {
+      const { store, committed, released } = transactionalStore();
+      const { webhooks, errors } = setup({ store });
+      let fail = true;
+      webhooks.on('PAYMENT-COMPLETED', (event, { tx }) => {
+        tx.writes.push(`fulfil ${event.resource.id}`);
+        if (fail) throw new Error('crash after the write');
+      });
+      const body = JSON.stringify(paymentRequestEvent('a'));
+      expectError(await webhooks.handle(request({ body })), 'HANDLER_FAILED');
+      expect(committed).toEqual([]);
+      expect(released).toEqual(['payment-request:a:PAYMENT-COMPLETED:PAID']);
+      expect(errors.map((e) => e.error.code)).toEqual(['HANDLER_FAILED']);
+      fail = false;
+      expect((await webhooks.handle(request({ body }))).status).toBe(200);
+      expect((await webhooks.handle(request({ body }))).body).toBe(
+        '{"received":1,"processed":0,"duplicates":1}',
+      );
+      expect(committed).toEqual(['fulfil a']);
+    });
+
+    it('answers 409 when completeWithin finds the token stale', async () => {
+      const { store } = transactionalStore();
+      const stale: TransactionalIdempotencyStore<Tx> = {
+        ...store,
+        completeWithin: async () => false,
+      };
+      const { webhooks } = setup({ store: stale });
+      expectError(await webhooks.handle(request()), 'IN_PROGRESS');
+    });
+
+    it('answers 503 when the transaction fails to commit', async () => {
+      const { store } = transactionalStore();
+      const broken: TransactionalIdempotencyStore<Tx> = {
+        ...store,
+        completeWithin: async (_k, _t, _r, work) => {
+          await work({ id: 0, writes: [] });
+          throw new Error('commit failed');
+        },
+      };
+      const { webhooks, errors } = setup({ store: broken });
+      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      expect(errors.map((e) => e.error.code)).toEqual(['STORE_UNAVAILABLE']);
+    });
+  });
+
+  it('never echoes credentials or input in any error response', async () => {
+    const { webhooks } = setup({ maxBodyBytes: 1000 });
+    webhooks.onAny(() => {
+      throw new Error(MARKER);
+    });
+    const wrong = encodeBasicAuth(MARKER, PASSWORD);
+    const responses = await Promise.all([
+      webhooks.handle(request({ method: MARKER })),
+      webhooks.handle(request({ peer: MARKER, headers: { 'x-forwarded-for': MARKER } })),
+      webhooks.handle(request({ headers: { authorization: wrong } })),
+      webhooks.handle(request({ body: MARKER.repeat(50) })),
+      webhooks.handle(request({ body: `{"${MARKER}":` })),
+      webhooks.handle(request({ body: JSON.stringify({ eventType: MARKER, [MARKER]: MARKER }) })),
+      webhooks.handle(
+        request({ body: JSON.stringify(paymentRequestEvent(MARKER, { eventType: MARKER })) }),
+      ),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([405, 403, 401, 413, 400, 422, 500]);
+    for (const response of responses) expectNoLeak(response);
+  });
+});
+
+describe('createWebhooks() options', () => {
+  const credentials = { username: USERNAME, password: PASSWORD };
+
+  function message(fn: () => unknown): string {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(C2pError);
+      expect((error as C2pError).code).toBe('INVALID_OPTIONS');
+      return (error as C2pError).message;
+    }
+    throw new Error('expected a configuration error');
+  }
+
+  it.each([
+    [
+      'missing allowedIps',
+      { credentials },
+      '[@c2p/core] options.allowedIps: is required: name who may call, e.g. ["production"]',
+    ],
+    [
+      'a bad allowedIps rule',
+      { credentials, allowedIps: ['production', '10.0.0.0/8', '10.0.0.0/33'] },
+      '[@c2p/core] options.allowedIps[2]: "10.0.0.0/33" is not an address, CIDR or preset name (production, sandbox, loopback)',
+    ],
+    [
+      'a bad trusted proxy',
+      { credentials, allowedIps: [], trustedProxies: ['lb'] },
+      '[@c2p/core] options.trustedProxies[0]: "lb" is not an address, CIDR or preset name (production, sandbox, loopback)',
+    ],
+    [
+      'missing credentials',
+      { allowedIps: [] },
+      '[@c2p/core] options.credentials.username: must be a non-empty string',
+    ],
+    [
+      'a zero body limit',
+      { credentials, allowedIps: [], maxBodyBytes: 0 },
+      '[@c2p/core] options.maxBodyBytes: must be a positive integer',
+    ],
+    [
+      'a fractional lease',
+      { credentials, allowedIps: [], leaseMs: 1.5 },
+      '[@c2p/core] options.leaseMs: must be a positive integer',
+    ],
+    [
+      'a negative retention',
+      { credentials, allowedIps: [], retainMs: -1 },
+      '[@c2p/core] options.retainMs: must be a positive integer',
+    ],
+    [
+      'a store without release',
+      { credentials, allowedIps: [], store: { claim() {}, complete() {} } },
+      '[@c2p/core] options.store: has no release() method',
+    ],
+    [
+      'a key that is not a function',
+      { credentials, allowedIps: [], idempotencyKey: 'id' },
+      '[@c2p/core] options.idempotencyKey: must be a function',
+    ],
+    [
+      'a realm with a quote',
+      { credentials, allowedIps: [], realm: 'a"b' },
+      '[@c2p/core] options.realm: must be a string without quotes, backslashes or control characters',
+    ],
+  ])('throws on %s, naming the option', (_name, options, expected) => {
+    expect(message(() => createWebhooks(options as unknown as WebhooksOptions))).toBe(expected);
+  });
+
+  it('exposes its settings', () => {
+    const store = createMemoryStore();
+    const webhooks = createWebhooks({ credentials, allowedIps: [], store, maxBodyBytes: 10 });
+    expect(webhooks.store).toBe(store);
+    expect(webhooks.maxBodyBytes).toBe(10);
+    expect(webhooks.hasErrorHook).toBe(false);
+    webhooks.onError(() => {});
+    expect(webhooks.hasErrorHook).toBe(true);
+  });
+
+  it('builds the default key from kind, id, eventType and status', () => {
+    const parsed = parseEvents(
+      JSON.stringify({ eventType: 'PAYMENT-LINK-FOLLOWED', resource: { id: 'r1' } }),
+    );
+    expect(parsed.success && parsed.data.map(defaultIdempotencyKey)).toEqual([
+      'unknown:r1:PAYMENT-LINK-FOLLOWED:',
+    ]);
+  });
+});
