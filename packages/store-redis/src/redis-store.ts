@@ -1,0 +1,228 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { ClaimResult, IdempotencyStore } from '@c2p/core';
+import { C2pError, invalidOption } from '@c2p/core';
+import { createClient } from 'redis';
+
+const pkg = '@c2p/store-redis';
+
+/**
+ * What the store needs of a node-redis client: any `createClient()` result
+ * fits, whatever modules, scripts or RESP version it was built with.
+ */
+export interface RedisClientLike {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand<T>(args: ReadonlyArray<string>): Promise<T>;
+  once(event: 'ready', listener: () => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
+}
+
+/** Options for {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A URL (`redis://[:password@]host:6379[/db]`, `rediss://` for TLS) for a
+   * client the store opens and closes, or a node-redis client of yours, which
+   * `close()` leaves open (it is connected if it is not open yet). Give your own
+   * client an `error` listener: node-redis throws its errors out of the process otherwise.
+   */
+  client: string | RedisClientLike;
+  /** Prepended to every idempotency key. Defaults to `c2p:idem:`. */
+  keyPrefix?: string;
+  /**
+   * How long an operation waits for a (re)connecting client before failing
+   * with `STORE_UNAVAILABLE`, in ms. Defaults to `2000`.
+   */
+  readyTimeoutMs?: number;
+}
+
+/** The Redis store: at-least-once with deduplication, no transactional form. */
+export interface RedisStore extends IdempotencyStore {
+  /** Loads the two scripts into the server's cache. Idempotent and optional: a missing script is sent again. */
+  migrate(): Promise<void>;
+  /** Closes the client if the store opened it. */
+  close(): Promise<void>;
+}
+
+/** The value of a completed key; tokens are UUIDs, so it cannot be mistaken for one. */
+const COMPLETED = '!completed';
+
+// Compare-the-token scripts: run atomically by the server, so a stale owner
+// (whose lease expired and was claimed again) can neither complete nor release.
+const completeScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], '${COMPLETED}', 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
+
+const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
+
+function positiveInteger(value: unknown, path: string): void {
+  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
+    throw invalidOption(path, `${String(value)} is not a positive integer`, pkg);
+  }
+}
+
+/**
+ * A {@link RedisStore}, shared by any number of listener instances. A claim is
+ * one `SET key token NX GET PX lease` (Redis 7.0 or later): it takes a free key
+ * and, in the same command, reads a taken one's value (a token, or the
+ * completed marker). Leases and retention are Redis expiries, so nothing needs sweeping.
+ *
+ * @example
+ * ```ts
+ * const store = createRedisStore({ client: process.env.REDIS_URL });
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  const keyPrefix = options.keyPrefix ?? 'c2p:idem:';
+  if (typeof keyPrefix !== 'string') {
+    throw invalidOption('options.keyPrefix', 'must be a string', pkg);
+  }
+  positiveInteger(options.readyTimeoutMs, 'options.readyTimeoutMs');
+  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
+  const source = options.client;
+  const owned = typeof source === 'string';
+  if (owned && !/^rediss?:\/\//.test(source)) {
+    throw invalidOption('options.client', 'a URL must start with redis:// or rediss://', pkg);
+  }
+  if (
+    !owned &&
+    (typeof source !== 'object' || source === null || typeof source.sendCommand !== 'function')
+  ) {
+    throw invalidOption('options.client', 'must be a redis:// URL or a node-redis client', pkg);
+  }
+
+  let ownedClient: ReturnType<typeof createClient> | undefined;
+  let client: RedisClientLike;
+  if (owned) {
+    ownedClient = createClient({
+      url: source,
+      // Fail at once while disconnected rather than queueing until the server returns.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: readyTimeoutMs,
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+      },
+    });
+    // Connection errors surface as STORE_UNAVAILABLE on the operations; the
+    // client reconnects by itself.
+    ownedClient.on('error', () => undefined);
+    client = ownedClient as unknown as RedisClientLike;
+  } else {
+    client = source;
+  }
+  let connecting: Promise<unknown> | undefined;
+  const connect = (): void => {
+    if (client.isOpen || connecting) return;
+    connecting = client
+      .connect()
+      .catch(() => undefined)
+      .finally(() => {
+        connecting = undefined;
+      });
+  };
+  connect();
+  let closed = false;
+
+  const unavailable = (cause: unknown): C2pError =>
+    cause instanceof C2pError ? cause : new C2pError('STORE_UNAVAILABLE', { cause });
+
+  // One shared wait for the client's next "ready", however many operations queue on it.
+  let waiting: Promise<void> | undefined;
+  const waitReady = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        if (client.isReady) resolve();
+        else reject(new Error(`Redis not ready within ${readyTimeoutMs} ms`));
+      }, readyTimeoutMs);
+      client.once('ready', onReady);
+    });
+
+  const ready = async (): Promise<void> => {
+    if (closed)
+      throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the store is closed` });
+    if (client.isReady) return;
+    connect();
+    waiting ??= waitReady().finally(() => {
+      waiting = undefined;
+    });
+    await waiting;
+  };
+
+  const send = async <T>(args: string[]): Promise<T> => {
+    try {
+      await ready();
+      return await client.sendCommand<T>(args);
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+  };
+
+  const scripts = {
+    complete: { text: completeScript, sha: sha1(completeScript) },
+    release: { text: releaseScript, sha: sha1(releaseScript) },
+  };
+  const run = async (script: { text: string; sha: string }, args: string[]): Promise<number> => {
+    try {
+      return await send<number>(['EVALSHA', script.sha, '1', ...args]);
+    } catch (error) {
+      const cause = error instanceof C2pError ? error.cause : error;
+      if (!(cause instanceof Error) || !cause.message.startsWith('NOSCRIPT')) throw error;
+      // The server restarted or flushed its script cache: send the script itself once.
+      return send<number>(['EVAL', script.text, '1', ...args]);
+    }
+  };
+
+  return {
+    async claim(key, leaseMs): Promise<ClaimResult> {
+      const token = randomUUID();
+      const previous = await send<string | null>([
+        'SET',
+        keyPrefix + key,
+        token,
+        'NX',
+        'GET',
+        'PX',
+        String(leaseMs),
+      ]);
+      if (previous === null) return { status: 'acquired', token };
+      return previous === COMPLETED ? { status: 'completed' } : { status: 'in_progress' };
+    },
+    async complete(key, token, retainMs) {
+      if (token === COMPLETED) return false;
+      return (await run(scripts.complete, [keyPrefix + key, token, String(retainMs)])) === 1;
+    },
+    async release(key, token) {
+      if (token === COMPLETED) return false;
+      return (await run(scripts.release, [keyPrefix + key, token])) === 1;
+    },
+    async migrate() {
+      for (const script of Object.values(scripts)) {
+        const sha = await send<string>(['SCRIPT', 'LOAD', script.text]);
+        if (sha !== script.sha) {
+          throw new C2pError('STORE_UNAVAILABLE', {
+            message: `[${pkg}] the server hashed a script unexpectedly`,
+          });
+        }
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!ownedClient) return;
+      if (ownedClient.isReady) await ownedClient.close().catch(() => ownedClient?.destroy());
+      else if (ownedClient.isOpen) ownedClient.destroy();
+    },
+  };
+}

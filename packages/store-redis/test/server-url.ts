@@ -1,0 +1,10 @@
+/** The test server's URL; a missing one fails the run (never skips it). */
+export function serverUrl(): string {
+  const url = process.env.C2P_TEST_REDIS_URL;
+  if (!url) {
+    throw new Error(
+      'C2P_TEST_REDIS_URL is not set: run `node scripts/services.mjs start` and export the URL it prints (or run `pnpm test`)',
+    );
+  }
+  return url;
+}
