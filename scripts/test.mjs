@@ -38,5 +38,9 @@ step(
   ['exec', 'turbo', 'run', 'build', 'typecheck', '--output-logs=errors-only'],
   env,
 );
-step('publint', ['-r', '--filter', './packages/*', 'exec', 'publint', '--strict', '--pack', 'npm'], env);
+step(
+  'publint',
+  ['-r', '--filter', './packages/*', 'exec', 'publint', '--strict', '--pack', 'npm'],
+  env,
+);
 step('tests', ['exec', 'vitest', 'run', ...process.argv.slice(2)], env);
