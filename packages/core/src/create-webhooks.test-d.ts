@@ -1,0 +1,129 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import { createWebhooks, type HandlerContext } from './create-webhooks.js';
+import type {
+  C2pEvent,
+  EventFor,
+  EventOf,
+  KnownEvent,
+  PaymentRequestResource,
+  PaymentResource,
+  ResourceBase,
+  UnknownEventTypeEvent,
+} from './events.js';
+import type { IdempotencyStore, TransactionalIdempotencyStore } from './idempotency-store.js';
+import { createMemoryStore } from './memory-store.js';
+
+const credentials = { username: 'u', password: 'p' };
+
+describe('handler narrowing', () => {
+  it('gives on("PAYMENT-COMPLETED") the narrowed event', () => {
+    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', (event) => {
+      expectTypeOf(event).toEqualTypeOf<EventFor<'PAYMENT-COMPLETED'>>();
+      expectTypeOf(event.eventType).toEqualTypeOf<'PAYMENT-COMPLETED'>();
+      expectTypeOf(event.known).toEqualTypeOf<true>();
+      expectTypeOf(event.kind).toEqualTypeOf<'payment-request' | 'payment' | 'unknown'>();
+    });
+  });
+
+  it('gives a list of types the union of their events', () => {
+    createWebhooks({ credentials, allowedIps: [] }).on(
+      ['PAYMENT-FAILED', 'PAYMENT-LINK-FOLLOWED'],
+      (event) => {
+        expectTypeOf(event.eventType).toEqualTypeOf<'PAYMENT-FAILED' | 'PAYMENT-LINK-FOLLOWED'>();
+      },
+    );
+  });
+
+  it('narrows the resource by kind', () => {
+    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', (event) => {
+      if (event.kind === 'payment-request') {
+        expectTypeOf(event.resource).toEqualTypeOf<PaymentRequestResource>();
+        expectTypeOf(event.resource.payer).toEqualTypeOf<
+          { name?: string; [field: string]: unknown } | undefined
+        >();
+      } else if (event.kind === 'payment') {
+        expectTypeOf(event.resource).toEqualTypeOf<PaymentResource>();
+        expectTypeOf(event.resource.recipient).toEqualTypeOf<
+          { email?: string; mobileNumber?: string; [field: string]: unknown } | undefined
+        >();
+      } else {
+        expectTypeOf(event.kind).toEqualTypeOf<'unknown'>();
+        expectTypeOf(event.resource).toEqualTypeOf<ResourceBase>();
+      }
+      expectTypeOf(event.resource.id).toEqualTypeOf<string>();
+    });
+  });
+
+  it('rejects an event type it does not know', () => {
+    // @ts-expect-error: not a documented event type; use onUnknown
+    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-REFUNDED', () => {});
+  });
+
+  it('gives onUnknown the unknown event type', () => {
+    createWebhooks({ credentials, allowedIps: [] }).onUnknown((event) => {
+      expectTypeOf(event).toEqualTypeOf<UnknownEventTypeEvent>();
+      expectTypeOf(event.known).toEqualTypeOf<false>();
+      expectTypeOf(event.eventType).toEqualTypeOf<string>();
+    });
+  });
+
+  it('gives onAny every event, narrowed by known, then eventType, then kind', () => {
+    createWebhooks({ credentials, allowedIps: [] }).onAny((event) => {
+      expectTypeOf(event).toEqualTypeOf<C2pEvent>();
+      if (event.known) {
+        expectTypeOf(event).toEqualTypeOf<KnownEvent>();
+        if (event.eventType === 'PAYMENT-FAILED') {
+          expectTypeOf(event).toEqualTypeOf<EventOf<'PAYMENT-FAILED'>>();
+          if (event.kind === 'payment')
+            expectTypeOf(event.resource).toEqualTypeOf<PaymentResource>();
+        }
+      } else {
+        expectTypeOf(event).toEqualTypeOf<UnknownEventTypeEvent>();
+      }
+    });
+  });
+});
+
+describe('ctx.tx', () => {
+  interface Tx {
+    query(sql: string): Promise<void>;
+  }
+  const transactional = {} as TransactionalIdempotencyStore<Tx>;
+
+  it('is the transaction of a transactional store', () => {
+    const webhooks = createWebhooks({ credentials, allowedIps: [], store: transactional });
+    webhooks.on('PAYMENT-COMPLETED', (_event, ctx) => {
+      expectTypeOf(ctx).toEqualTypeOf<HandlerContext<Tx>>();
+      expectTypeOf(ctx.tx).toEqualTypeOf<Tx>();
+      expectTypeOf(ctx.key).toEqualTypeOf<string>();
+    });
+    webhooks.onAny((_event, { tx }) => {
+      expectTypeOf(tx).toEqualTypeOf<Tx>();
+    });
+    webhooks.onUnknown((_event, { tx }) => {
+      expectTypeOf(tx).toEqualTypeOf<Tx>();
+    });
+    expectTypeOf(webhooks.store).toEqualTypeOf<TransactionalIdempotencyStore<Tx>>();
+  });
+
+  it('is undefined for a plain store and for the default one', () => {
+    createWebhooks({ credentials, allowedIps: [], store: createMemoryStore() }).on(
+      'PAYMENT-COMPLETED',
+      (_event, { tx }) => {
+        expectTypeOf(tx).toEqualTypeOf<undefined>();
+      },
+    );
+    createWebhooks({ credentials, allowedIps: [], store: {} as IdempotencyStore }).onAny(
+      (_event, { tx }) => {
+        expectTypeOf(tx).toEqualTypeOf<undefined>();
+      },
+    );
+    createWebhooks({ credentials, allowedIps: [] }).onAny((_event, { tx }) => {
+      expectTypeOf(tx).toEqualTypeOf<undefined>();
+    });
+  });
+
+  it('accepts async handlers', () => {
+    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', async () => {});
+  });
+});
