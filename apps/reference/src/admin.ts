@@ -46,7 +46,12 @@ export function createAdminListener(
     }
     if (path === '/') {
       const orders = await options.orders.recent(pageSize);
-      send(res, 200, 'text/html; charset=utf-8', renderPage(options.deliveries.recent(pageSize), orders));
+      send(
+        res,
+        200,
+        'text/html; charset=utf-8',
+        renderPage(options.deliveries.recent(pageSize), orders),
+      );
     } else if (path === '/admin.js') {
       send(res, 200, 'text/javascript; charset=utf-8', adminScript);
     } else if (path === '/admin.css') {
@@ -79,7 +84,9 @@ export function createAdminListener(
 }
 
 /** `{ id, state, fulfilments, events }`, as the design fixes it. */
-function publicOrder(order: Order): Pick<Order, 'id' | 'state' | 'fulfilments' | 'events' | 'updatedAt'> {
+function publicOrder(
+  order: Order,
+): Pick<Order, 'id' | 'state' | 'fulfilments' | 'events' | 'updatedAt'> {
   return {
     id: order.id,
     state: order.state,
@@ -91,10 +98,7 @@ function publicOrder(order: Order): Pick<Order, 'id' | 'state' | 'fulfilments' |
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(
-    /[&<>"'`]/g,
-    (c) => `&#${c.charCodeAt(0)};`,
-  );
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const cell = (value: unknown, className?: string): string =>

@@ -84,7 +84,11 @@ function createPipeline(
       // Every event, known or not, reaches the order book; the transition decides what it means.
       .onAny(async (event, context) => {
         const order = await backend.orders.apply(toOrderEvent(event, context.key), context.tx);
-        if (order) log.debug({ orderId: order.id, state: order.state, fulfilments: order.fulfilments }, 'order updated');
+        if (order)
+          log.debug(
+            { orderId: order.id, state: order.state, fulfilments: order.fulfilments },
+            'order updated',
+          );
       })
       .onError((error, context) => {
         log.error(
@@ -103,7 +107,9 @@ function createPipeline(
             code: entry.code ?? undefined,
             reason: report.code ? errorCodes[report.code].message : undefined,
             clientIp: entry.clientIp ?? undefined,
-            events: entry.events.map((e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`),
+            events: entry.events.map(
+              (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,
+            ),
           },
           'delivery',
         );

@@ -38,7 +38,12 @@ export async function openBackend(config: StoreConfig): Promise<Backend> {
     return await open(config);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const where = config.kind === 'memory' ? 'memory' : config.kind === 'sqlite' ? `sqlite:${config.path}` : redactUrl(config.url);
+    const where =
+      config.kind === 'memory'
+        ? 'memory'
+        : config.kind === 'sqlite'
+          ? `sqlite:${config.path}`
+          : redactUrl(config.url);
     throw new ConfigError(`C2P_STORE: cannot open "${where}" (${describe(error)})`);
   }
 }
@@ -65,7 +70,8 @@ async function open(config: StoreConfig): Promise<Backend> {
         store,
         orders,
         description: `sqlite:${path}`,
-        guarantee: 'exactly once: the fulfilment and the completed key commit in one SQLite transaction',
+        guarantee:
+          'exactly once: the fulfilment and the completed key commit in one SQLite transaction',
         close: async () => {
           await store.close();
           await orders.close();
@@ -75,7 +81,11 @@ async function open(config: StoreConfig): Promise<Backend> {
     }
     case 'postgres': {
       const { createPostgresStore } = await import('@c2p/store-postgres');
-      const pool = new pg.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5_000 });
+      const pool = new pg.Pool({
+        connectionString: config.url,
+        max: 10,
+        connectionTimeoutMillis: 5_000,
+      });
       // An idle client's error (the server restarted) must not crash the process.
       pool.on('error', () => undefined);
       try {
@@ -105,7 +115,10 @@ async function open(config: StoreConfig): Promise<Backend> {
       const { createClient } = await import('redis');
       const client = createClient({
         url: config.url,
-        socket: { connectTimeout: 5_000, reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) },
+        socket: {
+          connectTimeout: 5_000,
+          reconnectStrategy: (retries) => Math.min(retries * 100, 2_000),
+        },
       });
       // A lost connection is retried; operations meanwhile fail with STORE_UNAVAILABLE (503).
       client.on('error', () => undefined);
@@ -150,7 +163,8 @@ function withHealth(backend: Omit<Backend, 'check'>): Backend {
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = error.cause instanceof Error ? error.cause : undefined;
-    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? (error as NodeJS.ErrnoException).code;
+    const code =
+      (cause as NodeJS.ErrnoException | undefined)?.code ?? (error as NodeJS.ErrnoException).code;
     const message = (cause ?? error).message.split('\n')[0] ?? '';
     return code && !message.includes(code) ? `${code}: ${message}` : message || String(code);
   }

@@ -208,7 +208,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const tls =
     e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined
-      ? { cert: readSetting('TLS_CERT_FILE', e.TLS_CERT_FILE), key: readSetting('TLS_KEY_FILE', e.TLS_KEY_FILE) }
+      ? {
+          cert: readSetting('TLS_CERT_FILE', e.TLS_CERT_FILE),
+          key: readSetting('TLS_KEY_FILE', e.TLS_KEY_FILE),
+        }
       : undefined;
   if (tls) {
     if (!tls.cert.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) {

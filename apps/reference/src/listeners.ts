@@ -19,7 +19,10 @@ interface ListenerOptions {
  * Builds one framework's app on a server of our own, so TLS and shutdown are
  * the same for all three. Each framework is loaded only if its listener starts.
  */
-const build: Record<AdapterName, (options: ListenerOptions) => Promise<{ server: Server; close?: () => Promise<void> }>> = {
+const build: Record<
+  AdapterName,
+  (options: ListenerOptions) => Promise<{ server: Server; close?: () => Promise<void> }>
+> = {
   async express({ webhooks, health, tls }) {
     const { createExpressHandler } = await import('@c2p/adapter-express');
     const { default: express } = await import('express');

@@ -13,23 +13,8 @@ try {
 
 const logger = pino({ level: config.logLevel, base: { app: 'c2p-reference' } });
 
-let app: App;
-try {
-  app = await startApp(config, logger);
-} catch (error) {
-  fail(error);
-}
-
-console.log(banner(config, app));
-logger.info(
-  {
-    mode: config.production ? 'production' : 'development',
-    listeners: app.webhookUrls,
-    admin: app.adminUrl,
-    store: app.backend.description,
-  },
-  'ready',
-);
+// Started before the signal handlers, so a signal during start-up waits for it, then stops it.
+const starting = startApp(config, logger);
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -40,18 +25,38 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight deliveries');
-    app.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    starting
+      .then((app) => app.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   });
 }
+
+let running: App;
+try {
+  running = await starting;
+} catch (error) {
+  fail(error);
+}
+
+console.log(banner(config, running));
+logger.info(
+  {
+    mode: config.production ? 'production' : 'development',
+    listeners: running.webhookUrls,
+    admin: running.adminUrl,
+    store: running.backend.description,
+  },
+  'ready',
+);
 
 function fail(error: unknown): never {
   const line =
@@ -74,7 +79,8 @@ function banner(config: Config, app: App): string {
   lines.push(`  ${'store'.padEnd(8)} ${app.backend.description}: ${app.backend.guarantee}`);
   lines.push(`  ${'allowed'.padEnd(8)} ${config.allowedIps.join(', ')}`);
   const first = Object.values(app.webhookUrls)[0] as string;
-  const ca = config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${process.env.TLS_CERT_FILE}'` : '';
+  const ca =
+    config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${process.env.TLS_CERT_FILE}'` : '';
   const send = `npm run c2p -- send payment-completed --url ${first}${ca}`;
   lines.push('');
   if (config.generatedCredentials) {

@@ -27,7 +27,10 @@ const table = 'reference_orders';
  * fulfilment and the completed key commit together. Reads use a second,
  * read-only connection and so see committed orders only.
  */
-export function createSqliteOrderBook(writer: Database.Database, reader: Database.Database): OrderBook {
+export function createSqliteOrderBook(
+  writer: Database.Database,
+  reader: Database.Database,
+): OrderBook {
   writer.exec(`CREATE TABLE IF NOT EXISTS ${table} (
     id TEXT PRIMARY KEY NOT NULL,
     doc TEXT NOT NULL,
@@ -39,13 +42,16 @@ export function createSqliteOrderBook(writer: Database.Database, reader: Databas
     `INSERT INTO ${table} (id, doc, updated_at) VALUES (?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
   );
-  const readOne = reader.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE id = ?`);
+  const readOne = reader.prepare<[string], { doc: string }>(
+    `SELECT doc FROM ${table} WHERE id = ?`,
+  );
   const readRecent = reader.prepare<[number], { doc: string }>(
     `SELECT doc FROM ${table} ORDER BY updated_at DESC LIMIT ?`,
   );
   return {
     async apply(event, tx) {
-      if (tx !== writer) throw new Error('the SQLite order book must write inside the store transaction');
+      if (tx !== writer)
+        throw new Error('the SQLite order book must write inside the store transaction');
       const row = select.get(event.orderId);
       const next = applyOrderEvent(row ? (JSON.parse(row.doc) as Order) : undefined, event);
       if (next) upsert.run(next.id, JSON.stringify(next), next.updatedAt);
@@ -165,7 +171,12 @@ export function createRedisOrderBook(client: RedisClient, prefix = 'c2p-referenc
         if (!next) return undefined;
         const swapped = await client.eval(casScript, {
           keys: [orderKey(next.id), indexKey],
-          arguments: [before ?? '', JSON.stringify(next), String(Date.parse(next.updatedAt)), next.id],
+          arguments: [
+            before ?? '',
+            JSON.stringify(next),
+            String(Date.parse(next.updatedAt)),
+            next.id,
+          ],
         });
         if (swapped === 1) return next;
       }

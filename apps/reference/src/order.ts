@@ -73,7 +73,11 @@ export function toOrderEvent(event: C2pEvent, key: string): OrderEvent {
   };
 }
 
-function targetState(eventType: string, kind: string, status: string | null): OrderState | undefined {
+function targetState(
+  eventType: string,
+  kind: string,
+  status: string | null,
+): OrderState | undefined {
   if (kind === 'payment') {
     // A refund: money out. Only an accepted one changes the order.
     return eventType === 'PAYMENT-COMPLETED' && status === 'ACCEPTED' ? 'refunded' : undefined;

@@ -23,10 +23,7 @@ export interface ServeOptions {
 }
 
 /** Creates the HTTP or HTTPS server every listener uses, so TLS is configured once. */
-export function createNodeServer(
-  tls: ServeOptions['tls'],
-  listener?: RequestListener,
-): Server {
+export function createNodeServer(tls: ServeOptions['tls'], listener?: RequestListener): Server {
   const server = tls
     ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
     : createHttpServer(listener);
@@ -51,7 +48,11 @@ export async function listen(server: Server, options: ServeOptions): Promise<Run
           ),
         );
       } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
-        reject(new ConfigError(`${options.setting}: cannot bind to host "${options.host}" (${error.code})`));
+        reject(
+          new ConfigError(
+            `${options.setting}: cannot bind to host "${options.host}" (${error.code})`,
+          ),
+        );
       } else reject(error);
     };
     const onListening = (): void => {

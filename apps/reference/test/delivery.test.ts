@@ -36,14 +36,20 @@ describe('the documented example', () => {
   it('pays and fulfils its order once, whichever listener it reaches', async () => {
     const id = fixture[0]?.resource.id as string;
     for (const name of listeners) {
-      const result = await deliver({ url: app.webhookUrls[name], ...credentials, body: fixture, attempts: 1 });
+      const result = await deliver({
+        url: app.webhookUrls[name],
+        ...credentials,
+        body: fixture,
+        attempts: 1,
+      });
       expect(result.attempts[0]?.status, name).toBe(200);
       const { status, body } = await order(app, id);
       expect(status).toBe(200);
       expect(body).toMatchObject({ id, state: 'paid', fulfilments: 1 });
       expect(body.events).toHaveLength(1);
     }
-    const deliveries = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body;
+    const deliveries = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href))
+      .body;
     expect(deliveries.map((d) => [d.listener, d.outcome])).toEqual([
       ['hono', 'duplicate'],
       ['fastify', 'duplicate'],
@@ -56,7 +62,12 @@ describe('the documented example', () => {
       const body = documentedExample();
       const id = `${name}-${crypto.randomUUID()}`;
       (body[0] as { resource: { id: string } }).resource.id = id;
-      const result = await deliver({ url: app.webhookUrls[name], ...credentials, body, attempts: 1 });
+      const result = await deliver({
+        url: app.webhookUrls[name],
+        ...credentials,
+        body,
+        attempts: 1,
+      });
       expect(result.attempts[0]?.status, name).toBe(200);
       expect(JSON.parse(result.attempts[0]?.responseBody ?? '')).toEqual({
         received: 1,
@@ -77,7 +88,12 @@ describe('the documented example', () => {
     });
     expect(result.attempts[0]?.status).toBe(401);
     const [latest] = (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body;
-    expect(latest).toMatchObject({ listener: 'fastify', outcome: 'rejected', code: 'UNAUTHORIZED', step: 'auth' });
+    expect(latest).toMatchObject({
+      listener: 'fastify',
+      outcome: 'rejected',
+      code: 'UNAUTHORIZED',
+      step: 'auth',
+    });
     expect(JSON.stringify(latest)).not.toContain('wrong');
     expect(app.stdout()).not.toContain(credentials.password);
   });
@@ -102,7 +118,7 @@ async function fiftyDuplicates(app: RunningReference): Promise<void> {
         bodies: [body],
         times: i === 0 ? 18 : 16,
         concurrency: 18,
-        backoffMs: 200,
+        // Clik2pay's schedule is unpublished; the simulator's default (1 s, then 2 s) gives the winner time to finish.
       }),
     ),
   );

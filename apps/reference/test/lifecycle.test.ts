@@ -24,27 +24,52 @@ describe('restart with the SQLite store', () => {
     const followed = createBody(createEvent({ id, eventType: 'PAYMENT-LINK-FOLLOWED' }));
 
     const first = await startReference(env);
-    expect((await deliver({ url: first.webhookUrls.express, ...credentials, body: paid, attempts: 1 })).delivered).toBe(true);
+    expect(
+      (await deliver({ url: first.webhookUrls.express, ...credentials, body: paid, attempts: 1 }))
+        .delivered,
+    ).toBe(true);
     expect(await first.stop('SIGTERM')).toBe(0);
     expect(first.stdout()).toContain('"msg":"stopped"');
 
     const second = await startReference(env);
     try {
       const orderUrl = new URL(`api/orders/${id}`, second.adminUrl).href;
-      expect((await getJson<OrderBody>(orderUrl)).body).toMatchObject({ state: 'paid', fulfilments: 1 });
+      expect((await getJson<OrderBody>(orderUrl)).body).toMatchObject({
+        state: 'paid',
+        fulfilments: 1,
+      });
       for (const name of listeners) {
-        const again = await deliver({ url: second.webhookUrls[name], ...credentials, body: paid, attempts: 1 });
-        expect(JSON.parse(again.attempts[0]?.responseBody ?? '')).toMatchObject({ processed: 0, duplicates: 1 });
+        const again = await deliver({
+          url: second.webhookUrls[name],
+          ...credentials,
+          body: paid,
+          attempts: 1,
+        });
+        expect(JSON.parse(again.attempts[0]?.responseBody ?? '')).toMatchObject({
+          processed: 0,
+          duplicates: 1,
+        });
       }
       // Out of order: a late link-followed is recorded but does not undo the payment.
-      expect((await deliver({ url: second.webhookUrls.hono, ...credentials, body: followed, attempts: 1 })).delivered).toBe(true);
+      expect(
+        (
+          await deliver({
+            url: second.webhookUrls.hono,
+            ...credentials,
+            body: followed,
+            attempts: 1,
+          })
+        ).delivered,
+      ).toBe(true);
       const order = (await getJson<OrderBody>(orderUrl)).body;
       expect(order).toMatchObject({ state: 'paid', fulfilments: 1 });
       expect(order.events.map((e) => [e.eventType, e.effect])).toEqual([
         ['PAYMENT-COMPLETED', 'fulfilled'],
         ['PAYMENT-LINK-FOLLOWED', 'recorded'],
       ]);
-      const outcomes = (await getJson<DeliveryBody[]>(new URL('api/events', second.adminUrl).href)).body.map((d) => d.outcome);
+      const outcomes = (
+        await getJson<DeliveryBody[]>(new URL('api/events', second.adminUrl).href)
+      ).body.map((d) => d.outcome);
       expect(outcomes).toEqual(['processed', 'duplicate', 'duplicate', 'duplicate']);
     } finally {
       expect(await second.stop('SIGINT')).toBe(0);
@@ -103,14 +128,24 @@ describe('HTTPS with a self-signed certificate', () => {
 
   it('serves every listener and the admin over TLS', async () => {
     const { certFile, keyFile, cert } = selfSignedCertificate(dir.path);
-    const app = await startReference({ C2P_STORE: 'memory', TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
+    const app = await startReference({
+      C2P_STORE: 'memory',
+      TLS_CERT_FILE: certFile,
+      TLS_KEY_FILE: keyFile,
+    });
     try {
       expect(app.adminUrl).toMatch(/^https:/);
       for (const name of listeners) {
         const url = app.webhookUrls[name];
         expect(url).toMatch(/^https:\/\/localhost:\d+\/webhooks\/clik2pay$/);
         const id = crypto.randomUUID();
-        const result = await deliver({ url, ...credentials, body: createBody(createEvent({ id })), ca: cert, attempts: 1 });
+        const result = await deliver({
+          url,
+          ...credentials,
+          body: createBody(createEvent({ id })),
+          ca: cert,
+          attempts: 1,
+        });
         expect(result.attempts[0]?.status, name).toBe(200);
         expect((await httpsGet(new URL('/healthz', url).href, cert)).status).toBe(200);
         const order = await httpsGet(new URL(`api/orders/${id}`, app.adminUrl).href, cert);

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { applyOrderEvent, type Order, type OrderEvent } from '../src/order.js';
 
-const event = (key: string, target: OrderEvent['target'], eventType = 'PAYMENT-COMPLETED'): OrderEvent => ({
+const event = (
+  key: string,
+  target: OrderEvent['target'],
+  eventType = 'PAYMENT-COMPLETED',
+): OrderEvent => ({
   key,
   orderId: 'pr-1',
   eventType,
@@ -28,7 +32,10 @@ describe('the order transition', () => {
   });
 
   it('never fulfils twice, even for a second paid event with a key of its own', () => {
-    expect(run(event('a', 'paid'), event('b', 'paid'))).toMatchObject({ state: 'paid', fulfilments: 1 });
+    expect(run(event('a', 'paid'), event('b', 'paid'))).toMatchObject({
+      state: 'paid',
+      fulfilments: 1,
+    });
   });
 
   it('does not move back: a late link-followed or failure leaves a paid order paid', () => {
@@ -57,6 +64,9 @@ describe('the order transition', () => {
   });
 
   it('records an event that means nothing to the order', () => {
-    expect(run(event('a', undefined, 'PAYMENT-SOMETHING-NEW'))).toMatchObject({ state: 'new', fulfilments: 0 });
+    expect(run(event('a', undefined, 'PAYMENT-SOMETHING-NEW'))).toMatchObject({
+      state: 'new',
+      fulfilments: 0,
+    });
   });
 });

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const mainJs = join(appDir, 'dist/main.js');
 
-export const credentials = { username: 'clik2pay-test', password: 'a-test-password-of-some-length' };
+export const credentials = {
+  username: 'clik2pay-test',
+  password: 'a-test-password-of-some-length',
+};
 
 /** A built reference app running as a child process. */
 export interface RunningReference {
@@ -60,7 +63,10 @@ export async function startReference(env: Record<string, string>): Promise<Runni
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const ready = await new Promise<{ listeners: RunningReference['webhookUrls']; admin: string }>(
     (done, fail) => {
-      const timer = setTimeout(() => fail(new Error(`not ready after 30 s\n${out}\n${err}`)), 30_000);
+      const timer = setTimeout(
+        () => fail(new Error(`not ready after 30 s\n${out}\n${err}`)),
+        30_000,
+      );
       const look = (): void => {
         for (const line of out.split('\n')) {
           if (!line.startsWith('{')) continue;
@@ -143,16 +149,32 @@ export function tempDir(): { path: string; remove(): void } {
 }
 
 /** A self-signed certificate for localhost, made with openssl now (keys are never committed). */
-export function selfSignedCertificate(dir: string): { certFile: string; keyFile: string; cert: string } {
+export function selfSignedCertificate(dir: string): {
+  certFile: string;
+  keyFile: string;
+  cert: string;
+} {
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
   execFileSync(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '1',
-      '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-      '-keyout', keyFile, '-out', certFile,
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
     ],
     { stdio: 'pipe' },
   );
