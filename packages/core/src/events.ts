@@ -116,8 +116,10 @@ export const resourceSchema = z.looseObject({
 /** One event on the wire: strict where it matters, open everywhere else. */
 export const eventSchema = z.looseObject({
   eventType: z.string().min(1),
-  message: z.string().optional(),
-  resourceType: z.string().optional(),
+  // Neither matters to safety (`message` is for logs, `kind` falls back to the
+  // shape), so a value of another type (`null`) reads as absent, not as a 422.
+  message: z.string().optional().catch(undefined),
+  resourceType: z.string().optional().catch(undefined),
   resource: resourceSchema,
 });
 
@@ -176,12 +178,14 @@ export function resolveResourceKind(
 
 /** Turns a validated wire event into a typed {@link C2pEvent}. */
 export function toEvent(wire: WireEvent): C2pEvent {
+  // The hot path hands over the parsed JSON itself, where these may be of another type.
+  const resourceType = typeof wire.resourceType === 'string' ? wire.resourceType : undefined;
   return {
     known: isKnownEventType(wire.eventType),
     eventType: wire.eventType,
-    kind: resolveResourceKind(wire.resourceType, wire.resource),
-    resourceType: wire.resourceType,
-    message: wire.message,
+    kind: resolveResourceKind(resourceType, wire.resource),
+    resourceType,
+    message: typeof wire.message === 'string' ? wire.message : undefined,
     resource: wire.resource,
     raw: wire,
   } as C2pEvent;

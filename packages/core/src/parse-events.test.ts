@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { eventTypes, resolveResourceKind } from './events.js';
-import { parseEvents } from './parse-events.js';
+import { bodySchema, eventSchema, eventTypes, resolveResourceKind } from './events.js';
+import { isWireEvent, parseEvents } from './parse-events.js';
 
 // The body Clik2pay's documentation shows, values verbatim.
 const documentedExample = `[
@@ -201,6 +201,18 @@ describe('parseEvents', () => {
     expect(parsed.resource.status).toBe('FROZEN');
   });
 
+  it.each([null, 42, { text: 'x' }])(
+    'reads a message or resourceType of another type (%j) as absent, not as a 422',
+    (value) => {
+      const parsed = parseOne(
+        event({ message: value, resourceType: value, resource: { id: 'x', recipient: {} } }),
+      );
+      expect(parsed.message).toBeUndefined();
+      expect(parsed.resourceType).toBeUndefined();
+      expect(parsed.kind).toBe('payment');
+    },
+  );
+
   it('leaves optional fields undefined when absent', () => {
     const parsed = parseOne({ eventType: 'PAYMENT-FAILED', resource: { id: 'x' } });
     expect(parsed.message).toBeUndefined();
@@ -336,6 +348,56 @@ describe('parseEvents', () => {
           }
         }),
         { numRuns: 500 },
+      );
+    });
+
+    // parseEvents accepts with a hand-written check for speed; it must accept
+    // exactly what the published zod schema accepts.
+    const anything = fc.jsonValue({ maxDepth: 2 });
+    const field = <T>(valid: fc.Arbitrary<T>) =>
+      fc.option(fc.oneof(valid, valid, anything), { nil: undefined });
+    const nearEvent = fc
+      .record(
+        {
+          eventType: field(fc.constantFrom('PAYMENT-COMPLETED', 'X', '')),
+          message: field(fc.string()),
+          resourceType: field(fc.constantFrom('payment', 'Payments API', '')),
+          resource: fc.oneof(
+            anything,
+            fc.record(
+              {
+                id: field(fc.constantFrom('r1', '')),
+                status: field(fc.constantFrom('PAID', '')),
+                amount: field(fc.double()),
+                merchantTransactionId: field(fc.oneof(fc.string(), fc.constant(null))),
+                payer: field(fc.object()),
+              },
+              { requiredKeys: [] },
+            ),
+          ),
+        },
+        { requiredKeys: [] },
+      )
+      // Through JSON, as a delivery would arrive (drops undefined, turns NaN to null).
+      .map((value) => JSON.parse(JSON.stringify(value)) as unknown);
+
+    it('accepts exactly what eventSchema accepts', () => {
+      fc.assert(
+        fc.property(fc.oneof(nearEvent, anything), (value) => {
+          expect(isWireEvent(value)).toBe(eventSchema.safeParse(value).success);
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('accepts a body exactly when bodySchema does', () => {
+      fc.assert(
+        fc.property(fc.oneof(nearEvent, fc.array(nearEvent, { maxLength: 3 })), (value) => {
+          expect(parseEvents(JSON.stringify(value)).success).toBe(
+            bodySchema.safeParse(value).success,
+          );
+        }),
+        { numRuns: 1000 },
       );
     });
 

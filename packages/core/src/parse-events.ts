@@ -54,10 +54,9 @@ export function parseEvents(body: RawBody): ParseEventsResult {
  */
 export function isWireEvent(value: unknown): value is WireEvent {
   if (!isRecord(value)) return false;
-  const { eventType, message, resourceType, resource } = value;
+  // `message` and `resourceType` of another type read as absent (see eventSchema).
+  const { eventType, resource } = value;
   if (typeof eventType !== 'string' || eventType === '') return false;
-  if (message !== undefined && typeof message !== 'string') return false;
-  if (resourceType !== undefined && typeof resourceType !== 'string') return false;
   if (!isRecord(resource)) return false;
   const { id, status, amount, merchantTransactionId } = resource;
   if (typeof id !== 'string' || id === '') return false;
