@@ -9,6 +9,7 @@ import {
   type Webhooks,
   type WebhooksOptions,
 } from '@c2p/core';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEvent, type FactoryEvent } from './create-event.js';
 
@@ -25,7 +26,8 @@ export type AdapterConformanceCase =
   | 'method'
   | 'ip'
   | 'auth'
-  | 'size'
+  | 'size-declared'
+  | 'size-streamed'
   | 'size-after-auth'
   | 'json'
   | 'payload'
@@ -136,23 +138,29 @@ export function describeAdapterConformance(name: string, options: AdapterConform
       expect(seen).toEqual([]);
     });
 
-    test(
-      'size',
-      'answers 413 to a 1 MiB body, declared or streamed, without a handler',
-      async () => {
-        const { url, seen } = await serve();
-        const big = padded(MiB);
-        await expectError(await send(url, { body: big }), 'PAYLOAD_TOO_LARGE');
-        await expectError(await send(url, { body: streamOf(big) }), 'PAYLOAD_TOO_LARGE');
-        expect(seen).toEqual([]);
-        // The server still answers afterwards.
-        await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
-      },
-    );
+    test('size-declared', 'answers 413 to a declared 1 MiB body without a handler', async () => {
+      const { url, seen } = await serve();
+      const response = await send(url, { body: padded(MiB), ownConnection: true });
+      await expectError(response, 'PAYLOAD_TOO_LARGE');
+      expect(seen).toEqual([]);
+    });
+
+    test('size-streamed', 'answers 413 to a streamed 1 MiB body without a handler', async () => {
+      const { url, seen } = await serve();
+      const response = await send(url, { body: streamOf(padded(MiB)), ownConnection: true });
+      await expectError(response, 'PAYLOAD_TOO_LARGE');
+      expect(seen).toEqual([]);
+      // The server still answers afterwards.
+      await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
+    });
 
     test('size-after-auth', 'checks credentials before the size of a 1 MiB body', async () => {
       const { url } = await serve();
-      const response = await send(url, { body: padded(MiB), authorization: null });
+      const response = await send(url, {
+        body: padded(MiB),
+        authorization: null,
+        ownConnection: true,
+      });
       await expectError(response, 'UNAUTHORIZED', {
         'www-authenticate': 'Basic realm="clik2pay", charset="UTF-8"',
       });
@@ -397,9 +405,15 @@ interface SendOptions {
   /** Defaults to the suite's credentials; `null` sends none. */
   authorization?: string | null;
   forwardedFor?: string;
+  /**
+   * Sends on a connection of its own. For bodies the server answers before reading:
+   * whether a runtime keeps such a connection for the next request is transport
+   * behaviour (@hono/node-server drains, then may close it), not the adapter's.
+   */
+  ownConnection?: boolean;
 }
 
-function send(url: string, options: SendOptions = {}): Promise<Response> {
+async function send(url: string, options: SendOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   const authorization =
     options.authorization === undefined
@@ -415,7 +429,12 @@ function send(url: string, options: SendOptions = {}): Promise<Response> {
     redirect: 'manual',
   };
   if (body instanceof ReadableStream) init.duplex = 'half';
-  return fetch(url, init);
+  if (!options.ownConnection) return fetch(url, init);
+  const agent = new Agent();
+  const response = await fetch(url, { ...init, dispatcher: agent } as RequestInit);
+  const text = await response.text();
+  await agent.destroy();
+  return new Response(text, { status: response.status, headers: response.headers });
 }
 
 function bodyOf(event: FactoryEvent): string {
