@@ -1,1 +1,34 @@
-export {};
+import { fromWebRequest, invalidOption, toWebResponse, type Webhooks } from '@c2p/core';
+import type { Context, Handler } from 'hono';
+
+/** Options for {@link createHonoHandler}. */
+export interface HonoHandlerOptions {
+  /**
+   * The socket peer's address, which your runtime knows and Hono cannot:
+   * `(c) => getConnInfo(c).remote.address` with the runtime's `getConnInfo` (see the README).
+   */
+  getPeerAddress: (c: Context) => string | undefined;
+}
+
+/**
+ * A Hono 4 handler on Web APIs only, for any runtime Hono runs on.
+ *
+ * @example
+ * app.all('/webhooks/clik2pay', createHonoHandler(webhooks, { getPeerAddress: (c) => getConnInfo(c).remote.address }));
+ */
+export function createHonoHandler(webhooks: Webhooks, options: HonoHandlerOptions): Handler {
+  const getPeerAddress = options?.getPeerAddress;
+  if (typeof getPeerAddress !== 'function') {
+    throw invalidOption(
+      'options.getPeerAddress',
+      "is required: pass (c) => getConnInfo(c).remote.address with your runtime's getConnInfo",
+      '@c2p/adapter-hono',
+    );
+  }
+  return async (c) => {
+    const request = fromWebRequest(c.req.raw, getPeerAddress(c));
+    // A middleware that read the body first (c.req.json(), a validator) left it in Hono's cache.
+    if (c.req.raw.bodyUsed) request.body = async () => new Uint8Array(await c.req.arrayBuffer());
+    return toWebResponse(await webhooks.handle(request));
+  };
+}
