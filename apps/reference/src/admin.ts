@@ -61,7 +61,13 @@ export function createAdminListener(
     } else if (path === '/api/orders') {
       json(res, 200, await options.orders.recent(pageSize));
     } else if (path.startsWith('/api/orders/')) {
-      const id = decodeURIComponent(path.slice('/api/orders/'.length));
+      let id: string;
+      try {
+        id = decodeURIComponent(path.slice('/api/orders/'.length));
+      } catch {
+        json(res, 400, { error: { code: 'BAD_REQUEST', message: 'The order id is not valid.' } });
+        return;
+      }
       const order = await options.orders.get(id);
       if (order) json(res, 200, publicOrder(order));
       else json(res, 404, { error: { code: 'NOT_FOUND', message: 'No such order.' } });

@@ -1,4 +1,4 @@
-import { createWebhooks, errorCodes, type Webhooks } from '@c2p/core';
+import { createWebhooks, type Webhooks } from '@c2p/core';
 import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
 import { type Backend, openBackend } from './backend.js';
@@ -105,7 +105,7 @@ function createPipeline(
             outcome: entry.outcome,
             step: entry.step,
             code: entry.code ?? undefined,
-            reason: report.code ? errorCodes[report.code].message : undefined,
+            reason: entry.reason ?? undefined,
             clientIp: entry.clientIp ?? undefined,
             events: entry.events.map(
               (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,

@@ -1,4 +1,4 @@
-import type { DeliveryReport } from '@c2p/core';
+import { type DeliveryReport, errorCodes } from '@c2p/core';
 import type { AdapterName } from './config.js';
 
 /** How one delivery ended, as the admin page shows it. */
@@ -14,6 +14,8 @@ export interface DeliveryEntry {
   outcome: DeliveryOutcome;
   /** The error code when rejected (`IP_NOT_ALLOWED`, `UNAUTHORIZED`, `IN_PROGRESS`...). */
   code: string | null;
+  /** The code's generic message, or `null` for a 200. */
+  reason: string | null;
   /** The pipeline step that decided it. */
   step: string;
   clientIp: string | null;
@@ -51,6 +53,7 @@ export function createDeliveryLog(capacity = 500): DeliveryLog {
         status: report.status,
         outcome: deliveryOutcome(report),
         code: report.code ?? null,
+        reason: report.code ? errorCodes[report.code].message : null,
         step: report.step,
         clientIp: report.clientIp ?? null,
         events: report.events.map((event) => ({

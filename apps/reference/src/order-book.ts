@@ -203,10 +203,11 @@ export function createRedisOrderBook(client: RedisClient, prefix = 'c2p-referenc
 
 /**
  * The order book in this process's memory, for `C2P_STORE=memory`: gone at
- * restart, like the memory store's keys. Each apply runs without awaiting in
+ * restart, like the memory store's keys, and holding the last `capacity` orders. Each apply runs without awaiting in
  * between, so it is atomic within the process.
  */
-export function createMemoryOrderBook(): OrderBook {
+export function createMemoryOrderBook(capacity = 10_000): OrderBook {
+  // Insertion order is change order: the first key is the least recently changed.
   const orders = new Map<string, Order>();
   return {
     async apply(event) {
@@ -214,6 +215,7 @@ export function createMemoryOrderBook(): OrderBook {
       if (next) {
         orders.delete(next.id);
         orders.set(next.id, next);
+        if (orders.size > capacity) orders.delete(orders.keys().next().value as string);
       }
       return next;
     },
