@@ -781,18 +781,30 @@ describe('createWebhooks().handle()', () => {
       expectError(await webhooks.handle(request()), 'IN_PROGRESS');
     });
 
-    it('answers 503 when the transaction fails to commit', async () => {
-      const { store } = transactionalStore();
-      const broken: TransactionalIdempotencyStore<Tx> = {
+    it('answers 503 when the transaction fails to commit, and releases so the retry runs', async () => {
+      const { store, committed, released } = transactionalStore();
+      let commitFails = true;
+      const flaky: TransactionalIdempotencyStore<Tx> = {
         ...store,
-        completeWithin: async (_k, _t, _r, work) => {
+        completeWithin: async (key, token, retainMs, work) => {
+          if (!commitFails) return store.completeWithin(key, token, retainMs, work);
           await work({ id: 0, writes: [] });
           throw new Error('commit failed');
         },
       };
-      const { webhooks, errors } = setup({ store: broken });
-      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      const { webhooks, errors } = setup({ store: flaky });
+      webhooks.on('PAYMENT-COMPLETED', (event, { tx }) => {
+        tx.writes.push(`fulfil ${event.resource.id}`);
+      });
+      const body = JSON.stringify(paymentRequestEvent('a'));
+      expectError(await webhooks.handle(request({ body })), 'STORE_UNAVAILABLE');
       expect(errors.map((e) => e.error.code)).toEqual(['STORE_UNAVAILABLE']);
+      expect(released).toEqual(['payment-request:a:PAYMENT-COMPLETED:PAID']);
+      commitFails = false;
+      expect((await webhooks.handle(request({ body }))).body).toBe(
+        '{"received":1,"processed":1,"duplicates":0}',
+      );
+      expect(committed).toEqual(['fulfil a']);
     });
   });
 

@@ -113,9 +113,9 @@ export interface Webhooks<S extends IdempotencyStore = IdempotencyStore> {
   /** Registers a handler for event types c2p does not know yet. Such events are answered 200. */
   onUnknown(handler: EventHandler<UnknownEventTypeEvent, TransactionOf<S>>): this;
   /** Registers the error hook: thrown handlers (the cause) and store failures. */
-  onError(hook: (error: C2pError, context: ErrorContext) => void): this;
+  onError(hook: (error: C2pError, context: ErrorContext) => unknown): this;
   /** Registers a hook called once per delivery with its {@link DeliveryReport}. */
-  onDelivery(hook: (report: DeliveryReport) => void): this;
+  onDelivery(hook: (report: DeliveryReport) => unknown): this;
   /** Decides one delivery. Never throws. */
   handle(request: WebhookRequest): Promise<WebhookResponse>;
   /** Whether an error hook is registered (adapters add a logger otherwise). */
@@ -193,8 +193,8 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
   const byType = new Map<string, Handler[]>();
   const anyHandlers: Handler[] = [];
   const unknownHandlers: Handler[] = [];
-  const errorHooks: Array<(error: C2pError, context: ErrorContext) => void> = [];
-  const deliveryHooks: Array<(report: DeliveryReport) => void> = [];
+  const errorHooks: Array<(error: C2pError, context: ErrorContext) => unknown> = [];
+  const deliveryHooks: Array<(report: DeliveryReport) => unknown> = [];
 
   const reportError = (error: C2pError, context: ErrorContext): void => {
     for (const hook of errorHooks) {
@@ -255,6 +255,10 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
         return 'handler_failed';
       }
       reportError(asStoreError(error), { event, key });
+      // A failed transaction applied nothing: give the key up so Clik2pay's retry
+      // runs it at once. A plain store's handlers did run: keep the claim until its
+      // lease ends rather than invite a second run.
+      if (transactional) await store.release(key, token).catch(() => {});
       return 'store_unavailable';
     }
   };

@@ -16,6 +16,8 @@ interface Entry {
 export interface MemoryStore extends IdempotencyStore {
   /** How many keys are held (pending or completed), expired ones swept first. */
   size(): number;
+  /** Forgets every key. */
+  close(): Promise<void>;
 }
 
 /**
