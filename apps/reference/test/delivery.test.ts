@@ -169,3 +169,67 @@ describe.each(stores)('50 concurrent duplicates with the %s store', (_name, setu
     }
   });
 });
+
+describe('the order book guards fulfilment even when the store forgets a key', () => {
+  const forget: Array<
+    [
+      string,
+      () => { env: Record<string, string>; cleanup?: () => void },
+      (key: string, env: Record<string, string>) => Promise<void>,
+    ]
+  > = [
+    [
+      'sqlite',
+      () => {
+        const dir = tempDir();
+        return { env: { C2P_STORE: `sqlite:${dir.path}/reference.db` }, cleanup: dir.remove };
+      },
+      async (key, env) => {
+        const { default: Database } = await import('better-sqlite3');
+        const db = new Database((env.C2P_STORE as string).slice('sqlite:'.length));
+        db.prepare('DELETE FROM c2p_idempotency WHERE key = ?').run(key);
+        db.close();
+      },
+    ],
+    [
+      'redis',
+      () => ({ env: { C2P_STORE: serviceUrl('C2P_TEST_REDIS_URL') } }),
+      async (key, env) => {
+        const { createClient } = await import('redis');
+        const client = createClient({ url: env.C2P_STORE });
+        await client.connect();
+        expect(await client.del(`c2p:idem:${key}`)).toBe(1);
+        await client.close();
+      },
+    ],
+  ];
+
+  it.each(forget)(
+    '%s: a redelivery past the store is processed but does not fulfil again',
+    async (_name, setup, forgetKey) => {
+      const { env, cleanup } = setup();
+      const app = await startReference(env);
+      try {
+        const id = crypto.randomUUID();
+        const body = createBody(createEvent({ id }));
+        expect(
+          (await deliver({ url: app.webhookUrls.express, ...credentials, body })).delivered,
+        ).toBe(true);
+        await forgetKey(`payment-request:${id}:PAYMENT-COMPLETED:PAID`, env);
+        const again = await deliver({
+          url: app.webhookUrls.hono,
+          ...credentials,
+          body,
+          attempts: 1,
+        });
+        expect(JSON.parse(again.attempts[0]?.responseBody ?? '')).toMatchObject({ processed: 1 });
+        const { body: paid } = await order(app, id);
+        expect(paid).toMatchObject({ state: 'paid', fulfilments: 1 });
+        expect(paid.events).toHaveLength(1);
+      } finally {
+        expect(await app.stop()).toBe(0);
+        cleanup?.();
+      }
+    },
+  );
+});
