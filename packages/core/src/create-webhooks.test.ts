@@ -149,6 +149,17 @@ describe('createWebhooks().handle()', () => {
       ]);
     });
 
+    it('gives every response a headers object of its own', async () => {
+      // Some servers (@hono/node-server) write Content-Length into the object they get.
+      const { webhooks } = setup();
+      const first = await webhooks.handle(request());
+      (first.headers as Record<string, string>)['content-length'] = '1';
+      const second = await webhooks.handle(request());
+      const refused = await webhooks.handle(request({ method: 'GET' }));
+      expect(second.headers).toEqual(JSON_HEADERS);
+      expect(refused.headers).not.toHaveProperty('content-length');
+    });
+
     it('accepts the method in any case, and bytes as well as strings', async () => {
       const { webhooks } = setup();
       const body = new TextEncoder().encode(JSON.stringify(paymentRequestEvent('a')));

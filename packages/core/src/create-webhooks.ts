@@ -135,6 +135,7 @@ export function defaultIdempotencyKey(event: C2pEvent): string {
   return `${event.kind}:${event.resource.id}:${event.eventType}:${event.resource.status ?? ''}`;
 }
 
+// Copied into every response: frameworks may write into the object they are given.
 const JSON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'no-store',
@@ -339,7 +340,7 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
     if (worst) return fail(worst);
     return {
       status: 200,
-      headers: JSON_HEADERS,
+      headers: { ...JSON_HEADERS },
       body: JSON.stringify({ received: parsed.data.length, processed, duplicates }),
     };
   };
@@ -430,7 +431,7 @@ function errorResponse(
 ): WebhookResponse {
   return {
     status: errorCodes[code].status,
-    headers: headers ? { ...JSON_HEADERS, ...headers } : JSON_HEADERS,
+    headers: { ...JSON_HEADERS, ...headers },
     body: JSON.stringify({ error: { code, message: errorCodes[code].message, ...extra } }),
   };
 }

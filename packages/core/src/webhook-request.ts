@@ -92,7 +92,5 @@ export function fromWebRequest(
 
 /** Turns core's {@link WebhookResponse} into a Web `Response`. */
 export function toWebResponse(response: WebhookResponse): Response {
-  // A copy: the headers object is shared between responses, and some runtimes'
-  // Response (@hono/node-server's) write Content-Length into the object they are given.
-  return new Response(response.body, { status: response.status, headers: { ...response.headers } });
+  return new Response(response.body, { status: response.status, headers: response.headers });
 }
