@@ -5,7 +5,9 @@
 // tests. Extra arguments go to vitest (e.g. `npm test -- --project core`).
 
 import { spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,4 +45,25 @@ step(
   ['-r', '--filter', './packages/*', 'exec', 'publint', '--strict', '--pack', 'npm'],
   env,
 );
-step('tests', ['exec', 'vitest', 'run', ...process.argv.slice(2)], env);
+const results = join(mkdtempSync(join(tmpdir(), 'c2p-test-')), 'vitest.json');
+const tests = [
+  'exec',
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${results}`,
+  ...process.argv.slice(2),
+];
+const outcome = spawnSync('npx', ['--yes', PNPM, ...tests], { cwd: root, stdio: 'inherit', env });
+// One plain closing line, whatever the runner printed above it.
+try {
+  const report = JSON.parse(readFileSync(results, 'utf8'));
+  const skipped = report.numPendingTests + report.numTodoTests;
+  console.log(
+    `\n${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`,
+  );
+} catch {
+  console.log('\n0 passed, 1 failed (vitest wrote no results)');
+}
+if (outcome.status !== 0) fail(`tests failed (exit ${outcome.status ?? outcome.signal}).`);
