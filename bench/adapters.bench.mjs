@@ -1,0 +1,78 @@
+// Throughput of each adapter beside its bare framework, measured in one run:
+// the same POST of a documented-example-shaped event, a fresh resource id per
+// request (so c2p processes every one rather than answering duplicates), from
+// autocannon in this process against a server in a child process.
+// Prints figures; asserts nothing. Run: npx pnpm@12.4.2 --filter @c2p/bench adapters
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 20;
+const ROUNDS = 2; // bare and c2p alternate, so drift hits both alike
+const authorization = `Basic ${Buffer.from('clik2pay:correct horse battery staple').toString('base64')}`;
+const server = fileURLToPath(new URL('./adapter-server.mjs', import.meta.url));
+
+let next = 0;
+const body = () =>
+  `[{"message":"The payer successfully completed the transaction.","eventType":"PAYMENT-COMPLETED","resourceType":"payment-request","resource":{"id":"8ecd810d-c0e2-40a6-8ab9-${String(++next).padStart(12, '0')}","merchantTransactionId":null,"amount":1.0,"type":"EBILL","status":"PAID","deliveryMode":"SMS","merchant":{"id":"a7815ec3-72cd-4efe-b809-28f14501a5d3","name":"Merchant name"},"payer":{"name":"firstName lastName"}}}]`;
+
+async function start(framework, mode) {
+  const child = spawn(process.execPath, [server, framework, mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = await once(createInterface({ input: child.stdout }), 'line');
+  return { child, port: JSON.parse(line).port };
+}
+
+async function load(port) {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/webhooks/clik2pay`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    requests: [
+      {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: body() }),
+      },
+    ],
+  });
+  const bad = result.non2xx + result.errors + result.timeouts;
+  if (bad > 0) throw new Error(`${bad} requests were not answered 2xx`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function measure(framework, mode) {
+  const { child, port } = await start(framework, mode);
+  await load(port).catch(() => {}); // warm-up, discarded (short)
+  const figures = await load(port);
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  return figures;
+}
+
+console.log(
+  `node ${process.version}, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds, unique events`,
+);
+console.log('framework   bare req/s   c2p req/s   c2p/bare   c2p p50/p99 ms');
+for (const framework of ['express', 'fastify', 'hono']) {
+  const bare = [];
+  const c2p = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    bare.push(await measure(framework, 'bare'));
+    c2p.push(await measure(framework, 'c2p'));
+  }
+  const mean = (runs) => runs.reduce((sum, run) => sum + run.rps, 0) / runs.length;
+  const last = c2p[c2p.length - 1];
+  console.log(
+    `${framework.padEnd(10)} ${mean(bare).toFixed(0).padStart(11)} ${mean(c2p).toFixed(0).padStart(11)} ${(
+      (100 * mean(c2p)) /
+      mean(bare)
+    )
+      .toFixed(0)
+      .padStart(9)}%   ${last.p50}/${last.p99}`,
+  );
+}
