@@ -252,11 +252,30 @@ function formatAttempt(
       : report.status !== null
         ? `${report.status} not delivered`
         : `${report.outcome}: ${report.error}`;
-  const body =
-    report.outcome === 'delivered' || report.responseBody === null
-      ? ''
-      : `  ${oneLine(report.responseBody)}`;
+  let body = '';
+  if (report.responseBody !== null) {
+    const summary =
+      report.outcome === 'delivered' ? receiverSummary(report.responseBody) : undefined;
+    body = `  ${summary ?? oneLine(report.responseBody)}`;
+  }
   return `${who}attempt ${report.attempt}/${attempts}  ${result}  ${Math.round(report.durationMs)} ms${body}`;
+}
+
+/**
+ * `processed 1, duplicates 0` for c2p's own answer `{received, processed, duplicates}`,
+ * so a duplicate shows without --json; `undefined` for any other body.
+ */
+function receiverSummary(body: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { received, processed, duplicates } = value as Record<string, unknown>;
+  if (![received, processed, duplicates].every((n) => typeof n === 'number')) return undefined;
+  return `processed ${processed}, duplicates ${duplicates}`;
 }
 
 function oneLine(value: string): string {

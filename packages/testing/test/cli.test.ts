@@ -95,6 +95,69 @@ describe('c2p send', () => {
     expect(lines[3]).toBe('ok: 1/1 delivered, 0 failed (2 attempts in all)');
   });
 
+  it("shows how many events a 2xx processed and how many were duplicates, from c2p's answer", async () => {
+    const answers = [
+      { received: 1, processed: 1, duplicates: 0 },
+      { received: 1, processed: 0, duplicates: 1 },
+    ];
+    const listener = await listen((_req, n, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answers[n]));
+    });
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--url',
+      listener.url,
+      '--times',
+      '2',
+      '--username',
+      'u',
+      '--password',
+      'p',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    const attempts = run.stdout.split('\n').filter((line) => /attempt \d/.test(line));
+    expect(attempts).toEqual([
+      expect.stringMatching(
+        /^#1 attempt 1\/3 {2}200 delivered {2}\d+ ms {2}processed 1, duplicates 0$/,
+      ),
+      expect.stringMatching(
+        /^#2 attempt 1\/3 {2}200 delivered {2}\d+ ms {2}processed 0, duplicates 1$/,
+      ),
+    ]);
+  });
+
+  it("prints another receiver's 2xx body on one bounded line, and nothing for an empty one", async () => {
+    const bodies = ['{\n  "ok": true\n}', JSON.stringify({ note: 'x'.repeat(500) }), ''];
+    const listener = await listen((_req, n, res) => {
+      res.writeHead(bodies[n] === '' ? 204 : 202, { 'content-type': 'application/json' });
+      res.end(bodies[n]);
+    });
+    const run = await c2p([
+      'send',
+      'payment-completed',
+      '--url',
+      listener.url,
+      '--times',
+      '3',
+      '--username',
+      'u',
+      '--password',
+      'p',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    const attempts = run.stdout.split('\n').filter((line) => /attempt \d/.test(line));
+    expect(attempts[0]).toMatch(/^#1 attempt 1\/3 {2}202 delivered {2}\d+ ms {2}\{ "ok": true \}$/);
+    expect(attempts[1]).toMatch(
+      /^#2 attempt 1\/3 {2}202 delivered {2}\d+ ms {2}\{"note":"x+\.\.\.$/,
+    );
+    expect(attempts[1]?.split('  ').at(-1)).toHaveLength(160);
+    expect(attempts[2]).toMatch(/^#3 attempt 1\/3 {2}204 delivered {2}\d+ ms$/);
+  });
+
   it('gives up after exactly three attempts and exits 1', async () => {
     const listener = await listen((_req, _n, res) => reply(res, 503));
     const run = await c2p(['send', 'PAYMENT-FAILED', '--url', listener.url, ...fast]);
@@ -134,7 +197,13 @@ describe('c2p send', () => {
           delivered: true,
           attempts: [
             { attempt: 1, outcome: 'http-error', status: 409, responseBody: '{"status":409}' },
-            { attempt: 2, outcome: 'delivered', status: 200, error: null },
+            {
+              attempt: 2,
+              outcome: 'delivered',
+              status: 200,
+              error: null,
+              responseBody: '{"status":200}',
+            },
           ],
         },
       ],
