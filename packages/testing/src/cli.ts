@@ -335,6 +335,12 @@ async function runDeliveries(
   };
 
   if (note !== undefined) console.error(`c2p: note: ${note}`);
+  if (username === undefined) {
+    // Still send: a receiver's 401 is worth testing, but three silent 401s puzzle a newcomer.
+    console.error(
+      'c2p: warning: no credentials given (--username/--password or C2P_WEBHOOK_USERNAME/C2P_WEBHOOK_PASSWORD); sending without Authorization',
+    );
+  }
   if (!json) {
     const copies = times > 1 ? ` x${times}` : '';
     console.log(`POST ${url}  ${describe}${copies}`);

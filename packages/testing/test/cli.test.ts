@@ -230,6 +230,36 @@ describe('c2p send', () => {
       password,
     });
     expect(run.stdout).not.toContain(password);
+    expect(run.stderr).toBe('');
+  });
+
+  it('warns once on stderr when no credentials are given, and still sends without them', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 401));
+    const run = await c2p(['send', 'payment-completed', '--url', listener.url, ...fast]);
+    expect(run.code).toBe(1);
+    expect(listener.requests).toHaveLength(3);
+    expect(listener.requests.map((r) => r.headers.authorization)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(run.stderr).toBe(
+      'c2p: warning: no credentials given (--username/--password or C2P_WEBHOOK_USERNAME/C2P_WEBHOOK_PASSWORD); sending without Authorization\n',
+    );
+  });
+
+  it('does not warn about credentials given as flags', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200));
+    const run = await c2p(
+      ['replay', '-', '--url', listener.url, '--username', 'u', '--password', 'p', ...fast],
+      { input: '[]' },
+    );
+    expect(run.code).toBe(0);
+    expect(decodeBasic(listener.requests[0]?.headers.authorization)).toEqual({
+      username: 'u',
+      password: 'p',
+    });
+    expect(run.stderr).toBe('');
   });
 
   it('sends duplicates concurrently, as objects, from a chosen X-Forwarded-For', async () => {
