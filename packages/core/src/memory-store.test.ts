@@ -19,11 +19,25 @@ async function acquire(
 ): Promise<string> {
   const claim = await store.claim(key, leaseMs);
   if (claim.status !== 'acquired') throw new Error(`expected acquired, got ${claim.status}`);
-  expect(claim.token).toMatch(/^[0-9a-f-]{36}$/);
+  expect(claim.token).toEqual(expect.any(String));
   return claim.token;
 }
 
 describe('createMemoryStore', () => {
+  it('issues a different token for every claim, and across stores', async () => {
+    let now = 0;
+    const one = createMemoryStore({ now: () => now });
+    const two = createMemoryStore({ now: () => now });
+    const first = await acquire(one, 'k', 10);
+    now = 20; // the lease ran out: the same key is claimed again
+    const second = await acquire(one, 'k', 10);
+    const other = await acquire(two, 'k', 10);
+    expect(new Set([first, second, other]).size).toBe(3);
+    expect(await one.complete('k', first, 100)).toBe(false);
+    expect(await one.complete('k', other, 100)).toBe(false);
+    expect(await one.complete('k', second, 100)).toBe(true);
+  });
+
   it('claims, then answers in_progress while the lease holds', async () => {
     const clock = fakeClock();
     const store = createMemoryStore({ now: clock.now });
