@@ -1,4 +1,4 @@
-import { type DeliveryReport, errorCodes } from '@c2p/core';
+import { canonicalIpAddress, type DeliveryReport, errorCodes, parseIpAddress } from '@c2p/core';
 import type { AdapterName } from './config.js';
 
 /** How one delivery ended, as the admin page shows it. */
@@ -18,6 +18,7 @@ export interface DeliveryEntry {
   reason: string | null;
   /** The pipeline step that decided it. */
   step: string;
+  /** Canonical (`127.0.0.1`, not `::ffff:127.0.0.1`), or as received when it does not parse. */
   clientIp: string | null;
   events: Array<{
     eventType: string;
@@ -40,6 +41,18 @@ export function deliveryOutcome(report: DeliveryReport): DeliveryOutcome {
   return report.events.some((event) => event.outcome === 'processed') ? 'processed' : 'duplicate';
 }
 
+/**
+ * `127.0.0.1` for the `::ffff:127.0.0.1` a dual-stack socket reports, IPv6 in its
+ * short form (`::1`, not core's full-length `0:0:0:0:0:0:0:1`, which is for comparing);
+ * what does not parse, as received.
+ */
+export function displayIp(address: string | undefined): string | null {
+  if (address === undefined) return null;
+  const parsed = parseIpAddress(address);
+  if (parsed === undefined) return address;
+  return parsed.kind() === 'ipv4' ? canonicalIpAddress(parsed) : parsed.toString();
+}
+
 /** Keeps the last `capacity` deliveries in memory (a ring buffer). Defaults to 500. */
 export function createDeliveryLog(capacity = 500): DeliveryLog {
   const ring: DeliveryEntry[] = [];
@@ -55,7 +68,7 @@ export function createDeliveryLog(capacity = 500): DeliveryLog {
         code: report.code ?? null,
         reason: report.code ? errorCodes[report.code].message : null,
         step: report.step,
-        clientIp: report.clientIp ?? null,
+        clientIp: displayIp(report.clientIp),
         events: report.events.map((event) => ({
           eventType: event.eventType,
           kind: event.kind,
