@@ -114,7 +114,12 @@ function deliveryRow(d: DeliveryEntry): string {
   const events = d.events
     .map((e) => `${e.eventType} ${e.resourceId} ${e.status ?? ''} → ${e.outcome}`)
     .join('; ');
-  return `<tr data-outcome="${escapeHtml(d.outcome)}">${cell(d.at.slice(11, 23))}${cell(d.listener)}${cell(d.status)}${cell(d.outcome, `outcome ${d.outcome}`)}${cell(d.code ?? '')}${cell(d.step)}${cell(d.clientIp ?? '')}${cell(events)}</tr>`;
+  return `<tr data-outcome="${escapeHtml(d.outcome)}">${cell(d.at.slice(11, 23))}${cell(d.listener)}${cell(d.status)}${cell(d.outcome, `outcome ${d.outcome}`)}${cell(d.code ?? '')}${cell(refusedAt(d))}${cell(d.clientIp ?? '')}${cell(events)}</tr>`;
+}
+
+/** The step that refused a delivery; a 200 was decided by no step worth showing. */
+function refusedAt(d: DeliveryEntry): string {
+  return d.outcome === 'rejected' ? d.step : '';
 }
 
 function orderRow(o: Order): string {
@@ -140,7 +145,7 @@ function renderPage(deliveries: DeliveryEntry[], orders: Order[]): string {
 </section>
 <section>
 <h2>Recent deliveries <small>(newest first; the last 500 are kept)</small></h2>
-<table id="deliveries"><thead><tr><th>Time (UTC)</th><th>Listener</th><th>HTTP</th><th>Outcome</th><th>Code</th><th>Step</th><th>Client IP</th><th>Events</th></tr></thead>
+<table id="deliveries"><thead><tr><th>Time (UTC)</th><th>Listener</th><th>HTTP</th><th>Outcome</th><th>Code</th><th>Refused at</th><th>Client IP</th><th>Events</th></tr></thead>
 <tbody>${deliveries.map(deliveryRow).join('')}</tbody></table>
 </section>
 </body>
@@ -183,9 +188,10 @@ const adminScript = `'use strict';
       }));
       fill('deliveries', deliveries.map(function (d) {
         return row([[d.at.slice(11, 23)], [d.listener], [d.status], [d.outcome, 'outcome ' + d.outcome],
-          [d.code || ''], [d.step], [d.clientIp || ''], [events(d)]], { 'data-outcome': d.outcome });
+          [d.code || ''], [d.outcome === 'rejected' ? d.step : ''], [d.clientIp || ''], [events(d)]],
+          { 'data-outcome': d.outcome });
       }));
-      status.textContent = 'Updated ' + new Date().toLocaleTimeString() + '; refreshes every 2 s.';
+      status.textContent = 'Updated ' + new Date().toISOString().slice(11, 19) + ' UTC; refreshes every 2 s.';
       status.className = '';
     } catch (error) {
       status.textContent = 'Cannot refresh: ' + error.message;

@@ -34,7 +34,8 @@ describe('the admin page in headless Chromium', () => {
   });
 
   it('shows deliveries and orders as they arrive, escaping what it received', async () => {
-    const page = await browser.newPage();
+    // Far from UTC, so a header time in the browser's own zone would show.
+    const page = await browser.newPage({ timezoneId: 'America/Toronto' });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => {
@@ -62,8 +63,11 @@ describe('the admin page in headless Chromium', () => {
       ...credentials,
       body: createBody(createEvent({ id: hostileId, eventType: 'PAYMENT-FAILED' })),
     });
+    // Over IPv4 to a dual-stack listener, whose socket reports ::ffff:127.0.0.1.
+    const hono = new URL(app.webhookUrls.hono);
+    hono.hostname = '127.0.0.1';
     await deliver({
-      url: app.webhookUrls.hono,
+      url: hono.href,
       username: 'intruder',
       password: 'nope',
       body: '{}',
@@ -85,6 +89,23 @@ describe('the admin page in headless Chromium', () => {
     expect(await page.locator('#deliveries tbody tr').first().textContent()).toContain(
       'UNAUTHORIZED',
     );
+    // Time, Listener, HTTP, Outcome, Code, Refused at, Client IP, Events.
+    const rows = await Promise.all(
+      [0, 1, 2, 3].map((n) =>
+        page.locator('#deliveries tbody tr').nth(n).locator('td').allTextContents(),
+      ),
+    );
+    expect(rows.map((cells) => cells[5])).toEqual(['auth', '', '', '']);
+    expect(rows[0]?.[6]).toBe('127.0.0.1');
+    for (const cells of rows) expect(cells[6]).not.toMatch(/ffff/i);
+    const updated = /^Updated (\d\d):(\d\d):(\d\d) UTC; refreshes every 2 s\.$/.exec(
+      (await page.locator('#status').textContent()) ?? '',
+    );
+    expect(updated).not.toBeNull();
+    const [hours, minutes, seconds] = (updated ?? []).slice(1).map(Number);
+    const shown = ((hours ?? 0) * 60 + (minutes ?? 0)) * 60 + (seconds ?? 0);
+    const now = Math.floor((Date.now() / 1000) % 86_400);
+    expect(Math.min(Math.abs(now - shown), 86_400 - Math.abs(now - shown))).toBeLessThan(60);
 
     // The hostile id is shown as text, never run as markup.
     const hostileRow = page.locator('#orders tbody tr', { hasText: hostileId });
@@ -99,6 +120,10 @@ describe('the admin page in headless Chromium', () => {
     await page.reload();
     expect(await page.locator('#orders tbody tr', { hasText: hostileId }).count()).toBe(1);
     expect(await page.locator('#orders img').count()).toBe(0);
+    const html = await (await fetch(app.adminUrl)).text();
+    expect(html).toContain('<th>Refused at</th>');
+    expect(html).toContain('<td>auth</td><td>127.0.0.1</td>');
+    expect(html).not.toMatch(/::ffff:/i);
     expect(errors).toEqual([]);
     await page.close();
   });
