@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import { C2pError } from './errors.js';
 import {
@@ -227,5 +229,47 @@ describe('parseIpAddress', () => {
     for (const value of ['', 'x', '1.2.3.4/8', '[::1]', '::ffff:1.2.3', '::ffff:01.2.3.4']) {
       expect(parseIpAddress(value), value).toBeUndefined();
     }
+  });
+});
+
+describe('the IPv4 fast path', () => {
+  const octets = fc.tuple(
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+  );
+
+  it('agrees with ipaddr.js on every address and CIDR, mapped or not', () => {
+    fc.assert(
+      fc.property(octets, octets, fc.integer({ min: 0, max: 32 }), (address, network, bits) => {
+        const peer = address.join('.');
+        const rule = `${network.join('.')}/${bits}`;
+        const expected = ipaddr.IPv4.parse(peer).match(ipaddr.IPv4.parseCIDR(rule));
+        const allowlist = createIpAllowlist([rule]);
+        expect(allowlist.allows(peer)).toBe(expected);
+        expect(allowlist.allows(`::ffff:${peer}`)).toBe(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('refuses what is not strict dotted decimal', () => {
+    const allowlist = createIpAllowlist(['0.0.0.0/0']);
+    for (const bad of [
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '1.2.3.256',
+      '1..2.3',
+      '1.2.3.4 ',
+      '1.2.3.',
+      '.1.2.3',
+      '1.2.3.1000',
+    ]) {
+      expect(allowlist.allows(bad), bad).toBe(false);
+    }
+    expect(allowlist.allows('0.0.0.0')).toBe(true);
+    expect(allowlist.allows('255.255.255.255')).toBe(true);
   });
 });

@@ -72,7 +72,10 @@ export function createIpAllowlist(
   if (!Array.isArray(rules))
     throw invalidOption(path, 'must be an array of addresses, CIDRs or preset names');
   const exact = new Set<string>();
-  const ranges: Array<[Address, number]> = [];
+  // IPv4 CIDRs as [network, mask] integers: a peer in dotted decimal is matched
+  // without building an address object. IPv6 CIDRs go through ipaddr.js.
+  const v4Ranges: Array<[number, number]> = [];
+  const v6Ranges: Array<[Address, number]> = [];
   rules.forEach((rule, index) => {
     const at = `${path}[${index}]`;
     if (typeof rule !== 'string') throw invalidOption(at, 'is not a string');
@@ -90,23 +93,55 @@ export function createIpAllowlist(
         exact.add(compiled);
         // Also accept the raw spelling, so a canonical peer address skips parsing.
         exact.add(item);
-      } else ranges.push(compiled);
+      } else if (compiled[0].kind() === 'ipv4') {
+        const mask = compiled[1] === 0 ? 0 : (~0 << (32 - compiled[1])) >>> 0;
+        v4Ranges.push([(ipv4ToInt(compiled[0].toString()) as number) & mask, mask]);
+      } else v6Ranges.push(compiled);
     }
   });
+
+  const inV4Range = (value: number): boolean => {
+    for (const [network, mask] of v4Ranges) if ((value & mask) >>> 0 === network >>> 0) return true;
+    return false;
+  };
 
   return {
     allows(address) {
       if (typeof address !== 'string' || address === '') return false;
       if (exact.has(address)) return true;
+      const v4 = ipv4ToInt(address);
+      if (v4 !== undefined) return inV4Range(v4);
       const parsed = parseIpAddress(address);
       if (parsed === undefined) return false;
-      if (exact.has(canonicalIpAddress(parsed))) return true;
-      for (const [range, bits] of ranges) {
-        if (range.kind() === parsed.kind() && parsed.match(range, bits)) return true;
-      }
+      const canonical = canonicalIpAddress(parsed);
+      if (exact.has(canonical)) return true;
+      if (parsed.kind() === 'ipv4') return inV4Range(ipv4ToInt(canonical) as number);
+      for (const [range, bits] of v6Ranges) if (parsed.match(range, bits)) return true;
       return false;
     },
   };
+}
+
+/** Strict dotted decimal (no leading zeros, as ipaddr.js's four-part check) to an unsigned integer. */
+function ipv4ToInt(text: string): number | undefined {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 0x2e;
+    if (code === 0x2e) {
+      if (digits === 0 || part > 255 || ++parts > 4) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (code >= 0x30 && code <= 0x39) {
+      if (digits === 1 && part === 0) return undefined; // a leading zero
+      part = part * 10 + (code - 0x30);
+      if (++digits > 3) return undefined;
+    } else return undefined;
+  }
+  return parts === 4 ? value : undefined;
 }
 
 function compileRule(rule: string): string | [Address, number] | undefined {
