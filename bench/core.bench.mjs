@@ -66,6 +66,7 @@ await measure('allowlist: exact address (fast path)', () => allowlist.allows('3.
 await measure('allowlist: CIDR match', () => allowlist.allows('10.1.2.3'));
 const verify = createBasicAuthVerifier({ credentials });
 await measure('Basic auth verify', () => verify(authorization));
+await measure('JSON.parse alone (the floor under parsing)', (i) => JSON.parse(bodies[i]));
 await measure('parseEvents (documented example)', (i) => parseEvents(bodies[i]));
 const store = createMemoryStore();
 await measure('memory store claim + complete', async (i) => {
