@@ -82,7 +82,7 @@ const unavailable = (error: unknown): boolean => isC2pError(error, 'STORE_UNAVAI
  * ```ts
  * describeStoreConformance('sqlite', {
  *   clock: 'injected',
- *   createStore: ({ prefix, now }) => createSqliteStore({ database: file, tablePrefix: prefix, now }),
+ *   createStore: ({ prefix, now }) => createSqliteStore({ database: file, table: prefix, now }),
  * });
  * ```
  */
@@ -454,6 +454,14 @@ export function describeStoreConformance<S extends IdempotencyStore>(
           expect(await store.claim('b', lease)).toEqual({ status: 'completed' });
           expect(await store.claim('c', lease)).toEqual({ status: 'completed' });
         });
+      });
+    } else {
+      it('is a plain store (a transactional one must give options.transactional)', async () => {
+        const store = await make();
+        expect(
+          isTransactionalStore(store),
+          `${name} has completeWithin: pass options.transactional so the suite tests it`,
+        ).toBe(false);
       });
     }
   });
