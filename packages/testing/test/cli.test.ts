@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bodySchema } from '@c2p/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Listener } from './support/listener.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSelfSignedCertificate,
   decodeBasic,
+  listenClosingAfterEach,
   reply,
-  startListener,
 } from './support/listener.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
@@ -46,15 +45,7 @@ function c2p(
   });
 }
 
-const listeners: Listener[] = [];
-afterEach(async () => {
-  await Promise.all(listeners.splice(0).map((l) => l.close()));
-});
-async function listen(...args: Parameters<typeof startListener>): Promise<Listener> {
-  const listener = await startListener(...args);
-  listeners.push(listener);
-  return listener;
-}
+const listen = listenClosingAfterEach();
 
 const fast = ['--backoff', '1', '--timeout', '2000'];
 const dir = mkdtempSync(join(tmpdir(), 'c2p-cli-'));

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBasicAuthorization } from '../src/create-basic-authorization.js';
 import { createBody } from '../src/create-body.js';
 import { createEvent } from '../src/create-event.js';
@@ -10,19 +10,11 @@ import {
   createSelfSignedCertificate,
   decodeBasic,
   freePort,
+  listenClosingAfterEach,
   reply,
-  startListener,
 } from './support/listener.js';
 
-const listeners: Listener[] = [];
-afterEach(async () => {
-  await Promise.all(listeners.splice(0).map((l) => l.close()));
-});
-async function listen(...args: Parameters<typeof startListener>): Promise<Listener> {
-  const listener = await startListener(...args);
-  listeners.push(listener);
-  return listener;
-}
+const listen = listenClosingAfterEach();
 
 const fast = { backoffMs: 1, timeoutMs: 2000 } as const;
 

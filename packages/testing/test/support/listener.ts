@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 /** One request the listener received. */
 export interface ReceivedRequest {
@@ -127,4 +128,17 @@ export function decodeBasic(header: string | undefined): { username: string; pas
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** `startListener`, with every listener it started closed after each test. */
+export function listenClosingAfterEach(): typeof startListener {
+  const listeners: Listener[] = [];
+  afterEach(async () => {
+    await Promise.all(listeners.splice(0).map((l) => l.close()));
+  });
+  return async (...args) => {
+    const listener = await startListener(...args);
+    listeners.push(listener);
+    return listener;
+  };
 }
