@@ -68,7 +68,7 @@ function chromiumBin() {
 /** What each Debian package provides, checked by its binary. */
 const requirements = [
   { pkg: 'postgresql', present: () => Boolean(postgresBin('initdb') && postgresBin('pg_ctl')) },
-  { pkg: 'redis-server', present: () => Boolean(redisBin('redis-server')) },
+  { pkg: 'redis-server', present: () => Boolean(redisBin('redis-server') && redisBin('redis-cli')) },
 ];
 const chromiumRequirement = { pkg: 'chromium', present: () => Boolean(chromiumBin()) };
 
@@ -176,8 +176,35 @@ async function postgresAnswers() {
   return result.status === 0;
 }
 
+/** The data directory of the PostgreSQL answering on our port. */
+function postgresOwner() {
+  const args = ['-h', host, '-p', String(ports.postgres), '-U', 'postgres', '-d', 'postgres'];
+  return execFileSync(postgresBin('psql'), [...args, '-tAc', 'SHOW data_directory'])
+    .toString()
+    .trim();
+}
+
+/** The working directory of the Redis answering on our port. */
+function redisOwner() {
+  const args = ['-h', host, '-p', String(ports.redis), '--raw', 'CONFIG', 'GET', 'dir'];
+  return execFileSync(redisBin('redis-cli'), args).toString().split('\n')[1]?.trim() ?? '';
+}
+
+/**
+ * A server on our port from another checkout (or a deleted one) would be shared
+ * silently, and stopped or restarted under the other's feet: refuse it, saying whose.
+ */
+function assertOurs(name, owner, ours) {
+  if (owner === ours) return;
+  throw new Error(
+    `${name} on ${host}:${ports[name]} belongs to ${owner || 'another process'}, not to this checkout (${ours}). ` +
+      `Stop it (node <its checkout>/scripts/services.mjs stop ${name}) or free the port, then run this again.`,
+  );
+}
+
 async function startPostgres() {
   if (await postgresAnswers()) {
+    assertOurs('postgres', postgresOwner(), pgData);
     log(`postgres already answers on ${host}:${ports.postgres}`);
     return;
   }
@@ -250,6 +277,7 @@ const redisAnswers = () => probe(ports.redis, 'PING\r\n', '+PONG');
 
 async function startRedis() {
   if (await redisAnswers()) {
+    assertOurs('redis', redisOwner(), redisDir);
     log(`redis already answers on ${host}:${ports.redis}`);
     return;
   }
@@ -282,6 +310,7 @@ async function startRedis() {
 
 async function stopRedis() {
   if (!(await redisAnswers())) return;
+  assertOurs('redis', redisOwner(), redisDir);
   // The server closes the connection as it exits; no answer is expected.
   await probe(ports.redis, 'SHUTDOWN\r\n', '\0');
   await waitFor(async () => !(await probe(ports.redis)), 'redis shutdown', 15_000);
