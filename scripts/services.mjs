@@ -68,7 +68,10 @@ function chromiumBin() {
 /** What each Debian package provides, checked by its binary. */
 const requirements = [
   { pkg: 'postgresql', present: () => Boolean(postgresBin('initdb') && postgresBin('pg_ctl')) },
-  { pkg: 'redis-server', present: () => Boolean(redisBin('redis-server') && redisBin('redis-cli')) },
+  {
+    pkg: 'redis-server',
+    present: () => Boolean(redisBin('redis-server') && redisBin('redis-cli')),
+  },
 ];
 const chromiumRequirement = { pkg: 'chromium', present: () => Boolean(chromiumBin()) };
 
