@@ -3,7 +3,7 @@ export function serverUrl(): string {
   const url = process.env.C2P_TEST_POSTGRES_URL;
   if (!url) {
     throw new Error(
-      'C2P_TEST_POSTGRES_URL is not set: run `node scripts/services.mjs start` and export the URL it prints (or run `pnpm test`)',
+      'C2P_TEST_POSTGRES_URL is not set: run `node scripts/services.mjs start` and export the URL it prints (or run `npm test`)',
     );
   }
   return url;
