@@ -135,11 +135,10 @@ export function defaultIdempotencyKey(event: C2pEvent): string {
   return `${event.kind}:${event.resource.id}:${event.eventType}:${event.resource.status ?? ''}`;
 }
 
-// Copied into every response: frameworks may write into the object they are given.
-const JSON_HEADERS = {
-  'content-type': 'application/json; charset=utf-8',
-  'cache-control': 'no-store',
-};
+// A new object for every response: frameworks may write into the one they are given.
+function jsonHeaders(): Record<string, string> {
+  return { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+}
 
 /**
  * Builds the webhook pipeline: method, IP allowlist, Basic auth, size, JSON,
@@ -169,6 +168,7 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
   }
   const allowlist = createIpAllowlist(options.allowedIps);
   const clientIp = createClientIpResolver({ trustedProxies: options.trustedProxies ?? [] });
+  const trustsProxies = (options.trustedProxies ?? []).length > 0;
   const maxBodyBytes = positiveInteger(options.maxBodyBytes, 65_536, 'options.maxBodyBytes');
   const leaseMs = positiveInteger(options.leaseMs, 60_000, 'options.leaseMs');
   const retainMs = positiveInteger(options.retainMs, 30 * 24 * 60 * 60 * 1000, 'options.retainMs');
@@ -285,12 +285,15 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
       report.code = code;
       return errorResponse(code, extra, headers);
     };
-    if (typeof request.method !== 'string' || request.method.toUpperCase() !== 'POST') {
+    const { method } = request;
+    if (method !== 'POST' && (typeof method !== 'string' || method.toUpperCase() !== 'POST')) {
       report.step = 'method';
       return fail('METHOD_NOT_ALLOWED', undefined, { allow: 'POST' });
     }
     report.step = 'ip';
-    report.clientIp = clientIp(request.peerAddress, request.header('x-forwarded-for'));
+    // Without trusted proxies the header cannot matter: skip the lookup.
+    const forwardedFor = trustsProxies ? request.header('x-forwarded-for') : undefined;
+    report.clientIp = clientIp(request.peerAddress, forwardedFor);
     if (!allowlist.allows(report.clientIp)) return fail('IP_NOT_ALLOWED');
     report.step = 'auth';
     if (!verify(request.header('authorization'))) {
@@ -349,8 +352,8 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
     if (worst) return fail(worst);
     return {
       status: 200,
-      headers: { ...JSON_HEADERS },
-      body: JSON.stringify({ received: parsed.data.length, processed, duplicates }),
+      headers: jsonHeaders(),
+      body: `{"received":${parsed.data.length},"processed":${processed},"duplicates":${duplicates}}`,
     };
   };
 
@@ -440,7 +443,7 @@ function errorResponse(
 ): WebhookResponse {
   return {
     status: errorCodes[code].status,
-    headers: { ...JSON_HEADERS, ...headers },
+    headers: headers ? { ...jsonHeaders(), ...headers } : jsonHeaders(),
     body: JSON.stringify({ error: { code, message: errorCodes[code].message, ...extra } }),
   };
 }
