@@ -1,6 +1,13 @@
 import { type BasicCredentials, createBasicAuthVerifier } from './basic-auth.js';
 import { createClientIpResolver } from './client-ip.js';
-import { C2pError, type C2pErrorCode, errorCodes, invalidOption, isC2pError } from './errors.js';
+import {
+  C2pError,
+  type C2pErrorCode,
+  errorCodes,
+  invalidOption,
+  isC2pError,
+  storeUnavailable,
+} from './errors.js';
 import type {
   C2pEvent,
   EventFor,
@@ -236,7 +243,7 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
     try {
       claim = await store.claim(key, leaseMs);
     } catch (cause) {
-      reportError(asStoreError(cause), { event, key });
+      reportError(storeUnavailable(cause), { event, key });
       return 'store_unavailable';
     }
     if (claim.status === 'completed') return 'duplicate';
@@ -261,10 +268,10 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
         reportError(new C2pError('HANDLER_FAILED', { cause: error.cause }), { event, key });
         await store
           .release(key, token)
-          .catch((cause) => reportError(asStoreError(cause), { event, key }));
+          .catch((cause) => reportError(storeUnavailable(cause), { event, key }));
         return 'handler_failed';
       }
-      reportError(asStoreError(error), { event, key });
+      reportError(storeUnavailable(error), { event, key });
       // A failed transaction applied nothing: give the key up so Clik2pay's retry
       // runs it at once. A plain store's handlers did run: keep the claim until its
       // lease ends rather than invite a second run.
@@ -452,12 +459,6 @@ function errorResponse(
 // and, on Node, end the process.
 function ignoreRejection(result: unknown): void {
   if (result instanceof Promise) result.catch(() => {});
-}
-
-function asStoreError(cause: unknown): C2pError {
-  return isC2pError(cause, 'STORE_UNAVAILABLE')
-    ? cause
-    : new C2pError('STORE_UNAVAILABLE', { cause });
 }
 
 function positiveInteger(value: number | undefined, fallback: number, path: string): number {

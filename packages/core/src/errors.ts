@@ -63,3 +63,14 @@ export function isC2pError(value: unknown, code?: C2pErrorCode): value is C2pErr
 export function invalidOption(path: string, problem: string, pkg = '@c2p/core'): C2pError {
   return new C2pError('INVALID_OPTIONS', { message: `[${pkg}] ${path}: ${problem}` });
 }
+
+/**
+ * Wraps whatever a store's backend threw as `C2pError('STORE_UNAVAILABLE')`,
+ * which the pipeline answers with 503; one that already is passes through.
+ * For store authors.
+ */
+export function storeUnavailable(cause: unknown, message?: string): C2pError {
+  return isC2pError(cause, 'STORE_UNAVAILABLE')
+    ? cause
+    : new C2pError('STORE_UNAVAILABLE', message === undefined ? { cause } : { cause, message });
+}

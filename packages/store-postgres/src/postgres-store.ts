@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimResult, TransactionalIdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption } from '@c2p/core';
+import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
 
@@ -150,11 +150,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   ];
 
   const unavailable = (cause: unknown): C2pError => {
-    if (cause instanceof C2pError) return cause;
-    const code = (cause as { code?: unknown } | null)?.code;
-    const message =
-      code === '42P01' ? `[${pkg}] the table ${t} does not exist: run store.migrate()` : undefined;
-    return new C2pError('STORE_UNAVAILABLE', { cause, ...(message ? { message } : {}) });
+    const missingTable = (cause as { code?: unknown } | null)?.code === '42P01';
+    return storeUnavailable(
+      cause,
+      missingTable ? `[${pkg}] the table ${t} does not exist: run store.migrate()` : undefined,
+    );
   };
 
   const statement = (name: string, text: string, values: unknown[]): QueryConfig => ({

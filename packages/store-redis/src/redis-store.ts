@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption } from '@c2p/core';
+import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
 import { createClient } from 'redis';
 
 const pkg = '@c2p/store-redis';
@@ -130,9 +130,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   connect();
   let closed = false;
 
-  const unavailable = (cause: unknown): C2pError =>
-    cause instanceof C2pError ? cause : new C2pError('STORE_UNAVAILABLE', { cause });
-
   // One shared wait for the client's next "ready", however many operations queue on it.
   let waiting: Promise<void> | undefined;
   const waitReady = (): Promise<void> =>
@@ -165,7 +162,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       await ready();
       return await client.sendCommand<T>(args);
     } catch (cause) {
-      throw unavailable(cause);
+      throw storeUnavailable(cause);
     }
   };
 

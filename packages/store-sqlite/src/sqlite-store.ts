@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimResult, TransactionalIdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption } from '@c2p/core';
+import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
 import Database from 'better-sqlite3';
 
 const pkg = '@c2p/store-sqlite';
@@ -46,9 +46,6 @@ interface Row {
   completed: number;
   expires_at: number;
 }
-
-const unavailable = (cause: unknown): C2pError =>
-  cause instanceof C2pError ? cause : new C2pError('STORE_UNAVAILABLE', { cause });
 
 function positiveInteger(value: unknown, path: string): void {
   if (value !== undefined && (!Number.isInteger(value) || (value as number) < 0)) {
@@ -109,7 +106,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   } catch (cause) {
-    throw unavailable(cause);
+    throw storeUnavailable(cause);
   }
 
   const t = `"${table}"`;
@@ -128,7 +125,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     migrateNow();
   } catch (cause) {
     if (owned) db.close();
-    throw unavailable(cause);
+    throw storeUnavailable(cause);
   }
 
   // Prepared once: each operation is then one or two statement executions.
@@ -185,7 +182,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       try {
         return fn();
       } catch (cause) {
-        throw unavailable(cause);
+        throw storeUnavailable(cause);
       }
     };
     if (!inTransaction) {
@@ -237,7 +234,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
             }
           } catch (cause) {
             if (db.inTransaction) db.exec('ROLLBACK');
-            throw unavailable(cause);
+            throw storeUnavailable(cause);
           }
           try {
             await work(db);
@@ -252,7 +249,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
             return done;
           } catch (cause) {
             if (db.inTransaction) db.exec('ROLLBACK');
-            throw unavailable(cause);
+            throw storeUnavailable(cause);
           }
         } finally {
           inTransaction = false;
