@@ -34,9 +34,19 @@ export interface IdempotencyStore {
    * current owner's. Answers `false`, changing nothing, for a stale owner.
    */
   release(key: string, token: string): Promise<boolean>;
+  /**
+   * Extends the lease of `key` to `leaseMs` from now, if `token` is the current
+   * owner's. The pipeline calls it while handlers run, so a short lease never
+   * runs out under a live owner and a crashed owner's key frees quickly.
+   * Answers `false`, changing nothing, for a stale owner. Optional.
+   */
+  renew?(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** Closes what the store opened itself (not a client the user passed in). */
   close?(): Promise<void>;
 }
+
+/** The answer of {@link TransactionalIdempotencyStore.processOnce}. */
+export type ProcessOnceResult = 'processed' | 'duplicate' | 'in_progress';
 
 /**
  * A store whose completion can commit together with the handler's own writes.
@@ -59,6 +69,23 @@ export interface TransactionalIdempotencyStore<Tx> extends IdempotencyStore {
     retainMs: number,
     work: (tx: Tx) => Promise<void>,
   ): Promise<boolean>;
+  /**
+   * Runs `work` once for `key` in one transaction that also checks the key is
+   * not completed and then completes it (kept `retainMs`): nothing is committed
+   * before the handlers' writes, so a crash at any point leaves nothing behind
+   * and the next delivery processes the event at once.
+   *
+   * Answers `duplicate` (nothing run) when the key is completed, `in_progress`
+   * when another owner is processing it and did not finish within the store's
+   * bounded wait, `processed` when `work` and the completion committed. Rethrows
+   * what `work` throws, after rolling back; a backend failure throws
+   * `C2pError('STORE_UNAVAILABLE')`.
+   */
+  processOnce?(
+    key: string,
+    retainMs: number,
+    work: (tx: Tx) => Promise<void>,
+  ): Promise<ProcessOnceResult>;
 }
 
 /** Is `store` a {@link TransactionalIdempotencyStore}? */

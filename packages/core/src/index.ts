@@ -4,6 +4,7 @@ export * from './create-webhooks.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './idempotency-store.js';
+export * from './inbox-store.js';
 export * from './ip-allowlist.js';
 export * from './memory-store.js';
 export * from './parse-events.js';

@@ -1,0 +1,139 @@
+/**
+ * Where an inbox event stands.
+ *
+ * - `pending`: stored, not yet attempted (or being attempted for the first time).
+ * - `retrying`: attempted and failed; due again at `nextAttemptAt`.
+ * - `dead`: its retry schedule is spent; kept, listed, and replayable.
+ * - `processed`: its handlers succeeded; kept for deduplication until swept.
+ */
+export type InboxState = 'pending' | 'retrying' | 'dead' | 'processed';
+
+/** Every {@link InboxState}, in the order dashboards list them. */
+export const inboxStates = [
+  'pending',
+  'retrying',
+  'dead',
+  'processed',
+] as const satisfies readonly InboxState[];
+
+/** One event of a delivery, as the pipeline stores it before answering 2xx. */
+export interface InboxRecord {
+  /** The event's idempotency key: unique in the inbox, so a redelivery is a duplicate. */
+  readonly key: string;
+  /** `kind:resource.id`: events of one resource run one at a time, in arrival order. */
+  readonly resourceKey: string;
+  /** The event's `eventType`, for listings. */
+  readonly eventType: string;
+  /** The one wire event as JSON text, exactly as parsed from the delivery. */
+  readonly payload: string;
+  /** When the delivery was accepted, in ms since the epoch. */
+  readonly receivedAt: number;
+  /** The client address the allowlist judged. */
+  readonly clientIp: string | null;
+}
+
+/** A stored inbox event with its processing state. */
+export interface InboxEntry extends InboxRecord {
+  /** The store's id for the event; increases with arrival order within a store. */
+  readonly id: string;
+  readonly state: InboxState;
+  /** How many attempts have started, the current one included. */
+  readonly attempts: number;
+  /** When a `pending` or `retrying` event is due, in ms; `null` otherwise. */
+  readonly nextAttemptAt: number | null;
+  /** The last failure's message (never request input beyond what the handler put there). */
+  readonly lastError: string | null;
+  /** When it was processed, in ms; `null` until then. */
+  readonly processedAt: number | null;
+}
+
+/** An event leased to one worker: `token` fences its completion or failure. */
+export interface InboxLease {
+  readonly entry: InboxEntry;
+  readonly token: string;
+}
+
+/** What {@link InboxStore.fail} records. */
+export interface InboxFailure {
+  /** A short description of the failure, shown in listings. */
+  readonly error: string;
+  /** When to try again, in ms; `null` when the schedule is spent: the event becomes `dead`. */
+  readonly retryAt: number | null;
+}
+
+/** What {@link InboxStore.list} answers for. */
+export interface InboxQuery {
+  readonly state: InboxState;
+  /** At most this many, oldest first for `pending` and `retrying`, newest first otherwise. Defaults to `50`. */
+  readonly limit?: number;
+}
+
+/**
+ * The inbox port: deliveries are stored here before they are answered, and a
+ * worker runs the handlers from here, with retries on c2p's own schedule.
+ *
+ * Every method is atomic. A store that cannot reach its backend throws a
+ * `C2pError` with code `STORE_UNAVAILABLE`.
+ */
+export interface InboxStore {
+  /**
+   * Stores the events of one delivery in one commit, and resolves only after
+   * that commit is durable. Answers, per record, `true` when it was inserted and
+   * `false` when its key was already in the inbox (a duplicate).
+   */
+  enqueue(records: readonly InboxRecord[]): Promise<boolean[]>;
+  /**
+   * Leases up to `limit` due events for `leaseMs`: `pending` or `retrying`, due,
+   * not leased by a live worker, and the earliest unfinished event of their
+   * resource (a `dead` one does not block its resource). Each lease counts as an
+   * attempt.
+   */
+  lease(limit: number, leaseMs: number): Promise<InboxLease[]>;
+  /** Extends a lease to `leaseMs` from now, if `token` still holds it. */
+  renew(id: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Marks the event `processed`, if `token` still holds its lease. */
+  complete(id: string, token: string): Promise<boolean>;
+  /** Records a failed attempt: `retrying` until `retryAt`, or `dead`, if `token` still holds the lease. */
+  fail(id: string, token: string, failure: InboxFailure): Promise<boolean>;
+  /** Lists events in one state. */
+  list(query: InboxQuery): Promise<InboxEntry[]>;
+  /** One event by id. */
+  get(id: string): Promise<InboxEntry | undefined>;
+  /** How many events are in each state. */
+  counts(): Promise<Record<InboxState, number>>;
+  /** Makes a `dead` event `pending` again, due now, with its attempts reset. */
+  replay(id: string): Promise<boolean>;
+  /** Makes a `retrying` event due now. */
+  retryNow(id: string): Promise<boolean>;
+  /** Deletes one bounded batch of `processed` events older than the retention; answers how many. */
+  sweep?(): Promise<number>;
+  /** Closes what the store opened itself. */
+  close?(): Promise<void>;
+}
+
+/**
+ * An inbox whose completion commits together with the handlers' own writes:
+ * the worker calls {@link TransactionalInboxStore.completeWithin} instead of
+ * `complete`, so a crash at any moment re-runs the event and its database
+ * effects happen once.
+ *
+ * @typeParam Tx - what the handler receives, e.g. a `pg` client inside `BEGIN`.
+ */
+export interface TransactionalInboxStore<Tx> extends InboxStore {
+  /**
+   * Runs `work` and marks the event `processed` in one transaction, only if
+   * `token` still holds its lease. Answers `true` when both committed, `false`
+   * when the lease was lost (nothing committed). Rethrows what `work` throws,
+   * after rolling back.
+   */
+  completeWithin(id: string, token: string, work: (tx: Tx) => Promise<void>): Promise<boolean>;
+}
+
+/** Is `inbox` a {@link TransactionalInboxStore}? */
+export function isTransactionalInbox(inbox: InboxStore): inbox is TransactionalInboxStore<unknown> {
+  return typeof (inbox as Partial<TransactionalInboxStore<unknown>>).completeWithin === 'function';
+}
+
+/** The transaction type an inbox hands to handlers, or `undefined` for a plain one. */
+export type InboxTransactionOf<I extends InboxStore> =
+  I extends TransactionalInboxStore<infer Tx> ? Tx : undefined;
