@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
+import { C2pError } from '@c2p/core';
+import { invalidOption, storeUnavailable } from '@c2p/core/kit';
 import { createClient } from 'redis';
 
 const pkg = '@c2p/store-redis';
@@ -36,9 +37,15 @@ export interface RedisStoreOptions {
   readyTimeoutMs?: number;
 }
 
-/** The Redis store: at-least-once with deduplication, no transactional form. */
+/**
+ * The Redis store: at-least-once with deduplication, no transactional form.
+ * Core renews a claim's short lease while the handlers run, so a crashed
+ * owner's key is free again within one lease.
+ */
 export interface RedisStore extends IdempotencyStore {
-  /** Loads the two scripts into the server's cache. Idempotent and optional: a missing script is sent again. */
+  /** Extends the lease of `key` to `leaseMs` from now, if `token` still owns it (not completed, not expired). */
+  renew(key: string, token: string, leaseMs: number): Promise<boolean>;
+  /** Loads the three scripts into the server's cache. Idempotent and optional: a missing script is sent again. */
   migrate(): Promise<void>;
   /** Closes the client if the store opened it. */
   close(): Promise<void>;
@@ -56,6 +63,11 @@ end
 return 0`;
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
+const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
 return 0`;
@@ -169,6 +181,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const scripts = {
     complete: { text: completeScript, sha: sha1(completeScript) },
     release: { text: releaseScript, sha: sha1(releaseScript) },
+    renew: { text: renewScript, sha: sha1(renewScript) },
   };
   const run = async (script: { text: string; sha: string }, args: string[]): Promise<number> => {
     try {
@@ -203,6 +216,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     async release(key, token) {
       if (token === COMPLETED) return false;
       return (await run(scripts.release, [keyPrefix + key, token])) === 1;
+    },
+    async renew(key, token, leaseMs) {
+      if (token === COMPLETED) return false;
+      return (await run(scripts.renew, [keyPrefix + key, token, String(leaseMs)])) === 1;
     },
     async migrate() {
       for (const script of Object.values(scripts)) {

@@ -70,6 +70,28 @@ describe('createRedisStore', () => {
     expect(await store.claim('marker', 60_000)).toEqual({ status: 'completed' });
   });
 
+  it('renews a live lease for its owner only, past the lease it was claimed with', async () => {
+    const store = createRedisStore({ client, keyPrefix: prefix });
+    const claim = await store.claim('renewed', 300);
+    if (claim.status !== 'acquired') throw new Error(claim.status);
+    expect(await store.renew('renewed', 'someone-else', 60_000)).toBe(false);
+    expect(await client.pTTL(`${prefix}renewed`)).toBeLessThanOrEqual(300);
+    expect(await store.renew('renewed', claim.token, 60_000)).toBe(true);
+    expect(await client.pTTL(`${prefix}renewed`)).toBeGreaterThan(59_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await store.claim('renewed', 300)).toEqual({ status: 'in_progress' });
+    // Completed or expired keys are not the owner's any more: renewing changes nothing.
+    expect(await store.complete('renewed', claim.token, 60_000)).toBe(true);
+    expect(await store.renew('renewed', claim.token, 1)).toBe(false);
+    expect(await store.renew('renewed', '!completed', 1)).toBe(false);
+    expect(await store.claim('renewed', 300)).toEqual({ status: 'completed' });
+    const short = await store.claim('expiring', 100);
+    if (short.status !== 'acquired') throw new Error(short.status);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await store.renew('expiring', short.token, 60_000)).toBe(false);
+    expect((await store.claim('expiring', 100)).status).toBe('acquired');
+  });
+
   it('fails with STORE_UNAVAILABLE once closed', async () => {
     const store = createRedisStore({ client: url, keyPrefix: prefix });
     await store.claim('closing', 1000);
