@@ -1,9 +1,4 @@
 import { defineConfig } from 'tsup';
+import { defineBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+export default defineConfig(defineBuild({ programs: ['src/main.ts'] }));
