@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, TransactionalIdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
+import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
+import { C2pError } from '@c2p/core';
+import { invalidOption, storeUnavailable } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
 
@@ -21,6 +22,11 @@ export interface PostgresStoreOptions {
   max?: number;
   /** How long to wait for a connection before failing with `STORE_UNAVAILABLE`, in ms. Defaults to `5000`. */
   connectionTimeoutMs?: number;
+  /**
+   * How long `processOnce` waits for another transaction processing the same key
+   * before answering `in_progress`, in ms. Defaults to `5000`.
+   */
+  lockTimeoutMs?: number;
   /** Deletes up to this many expired keys once every this many claims (0: never). Defaults to `1000`. */
   sweepEvery?: number;
   /**
@@ -31,10 +37,16 @@ export interface PostgresStoreOptions {
 }
 
 /**
- * The PostgreSQL store. `completeWithin` hands your handler a `PoolClient`
- * inside `BEGIN`, so the handler's writes and the key's completion commit together.
+ * The PostgreSQL store. `processOnce` (and `completeWithin`) hand your handler a
+ * `PoolClient` inside `BEGIN`, so the handler's writes and the key's completion
+ * commit together.
  */
 export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient> {
+  processOnce(
+    key: string,
+    retainMs: number,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<ProcessOnceResult>;
   /** Creates the table and its index if missing. Idempotent; run it at deploy or start-up. */
   migrate(): Promise<void>;
   /** Deletes one bounded batch of expired keys, skipping rows locked by others; answers how many. */
@@ -73,6 +85,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   nonNegativeInteger(options.max, 'options.max', 1);
   nonNegativeInteger(options.connectionTimeoutMs, 'options.connectionTimeoutMs');
   nonNegativeInteger(options.sweepEvery, 'options.sweepEvery');
+  nonNegativeInteger(options.lockTimeoutMs, 'options.lockTimeoutMs', 1);
+  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
   const { connection } = options;
   const owned = typeof connection === 'string';
   if (owned && connection.length === 0) {
@@ -126,6 +140,21 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     WITH clock AS (SELECT ${at} AS at)
     DELETE FROM ${t} AS e USING clock
     WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
+  // processOnce's row: inserted already completed, since nobody sees it before
+  // COMMIT, and a concurrent INSERT of the same key waits on the unique index
+  // until this transaction ends. A committed row is taken over (and locked) only
+  // when it is expired, or is a claim() that never completed (a crashed owner of
+  // the claim API, whose stale completion the new token fences off). The
+  // RETURNING restores the session's lock_timeout, so the handler's own lock
+  // waits are not cut short by the bound meant for the duplicate's wait.
+  const processSql = `
+    WITH clock AS (SELECT ${at} AS at)
+    INSERT INTO ${t} AS e (key, token, completed, expires_at)
+    SELECT $2, '', true, clock.at + $3 FROM clock
+    ON CONFLICT (key) DO UPDATE SET
+      token = '', completed = true, expires_at = excluded.expires_at
+    WHERE NOT e.completed OR e.expires_at <= (SELECT at FROM clock)
+    RETURNING set_config('lock_timeout', $4, true)`;
   const ownsSql = `
     WITH clock AS (SELECT ${at} AS at)
     SELECT 1 FROM ${t} AS e, clock
@@ -181,7 +210,85 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return result.rowCount ?? 0;
   };
 
+  const connect = async (): Promise<PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (cause) {
+      throw unavailable(cause);
+    }
+  };
+
+  /** Rolls back; answers the error that makes the connection unfit for reuse, if any. */
+  const rollback = async (client: PoolClient): Promise<Error | undefined> => {
+    try {
+      await client.query('ROLLBACK');
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  /**
+   * COMMITs, or throws: PostgreSQL answers a COMMIT of a transaction that a
+   * failed statement aborted (a handler that caught its own SQL error) with
+   * `ROLLBACK` and no error, and that must not pass for success.
+   */
+  const commit = async (client: PoolClient): Promise<void> => {
+    const result = await query({ text: 'COMMIT' }, client);
+    if (result.command !== 'COMMIT') {
+      throw new C2pError('STORE_UNAVAILABLE', {
+        message: `[${pkg}] the transaction was aborted by a failed statement inside it, so nothing was committed`,
+      });
+    }
+  };
+
   return {
+    async processOnce(key, retainMs, work): Promise<ProcessOnceResult> {
+      const client = await connect();
+      let broken: Error | undefined;
+      try {
+        // One round trip: open the transaction, remember the session's lock
+        // timeout, and bound how long the INSERT waits for a concurrent duplicate.
+        let previous = '0';
+        try {
+          const opened = (await client.query(
+            `BEGIN; SELECT current_setting('lock_timeout') AS lt; SET LOCAL lock_timeout = ${lockTimeoutMs}`,
+          )) as unknown as QueryResult<{ lt: string }>[];
+          previous = opened[1]?.rows[0]?.lt ?? '0';
+        } catch (cause) {
+          broken = await rollback(client);
+          throw unavailable(cause);
+        }
+        let owned: QueryResult;
+        try {
+          owned = await client.query(statement('process', processSql, [key, retainMs, previous]));
+        } catch (cause) {
+          broken = await rollback(client);
+          // 55P03: the other transaction holding this key did not end within lockTimeoutMs.
+          if ((cause as { code?: unknown } | null)?.code === '55P03') return 'in_progress';
+          throw unavailable(cause);
+        }
+        if (owned.rowCount !== 1) {
+          broken = await rollback(client);
+          return 'duplicate';
+        }
+        try {
+          await work(client);
+        } catch (error) {
+          broken = await rollback(client);
+          throw error;
+        }
+        try {
+          await commit(client);
+        } catch (error) {
+          broken = await rollback(client);
+          throw error;
+        }
+        return 'processed';
+      } finally {
+        client.release(broken);
+      }
+    },
     async claim(key, leaseMs): Promise<ClaimResult> {
       const token = randomUUID();
       const result = await query<{ token: string; completed: boolean }>(
@@ -207,32 +314,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       return result.rowCount === 1;
     },
     async completeWithin(key, token, retainMs, work) {
-      let client: PoolClient;
-      try {
-        client = await pool.connect();
-      } catch (cause) {
-        throw unavailable(cause);
-      }
+      const client = await connect();
       let broken: Error | undefined;
-      const rollback = async (): Promise<void> => {
-        try {
-          await client.query('ROLLBACK');
-        } catch (error) {
-          broken = error instanceof Error ? error : new Error(String(error));
-        }
-      };
       try {
         await query({ text: 'BEGIN' }, client);
         // A stale owner's work is not even started: it could only be rolled back.
         const owns = await query(statement('owns', ownsSql, [key, token]), client);
         if (owns.rowCount !== 1) {
-          await rollback();
+          broken = await rollback(client);
           return false;
         }
         try {
           await work(client);
         } catch (error) {
-          await rollback();
+          broken = await rollback(client);
           throw error;
         }
         // Guarded by the token, under the row's lock: commits only for the owner.
@@ -241,16 +336,15 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           client,
         );
         if (done.rowCount !== 1) {
-          await rollback();
+          broken = await rollback(client);
           return false;
         }
-        await query({ text: 'COMMIT' }, client);
+        await commit(client);
         return true;
       } catch (error) {
         if (error instanceof C2pError) {
           // The connection failed mid-transaction: make sure nothing half-done stays open.
-          await rollback();
-          broken ??= error;
+          broken ??= (await rollback(client)) ?? error;
         }
         throw error;
       } finally {
@@ -258,9 +352,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       }
     },
     async migrate() {
-      const client = await pool.connect().catch((cause: unknown) => {
-        throw unavailable(cause);
-      });
+      const client = await connect();
       let broken: Error | undefined;
       try {
         for (const text of migrateSql) await query({ text }, client);

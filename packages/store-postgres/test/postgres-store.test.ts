@@ -21,6 +21,7 @@ describe('createPostgresStore', () => {
     [{ max: 0 }, 'options.max'],
     [{ connectionTimeoutMs: -5 }, 'options.connectionTimeoutMs'],
     [{ sweepEvery: 0.5 }, 'options.sweepEvery'],
+    [{ lockTimeoutMs: 0 }, 'options.lockTimeoutMs'],
     [{ connection: '' }, 'options.connection'],
     [{ connection: { query: 1 } }, 'options.connection'],
   ])('rejects %o naming %s', (bad, path) => {
