@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, TransactionalIdempotencyStore } from '@c2p/core';
-import { C2pError, invalidOption, storeUnavailable } from '@c2p/core';
-import Database from 'better-sqlite3';
-
-const pkg = '@c2p/store-sqlite';
+import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
+import { integerOption } from '@c2p/core/kit';
+import type Database from 'better-sqlite3';
+import {
+  openConnection,
+  pkg,
+  type SqliteSynchronous,
+  type SqliteTransaction,
+  setUpFailed,
+} from './sqlite-connection.js';
+import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /**
-   * A file path to open (created if missing), or a better-sqlite3 `Database`
-   * you opened yourself; the store then never closes it.
+   * A file path to open (created if missing, with its directory), or a
+   * better-sqlite3 `Database` you opened yourself; the store then never closes it.
+   * A store and an inbox built on the same `Database` share one queue.
    */
   database: string | Database.Database;
   /** The table holding the keys; letters, digits and `_`. Defaults to `c2p_idempotency`. */
@@ -19,26 +26,40 @@ export interface SqliteStoreOptions {
    * answered 2xx survives a power cut; `NORMAL` is faster, and a power cut (not a
    * process crash) may then lose the last commits. Defaults to `FULL`.
    */
-  synchronous?: 'FULL' | 'NORMAL';
-  /** How long a claim waits for another process's write lock, in ms. Defaults to `5000`. */
+  synchronous?: SqliteSynchronous;
+  /**
+   * How long an operation waits, in all, for another connection's write lock
+   * before it fails with `STORE_UNAVAILABLE`, in ms. The wait is asynchronous:
+   * the event loop keeps running. Defaults to `5000`.
+   */
   busyTimeoutMs?: number;
-  /** Deletes up to this many expired keys once every this many claims. Defaults to `1000`. */
+  /**
+   * How long `processOnce` waits for a concurrent delivery of the same key in
+   * this process to finish before answering `in_progress`, in ms. Defaults to `5000`.
+   */
+  duplicateWaitMs?: number;
+  /** Deletes up to this many expired keys once every this many claims; `0` never. Defaults to `1000`. */
   sweepEvery?: number;
   /** The clock, in milliseconds; inject a fake one in tests. Defaults to `Date.now`. */
   now?: () => number;
 }
 
 /**
- * The SQLite store. `completeWithin` hands your handler the better-sqlite3
- * `Database` inside `BEGIN IMMEDIATE`, so the handler's writes and the key's
- * completion commit together.
+ * The SQLite store. `processOnce` (and `completeWithin`) hand your handler a
+ * {@link SqliteTransaction}: its `db` begins `BEGIN IMMEDIATE` on first read, and
+ * the handler's writes and the key's completion commit together.
  */
-export interface SqliteStore extends TransactionalIdempotencyStore<Database.Database> {
+export interface SqliteStore extends TransactionalIdempotencyStore<SqliteTransaction> {
+  processOnce(
+    key: string,
+    retainMs: number,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<ProcessOnceResult>;
   /** Creates the table and its index if missing. Idempotent; `createSqliteStore` runs it. */
   migrate(): Promise<void>;
   /** Deletes one bounded batch of expired keys; answers how many went. */
   sweep(): Promise<number>;
-  /** Waits for running transactions, then closes the database if the store opened it. */
+  /** Waits for a running transaction, then closes the database if the store opened it. */
   close(): Promise<void>;
 }
 
@@ -47,21 +68,16 @@ interface Row {
   expires_at: number;
 }
 
-function positiveInteger(value: unknown, path: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 0)) {
-    throw invalidOption(path, `${String(value)} is not a non-negative integer`, pkg);
-  }
+/** The outcome other deliveries of a key in flight wait for: did it commit? */
+interface InFlight {
+  readonly done: Promise<boolean>;
 }
 
 /**
  * A durable {@link SqliteStore} for one machine, on better-sqlite3: WAL,
- * `synchronous=FULL` by default, claims under `BEGIN IMMEDIATE` so several
- * processes sharing the file race safely. Creates its table at once.
- *
- * One connection runs one transaction at a time, and handlers are async: so
- * every operation on the connection is queued behind a running `completeWithin`
- * (otherwise another delivery's claim would land inside, and roll back with, a
- * failing handler's transaction). Keep handlers short.
+ * `synchronous=FULL` by default, writes under `BEGIN IMMEDIATE` so several
+ * processes sharing the file race safely, and waits for another process's lock
+ * without blocking the event loop. Creates its table at once.
  *
  * @example
  * ```ts
@@ -69,45 +85,26 @@ function positiveInteger(value: unknown, path: string): void {
  * ```
  */
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  const table = options.table ?? 'c2p_idempotency';
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
-    throw invalidOption(
-      'options.table',
-      `"${table}" must be 1 to 63 letters, digits or _, not starting with a digit`,
-      pkg,
-    );
-  }
-  const synchronous = options.synchronous ?? 'FULL';
-  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
-    throw invalidOption(
-      'options.synchronous',
-      `"${String(synchronous)}" is not FULL or NORMAL`,
-      pkg,
-    );
-  }
-  positiveInteger(options.busyTimeoutMs, 'options.busyTimeoutMs');
-  positiveInteger(options.sweepEvery, 'options.sweepEvery');
-  const sweepEvery = options.sweepEvery ?? 1000;
+  const table = tableOption(options.table, 'options.table', 'c2p_idempotency');
+  const synchronous = synchronousOption(options.synchronous);
+  const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
+    min: 0,
+    fallback: 5000,
+    pkg,
+  });
+  const duplicateWaitMs = integerOption(options.duplicateWaitMs, 'options.duplicateWaitMs', {
+    min: 0,
+    fallback: 5000,
+    pkg,
+  });
+  const sweepEvery = integerOption(options.sweepEvery, 'options.sweepEvery', {
+    min: 0,
+    fallback: 1000,
+    pkg,
+  });
   const now = options.now ?? Date.now;
-  const source = options.database;
-  const owned = typeof source === 'string';
-  if (!owned && (typeof source !== 'object' || source === null || !('prepare' in source))) {
-    throw invalidOption(
-      'options.database',
-      'must be a file path or a better-sqlite3 Database',
-      pkg,
-    );
-  }
-
-  let db: Database.Database;
-  try {
-    db = owned ? new Database(source) : source;
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous}`);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-  } catch (cause) {
-    throw storeUnavailable(cause);
-  }
+  const connection = openConnection(databaseOption(options.database), synchronous);
+  const { db } = connection;
 
   const t = `"${table}"`;
   const migrateSql = `
@@ -121,84 +118,119 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const migrateNow = (): void => {
     db.exec(migrateSql);
   };
-  try {
-    migrateNow();
-  } catch (cause) {
-    if (owned) db.close();
-    throw storeUnavailable(cause);
-  }
-
-  // Prepared once: each operation is then one or two statement executions.
-  const select = db.prepare<[string], Row>(`SELECT completed, expires_at FROM ${t} WHERE key = ?`);
-  const upsert = db.prepare<[string, string, number]>(
-    `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
-     ON CONFLICT (key) DO UPDATE SET token = excluded.token, completed = 0, expires_at = excluded.expires_at`,
-  );
-  const completeStmt = db.prepare<[number, string, string, number]>(
-    `UPDATE ${t} SET completed = 1, expires_at = ?
-     WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-  );
-  const releaseStmt = db.prepare<[string, string, number]>(
-    `DELETE FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-  );
-  const ownsStmt = db.prepare<[string, string, number], { one: number }>(
-    `SELECT 1 AS one FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-  );
-  const sweepStmt = db.prepare<[number, number]>(
-    `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
-  );
-
-  // BEGIN IMMEDIATE takes the write lock before reading, so two processes
-  // cannot both see the key free; better-sqlite3 runs the function synchronously.
-  const claimTx = db.transaction((key: string, leaseMs: number): ClaimResult => {
-    const at = now();
-    const row = select.get(key);
-    if (row && row.expires_at > at) {
-      return row.completed ? { status: 'completed' } : { status: 'in_progress' };
-    }
-    const token = randomUUID();
-    upsert.run(key, token, at + leaseMs);
-    return { status: 'acquired', token };
-  });
-
-  const sweepNow = (): number => sweepStmt.run(now(), sweepEvery || 1000).changes;
-
-  // The connection's queue: while a completeWithin transaction is open, every
-  // other operation waits behind it; otherwise operations run at once.
-  let tail: Promise<unknown> = Promise.resolve();
-  let inTransaction = false;
-  let closed = false;
-  let claims = 0;
-
-  const serial = <T>(fn: () => T | Promise<T>): Promise<T> => {
-    const run = tail.then(fn);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-  const op = <T>(fn: () => T): Promise<T> => {
-    const guarded = (): T => {
-      if (closed)
-        throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the store is closed` });
-      try {
-        return fn();
-      } catch (cause) {
-        throw storeUnavailable(cause);
-      }
+  let statements: ReturnType<typeof prepare>;
+  const prepare = () => {
+    const select = db.prepare<[string], Row>(
+      `SELECT completed, expires_at FROM ${t} WHERE key = ?`,
+    );
+    const upsert = db.prepare<[string, string, number]>(
+      `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
+       ON CONFLICT (key) DO UPDATE SET token = excluded.token, completed = 0, expires_at = excluded.expires_at`,
+    );
+    return {
+      select,
+      upsert,
+      // BEGIN IMMEDIATE takes the write lock before reading, so two processes
+      // cannot both see the key free.
+      claim: db.transaction((key: string, leaseMs: number): ClaimResult => {
+        const at = now();
+        const row = select.get(key);
+        if (row && row.expires_at > at) {
+          return row.completed ? { status: 'completed' } : { status: 'in_progress' };
+        }
+        const token = randomUUID();
+        upsert.run(key, token, at + leaseMs);
+        return { status: 'acquired', token };
+      }),
+      // processOnce writes no lease: a key is either completed or absent.
+      completeKey: db.prepare<[string, number]>(
+        `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, '', 1, ?)
+         ON CONFLICT (key) DO UPDATE SET token = '', completed = 1, expires_at = excluded.expires_at`,
+      ),
+      complete: db.prepare<[number, string, string, number]>(
+        `UPDATE ${t} SET completed = 1, expires_at = ?
+         WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+      ),
+      release: db.prepare<[string, string, number]>(
+        `DELETE FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+      ),
+      owns: db.prepare<[string, string, number], { one: number }>(
+        `SELECT 1 AS one FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+      ),
+      sweep: db.prepare<[number, number]>(
+        `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
+      ),
     };
-    if (!inTransaction) {
-      try {
-        return Promise.resolve(guarded());
-      } catch (error) {
-        return Promise.reject(error);
-      }
+  };
+  try {
+    connection.guard();
+    migrateNow();
+    statements = prepare();
+  } catch (cause) {
+    void connection.close();
+    throw setUpFailed(cause);
+  }
+  const s = statements;
+
+  const completedNow = (key: string): boolean => {
+    const row = s.select.get(key);
+    return row !== undefined && row.completed === 1 && row.expires_at > now();
+  };
+  const sweepNow = (): number => s.sweep.run(now(), sweepEvery || 1000).changes;
+  let claims = 0;
+  const inFlight = new Map<string, InFlight>();
+
+  /** Waits up to `duplicateWaitMs` for the other delivery: its commit, its failure, or the time. */
+  const outcomeOf = async (other: InFlight): Promise<boolean | 'timeout'> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), duplicateWaitMs);
+    });
+    try {
+      return await Promise.race([other.done, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    return serial(guarded);
   };
 
   return {
+    async processOnce(key, retainMs, work) {
+      for (;;) {
+        const other = inFlight.get(key);
+        if (!other) break;
+        const outcome = await outcomeOf(other);
+        if (outcome === 'timeout') return 'in_progress';
+        if (outcome) return 'duplicate';
+        // The other failed and rolled back: this delivery runs it (unless a third got there first).
+      }
+      if (connection.read(() => completedNow(key))) return 'duplicate';
+      let settle: (committed: boolean) => void = () => undefined;
+      const done = new Promise<boolean>((resolve) => {
+        settle = resolve;
+      });
+      inFlight.set(key, { done });
+      let committed = false;
+      try {
+        const result = await connection.transact<ProcessOnceResult>(
+          work,
+          () => {
+            // Another process may have committed the key while our handlers ran.
+            if (completedNow(key)) return { commit: false, value: 'duplicate' };
+            s.completeKey.run(key, now() + retainMs);
+            return { commit: true, value: 'processed' };
+          },
+          busyTimeoutMs,
+        );
+        committed = true;
+        return result;
+      } finally {
+        inFlight.delete(key);
+        settle(committed);
+      }
+    },
     claim(key, leaseMs) {
-      return op(() => {
-        const result = claimTx.immediate(key, leaseMs);
+      return connection.run(() => {
+        const result = s.claim.immediate(key, leaseMs);
         if (sweepEvery > 0 && ++claims >= sweepEvery) {
           claims = 0;
           try {
@@ -208,65 +240,38 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           }
         }
         return result;
-      });
+      }, busyTimeoutMs);
     },
     complete(key, token, retainMs) {
-      return op(() => {
+      return connection.run(() => {
         const at = now();
-        return completeStmt.run(at + retainMs, key, token, at).changes === 1;
-      });
+        return s.complete.run(at + retainMs, key, token, at).changes === 1;
+      }, busyTimeoutMs);
     },
     release(key, token) {
-      return op(() => releaseStmt.run(key, token, now()).changes === 1);
+      return connection.run(() => s.release.run(key, token, now()).changes === 1, busyTimeoutMs);
     },
-    completeWithin(key, token, retainMs, work) {
-      return serial(async () => {
-        if (closed)
-          throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the store is closed` });
-        inTransaction = true;
-        try {
-          try {
-            db.exec('BEGIN IMMEDIATE');
-            // A stale owner's work is not even started: it could only be rolled back.
-            if (!ownsStmt.get(key, token, now())) {
-              db.exec('ROLLBACK');
-              return false;
-            }
-          } catch (cause) {
-            if (db.inTransaction) db.exec('ROLLBACK');
-            throw storeUnavailable(cause);
-          }
-          try {
-            await work(db);
-          } catch (error) {
-            if (db.inTransaction) db.exec('ROLLBACK');
-            throw error;
-          }
-          try {
-            const at = now();
-            const done = completeStmt.run(at + retainMs, key, token, at).changes === 1;
-            db.exec(done ? 'COMMIT' : 'ROLLBACK');
-            return done;
-          } catch (cause) {
-            if (db.inTransaction) db.exec('ROLLBACK');
-            throw storeUnavailable(cause);
-          }
-        } finally {
-          inTransaction = false;
-        }
-      });
+    async completeWithin(key, token, retainMs, work) {
+      // A stale owner's work is not even started: it could only be rolled back.
+      if (!connection.read(() => s.owns.get(key, token, now()))) return false;
+      return connection.transact(
+        work,
+        () => {
+          const at = now();
+          const done = s.complete.run(at + retainMs, key, token, at).changes === 1;
+          return { commit: done, value: done };
+        },
+        busyTimeoutMs,
+      );
     },
     migrate() {
-      return op(migrateNow);
+      return connection.run(migrateNow, busyTimeoutMs);
     },
     sweep() {
-      return op(sweepNow);
+      return connection.run(sweepNow, busyTimeoutMs);
     },
-    async close() {
-      if (closed) return;
-      await tail;
-      closed = true;
-      if (owned) db.close();
+    close() {
+      return connection.close();
     },
   };
 }

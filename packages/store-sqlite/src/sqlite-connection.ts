@@ -1,0 +1,385 @@
+import { mkdirSync, type Stats, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { C2pError } from '@c2p/core';
+import { storeClosed, storeUnavailable } from '@c2p/core/kit';
+import Database from 'better-sqlite3';
+
+export const pkg = '@c2p/store-sqlite';
+
+/**
+ * What a SQLite store or inbox hands to your handler. Reading `db` begins the
+ * write transaction (`BEGIN IMMEDIATE`) on first access, so do your network
+ * calls first and touch `tx.db` only for the writes: the write lock is then held
+ * from the first `tx.db` until the store commits, not while you wait on a server.
+ *
+ * Everything you write through `tx.db` commits with the event's completion, or
+ * rolls back with it.
+ */
+export interface SqliteTransaction {
+  /** The better-sqlite3 `Database`, inside `BEGIN IMMEDIATE` once you read it. */
+  readonly db: Database.Database;
+}
+
+/** The `synchronous` settings offered: see the README for what each survives. */
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+// SQLite's own busy handler waits this long at most, synchronously, before an
+// attempt answers SQLITE_BUSY; the retries after it are asynchronous.
+const syncBusyMs = 2;
+const firstPauseMs = 2;
+const maxPauseMs = 50;
+
+/** What the lazy getter throws when the write lock cannot be had at once. */
+class WriteLockConflict extends Error {
+  constructor(
+    readonly inProcess: boolean,
+    cause?: unknown,
+  ) {
+    super(
+      `[${pkg}] the write lock is held by ${inProcess ? 'another transaction of this process' : 'another connection'}; the store retries the whole transaction`,
+      { cause },
+    );
+    this.name = 'WriteLockConflict';
+  }
+}
+
+const isBusy = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
+};
+
+const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
+
+/** What a transaction's last step decides: commit (or roll back) and answer `value`. */
+export interface Finish<T> {
+  readonly commit: boolean;
+  readonly value: T;
+}
+
+/**
+ * One better-sqlite3 connection shared by every store and inbox built on it: one
+ * queue, one open transaction at a time, asynchronous waits for the write lock,
+ * and the check that the file under it is still the one it opened.
+ */
+export class SqliteConnection {
+  readonly db: Database.Database;
+  /** A lazy transaction holds the connection (its handler touched `tx.db`). */
+  private held = false;
+  private waiters: (() => void)[] = [];
+  private closedBy: C2pError | undefined;
+  private readonly file: string | undefined;
+  private fileStat: Stats | undefined;
+  private walStat: Stats | undefined;
+  private users = 0;
+  private owned = false;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.file = db.memory || db.name === '' ? undefined : resolve(db.name);
+    if (this.file) this.fileStat = statSync(this.file);
+  }
+
+  /** Applies the connection settings: WAL, `synchronous`, a short synchronous busy wait. */
+  configure(synchronous: SqliteSynchronous): void {
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${synchronous}`);
+    this.db.pragma(`busy_timeout = ${syncBusyMs}`);
+  }
+
+  /** Registers one more store on the connection; `close` closes an owned one with the last. */
+  use(owned: boolean): void {
+    this.users++;
+    if (owned) this.owned = true;
+  }
+
+  /**
+   * Throws STORE_UNAVAILABLE when the connection is closed, or when the file at
+   * its path is no longer the one it opened (deleted or replaced): writes would
+   * go to an unlinked file and vanish at the next restart.
+   */
+  guard(): void {
+    if (this.closedBy) throw this.closedBy;
+    if (!this.file || !this.fileStat) return;
+    let now: Stats | undefined;
+    try {
+      now = statSync(this.file);
+    } catch {
+      now = undefined;
+    }
+    let wal: Stats | undefined;
+    try {
+      wal = statSync(`${this.file}-wal`);
+    } catch {
+      wal = undefined;
+    }
+    const same = (a: Stats | undefined, b: Stats): boolean =>
+      a !== undefined && a.ino === b.ino && a.dev === b.dev;
+    // The WAL file is held open while any connection is: once seen, it must stay.
+    if (this.walStat === undefined && wal !== undefined && same(now, this.fileStat)) {
+      this.walStat = wal;
+    }
+    if (!same(now, this.fileStat) || (this.walStat && !same(wal, this.walStat))) {
+      this.closedBy = storeUnavailable(
+        undefined,
+        `[${pkg}] the database file ${this.file}${same(now, this.fileStat) ? '-wal' : ''} was deleted or replaced while open: nothing more is written (it would be lost); restart the process to open the file again`,
+      );
+      throw this.closedBy;
+    }
+  }
+
+  /** Resolves when no lazy transaction holds the connection. */
+  private async free(): Promise<void> {
+    while (this.held) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private release(): void {
+    this.held = false;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Runs `fn` (synchronous: one statement, or one `.immediate` transaction) when
+   * no lazy transaction holds the connection. When another connection holds the
+   * write lock, retries after short jittered pauses, without blocking the event
+   * loop, until `deadlineMs` has passed; then throws STORE_UNAVAILABLE.
+   */
+  async run<T>(fn: () => T, deadlineMs: number): Promise<T> {
+    let deadline: number | undefined;
+    let pause = firstPauseMs;
+    for (;;) {
+      if (this.held) await this.free();
+      this.guard();
+      try {
+        return fn();
+      } catch (error) {
+        if (!isBusy(error)) throw storeUnavailable(error);
+        deadline ??= Date.now() + deadlineMs;
+        if (Date.now() >= deadline) throw this.lockedOut(error, deadlineMs);
+      }
+      await sleep(jitter(pause));
+      pause = Math.min(pause * 2, maxPauseMs);
+    }
+  }
+
+  /**
+   * Runs a read on the connection at once, even while a lazy transaction holds
+   * it (a read changes nothing; it sees that transaction's writes so far).
+   */
+  read<T>(fn: () => T): T {
+    this.guard();
+    try {
+      return fn();
+    } catch (error) {
+      throw storeUnavailable(error);
+    }
+  }
+
+  /**
+   * Runs `work` with a lazy transaction, then `finish` inside the same
+   * transaction, and commits or rolls back as `finish` says. If the write lock
+   * cannot be had when `work` first reads `tx.db` (another transaction of this
+   * process holds the connection, or another process the file), the whole
+   * attempt is dropped and run again, `work` included, after the holder is done
+   * or a jittered pause, until `deadlineMs`; then STORE_UNAVAILABLE. What `work`
+   * throws is rethrown after the rollback.
+   */
+  async transact<T>(
+    work: (tx: SqliteTransaction) => Promise<void>,
+    finish: () => Finish<T>,
+    deadlineMs: number,
+  ): Promise<T> {
+    let deadline: number | undefined;
+    let pause = firstPauseMs;
+    for (;;) {
+      const attempt = new LazyTransaction(this);
+      try {
+        await work(attempt);
+      } catch (error) {
+        attempt.rollback();
+        if (!attempt.conflict) throw error;
+      }
+      // A conflict the handler caught and swallowed is still a conflict.
+      const conflict = attempt.conflict;
+      if (!conflict) {
+        if (attempt.open) return this.finish(finish);
+        // The handler never touched tx.db: only the completion is left to write.
+        return this.run(() => this.finishNow(finish), deadlineMs);
+      }
+      deadline ??= Date.now() + deadlineMs;
+      if (Date.now() >= deadline) throw this.lockedOut(conflict.cause, deadlineMs);
+      if (conflict.inProcess) await this.free();
+      else {
+        await sleep(jitter(pause));
+        pause = Math.min(pause * 2, maxPauseMs);
+      }
+    }
+  }
+
+  /** Begins the lazy transaction, or throws why it cannot now. For {@link LazyTransaction}. */
+  begin(): void {
+    this.guard();
+    if (this.held || this.db.inTransaction) throw new WriteLockConflict(true);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (isBusy(error)) throw new WriteLockConflict(false, error);
+      throw storeUnavailable(error);
+    }
+    this.held = true;
+  }
+
+  /** Rolls the lazy transaction back and frees the connection. */
+  end(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // A failed rollback leaves SQLite to roll back itself; the connection is freed either way.
+    } finally {
+      this.release();
+    }
+  }
+
+  private finish<T>(finish: () => Finish<T>): T {
+    try {
+      this.guard();
+      const { commit, value } = finish();
+      this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+      return value;
+    } catch (error) {
+      throw storeUnavailable(error);
+    } finally {
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // see end()
+        }
+      }
+      this.release();
+    }
+  }
+
+  private finishNow<T>(finish: () => Finish<T>): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const { commit, value } = finish();
+      this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+      return value;
+    } finally {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    }
+  }
+
+  private lockedOut(cause: unknown, deadlineMs: number): C2pError {
+    return storeUnavailable(
+      cause,
+      `[${pkg}] the database stayed locked by another connection for ${deadlineMs} ms (busyTimeoutMs)`,
+    );
+  }
+
+  /**
+   * One store or inbox is done with the connection: waits for a lazy transaction
+   * to end, and closes the database with the last user, if a store opened it.
+   */
+  async close(): Promise<void> {
+    await this.free();
+    this.users--;
+    if (this.users > 0) return;
+    this.closedBy ??= storeClosed(pkg);
+    connections.delete(this.db);
+    if (this.owned && this.db.open) this.db.close();
+  }
+}
+
+/** The `tx` handed to handlers: `db` begins the write transaction on first read. */
+class LazyTransaction implements SqliteTransaction {
+  open = false;
+  conflict: WriteLockConflict | undefined;
+
+  constructor(private readonly connection: SqliteConnection) {}
+
+  get db(): Database.Database {
+    if (this.open) return this.connection.db;
+    if (this.conflict) throw this.conflict;
+    try {
+      this.connection.begin();
+    } catch (error) {
+      if (error instanceof WriteLockConflict) this.conflict = error;
+      throw error;
+    }
+    this.open = true;
+    return this.connection.db;
+  }
+
+  rollback(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.connection.end();
+  }
+}
+
+const connections = new WeakMap<Database.Database, SqliteConnection>();
+
+/**
+ * Opens (or finds) the connection for `database`: a path is opened here, its
+ * directory created if missing; a `Database` passed in is shared by every store
+ * and inbox built on it, with one queue. Throws STORE_UNAVAILABLE naming what
+ * failed.
+ */
+export function openConnection(
+  database: string | Database.Database,
+  synchronous: SqliteSynchronous,
+): SqliteConnection {
+  const owned = typeof database === 'string';
+  let db: Database.Database;
+  if (owned) {
+    const inMemory = database === ':memory:' || database === '' || database.startsWith('file:');
+    if (!inMemory) {
+      const directory = dirname(resolve(database));
+      try {
+        mkdirSync(directory, { recursive: true });
+      } catch (cause) {
+        throw storeUnavailable(
+          cause,
+          `[${pkg}] cannot create the directory ${directory} for the database: ${(cause as Error).message}`,
+        );
+      }
+    }
+    try {
+      db = new Database(database);
+    } catch (cause) {
+      throw storeUnavailable(
+        cause,
+        `[${pkg}] cannot open the database ${database}: ${(cause as Error).message}`,
+      );
+    }
+  } else {
+    db = database;
+  }
+  let connection = connections.get(db);
+  try {
+    if (!connection) {
+      connection = new SqliteConnection(db);
+      connections.set(db, connection);
+    }
+    connection.configure(synchronous);
+  } catch (cause) {
+    if (owned) db.close();
+    throw storeUnavailable(cause);
+  }
+  connection.use(owned);
+  return connection;
+}
+
+/** The error for a database that opened but cannot be set up (read-only, not a database, ...). */
+export function setUpFailed(cause: unknown): C2pError {
+  return storeUnavailable(
+    cause,
+    `[${pkg}] cannot set up the database: ${cause instanceof Error ? cause.message : String(cause)}`,
+  );
+}
