@@ -1,4 +1,5 @@
-import { canonicalIpAddress, type DeliveryReport, errorCodes, parseIpAddress } from '@c2p/core';
+import { type DeliveryReport, errorCodes } from '@c2p/core';
+import { canonicalIpAddress, parseIpAddress } from '@c2p/core/kit';
 import type { AdapterName } from './config.js';
 
 /** How one delivery ended, as the admin page shows it. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { C2pError, readBodyWithLimit, type WebhookRequest, type Webhooks } from '@c2p/core';
+import { C2pError, type WebhookRequest, type Webhooks } from '@c2p/core';
+import { readBodyWithLimit } from '@c2p/core/kit';
 
 type Request = IncomingMessage & { body?: unknown };
 type Next = (error?: unknown) => void;

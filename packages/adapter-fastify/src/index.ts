@@ -1,4 +1,5 @@
-import { C2pError, invalidOption, type WebhookRequest, type Webhooks } from '@c2p/core';
+import { C2pError, type WebhookRequest, type Webhooks } from '@c2p/core';
+import { invalidOption } from '@c2p/core/kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Options for {@link fastifyWebhooks}, passed to `app.register`. */

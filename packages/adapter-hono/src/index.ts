@@ -1,4 +1,5 @@
-import { fromWebRequest, invalidOption, toWebResponse, type Webhooks } from '@c2p/core';
+import type { Webhooks } from '@c2p/core';
+import { fromWebRequest, invalidOption, toWebResponse } from '@c2p/core/kit';
 import type { Context, Handler } from 'hono';
 
 /** Options for {@link createHonoHandler}. */

@@ -64,6 +64,44 @@ export function invalidOption(path: string, problem: string, pkg = '@c2p/core'):
   return new C2pError('INVALID_OPTIONS', { message: `[${pkg}] ${path}: ${problem}` });
 }
 
+/** What {@link integerOption} accepts beside the value. */
+export interface IntegerOptionRule<F extends number | undefined = undefined> {
+  /** The smallest value allowed: `1` for a positive integer, `0` for a non-negative one. Defaults to `1`. */
+  min?: number;
+  /** Answered when the value is `undefined`. */
+  fallback?: F;
+  /** The package named in the message. Defaults to `@c2p/core`. */
+  pkg?: string;
+}
+
+/**
+ * Checks an integer option and answers it, or `fallback` when it is `undefined`.
+ * Anything else (a fraction, a string, `NaN`, beyond `Number.MAX_SAFE_INTEGER`,
+ * below `min`) throws {@link invalidOption}: `must be a positive integer` for
+ * `min: 1`, `must be a non-negative integer` for `min: 0`.
+ *
+ * @example
+ * const leaseMs = integerOption(options.leaseMs, 'options.leaseMs', { fallback: 10_000 });
+ */
+export function integerOption<F extends number | undefined = undefined>(
+  value: unknown,
+  path: string,
+  rule: IntegerOptionRule<F> = {},
+): number | F {
+  if (value === undefined) return rule.fallback as F;
+  const min = rule.min ?? 1;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const kind =
+      min === 1
+        ? 'a positive integer'
+        : min === 0
+          ? 'a non-negative integer'
+          : `an integer of at least ${min}`;
+    throw invalidOption(path, `must be ${kind}`, rule.pkg);
+  }
+  return value;
+}
+
 /**
  * Wraps whatever a store's backend threw as `C2pError('STORE_UNAVAILABLE')`,
  * which the pipeline answers with 503; one that already is passes through.
@@ -73,4 +111,12 @@ export function storeUnavailable(cause: unknown, message?: string): C2pError {
   return isC2pError(cause, 'STORE_UNAVAILABLE')
     ? cause
     : new C2pError('STORE_UNAVAILABLE', message === undefined ? { cause } : { cause, message });
+}
+
+/**
+ * The error a store throws when it is used after `close()`:
+ * `C2pError('STORE_UNAVAILABLE')` with `[pkg] the store is closed`. For store authors.
+ */
+export function storeClosed(pkg: string): C2pError {
+  return new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the store is closed` });
 }

@@ -1,11 +1,89 @@
-export * from './basic-auth.js';
-export * from './client-ip.js';
-export * from './create-webhooks.js';
-export * from './errors.js';
-export * from './events.js';
-export * from './idempotency-store.js';
-export * from './inbox-store.js';
-export * from './ip-allowlist.js';
-export * from './memory-store.js';
-export * from './parse-events.js';
-export * from './webhook-request.js';
+// The names users need, each listed on purpose: every export is a promise for
+// core and the adapters, which version together. Adapter and store authors'
+// helpers are on `@c2p/core/kit`; Node's request and response mapping on `@c2p/core/node`.
+export {
+  type BasicAuthOptions,
+  type BasicAuthVerifier,
+  type BasicCredentials,
+  createBasicAuthVerifier,
+  encodeBasicAuth,
+  verifyBasicAuth,
+} from './basic-auth.js';
+export {
+  type ClientIpOptions,
+  type ClientIpResolver,
+  createClientIpResolver,
+} from './client-ip.js';
+export {
+  createWebhooks,
+  type DeliveryReport,
+  type DeliveryStep,
+  defaultIdempotencyKey,
+  type ErrorContext,
+  type EventHandler,
+  type EventOutcome,
+  type EventReport,
+  type HandlerContext,
+  type Webhooks,
+  type WebhooksOptions,
+} from './create-webhooks.js';
+export {
+  C2pError,
+  type C2pErrorCode,
+  type C2pErrorOptions,
+  errorCodes,
+  isC2pError,
+} from './errors.js';
+export {
+  type C2pEvent,
+  type EventFor,
+  type EventOf,
+  eventTypes,
+  isKnownEvent,
+  isKnownEventType,
+  type KnownEvent,
+  type KnownEventType,
+  type Merchant,
+  type OpenString,
+  type PaymentRequestResource,
+  type PaymentRequestStatus,
+  type PaymentResource,
+  type PaymentStatus,
+  type ResourceBase,
+  type ResourceKind,
+  type UnknownEventTypeEvent,
+} from './events.js';
+export type {
+  ClaimResult,
+  IdempotencyStore,
+  ProcessOnceResult,
+  TransactionalIdempotencyStore,
+  TransactionOf,
+} from './idempotency-store.js';
+export {
+  type InboxEntry,
+  type InboxFailure,
+  type InboxLease,
+  type InboxQuery,
+  type InboxRecord,
+  type InboxState,
+  type InboxStore,
+  type InboxTransactionOf,
+  inboxStates,
+  type TransactionalInboxStore,
+} from './inbox-store.js';
+export {
+  clik2payIps,
+  createIpAllowlist,
+  type IpAllowlist,
+  type IpAllowlistOptions,
+  type IpPreset,
+} from './ip-allowlist.js';
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export {
+  type ParseEventsResult,
+  type ParseIssue,
+  parseEvents,
+  type RawBody,
+} from './parse-events.js';
+export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ClaimResult, IdempotencyStore, TransactionalIdempotencyStore } from '@c2p/core';
-import { isC2pError, isTransactionalStore } from '@c2p/core';
+import { isC2pError } from '@c2p/core';
+import { isTransactionalStore } from '@c2p/core/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /** What the suite hands to each hook: a name space of its own and the clock. */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bodySchema } from '@c2p/core';
+import { bodySchema } from '@c2p/core/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSelfSignedCertificate,

@@ -1,4 +1,5 @@
-import { bodySchema, eventTypes, resolveResourceKind } from '@c2p/core';
+import { eventTypes } from '@c2p/core';
+import { bodySchema, resolveResourceKind } from '@c2p/core/kit';
 import { describe, expect, it } from 'vitest';
 import { createBody } from '../src/create-body.js';
 import type { FactoryResourceKind } from '../src/create-event.js';
