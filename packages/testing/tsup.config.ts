@@ -1,7 +1,13 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/adapter-conformance.ts', 'src/store-conformance.ts', 'src/cli.ts'],
+  entry: [
+    'src/index.ts',
+    'src/adapter-conformance.ts',
+    'src/store-conformance.ts',
+    'src/inbox-conformance.ts',
+    'src/cli.ts',
+  ],
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

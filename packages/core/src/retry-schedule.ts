@@ -1,0 +1,71 @@
+import { invalidOption } from './errors.js';
+
+/** Options for {@link createRetrySchedule}. */
+export interface RetryScheduleOptions {
+  /** Attempts in all, the first included; then the event is `dead`. Defaults to `25` (about three days). */
+  maxAttempts?: number;
+  /** The delay after the first failure, in ms; it doubles after each. Defaults to `2000`. */
+  baseDelayMs?: number;
+  /** The longest delay between two attempts, in ms. Defaults to `21600000` (6 hours). */
+  maxDelayMs?: number;
+  /**
+   * How far each delay may stray from its nominal value, as a fraction: `0.2`
+   * spreads it over 80–120%, so events that failed together do not retry
+   * together. Defaults to `0.2`.
+   */
+  jitter?: number;
+}
+
+/**
+ * When to try a failed event again: given how many attempts have been made,
+ * the delay in ms before the next one, or `null` when the schedule is spent.
+ */
+export type RetrySchedule = (attempts: number) => number | null;
+
+/**
+ * Exponential backoff with jitter, capped. The defaults retry within seconds,
+ * then less and less often, for about three days (25 attempts: 2 s, 4 s, …,
+ * 6 h), far past Clik2pay's own three attempts.
+ *
+ * @example
+ * createRetrySchedule({ maxAttempts: 10, baseDelayMs: 1_000, maxDelayMs: 60_000 });
+ */
+export function createRetrySchedule(
+  options: RetryScheduleOptions = {},
+  random: () => number = Math.random,
+): RetrySchedule {
+  const maxAttempts = integerAtLeast(options.maxAttempts, 25, 1, 'options.retry.maxAttempts');
+  const baseDelayMs = integerAtLeast(options.baseDelayMs, 2_000, 0, 'options.retry.baseDelayMs');
+  const maxDelayMs = integerAtLeast(
+    options.maxDelayMs,
+    6 * 60 * 60 * 1000,
+    baseDelayMs,
+    'options.retry.maxDelayMs',
+  );
+  const jitter = options.jitter ?? 0.2;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
+    throw invalidOption('options.retry.jitter', 'must be a number from 0 to below 1');
+  }
+  return (attempts) => {
+    if (attempts >= maxAttempts) return null;
+    // 2 ** 40 ms is 35 years: past that the cap applies anyway.
+    const nominal = Math.min(
+      maxDelayMs,
+      baseDelayMs * 2 ** Math.min(Math.max(attempts - 1, 0), 40),
+    );
+    return Math.round(nominal * (1 - jitter + 2 * jitter * random()));
+  };
+}
+
+function integerAtLeast(
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  path: string,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw invalidOption(path, `must be an integer of at least ${min}`);
+  }
+  return value;
+}
