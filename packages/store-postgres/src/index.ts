@@ -1,2 +1,4 @@
+export type { PostgresInbox, PostgresInboxOptions } from './postgres-inbox.js';
+export { createPostgresInbox } from './postgres-inbox.js';
 export type { PostgresStore, PostgresStoreOptions } from './postgres-store.js';
 export { createPostgresStore } from './postgres-store.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { invalidOption, storeUnavailable } from '@c2p/core/kit';
+import { integerOption, invalidOption, storeUnavailable } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
 
@@ -55,12 +55,6 @@ export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient>
   close(): Promise<void>;
 }
 
-function nonNegativeInteger(value: unknown, path: string, min = 0): void {
-  if (value !== undefined && (!Number.isInteger(value) || (value as number) < min)) {
-    throw invalidOption(path, `${String(value)} is not an integer of at least ${min}`, pkg);
-  }
-}
-
 /**
  * A {@link PostgresStore}, shared by any number of listener instances. Every
  * operation is one atomic statement (an upsert that takes over only an expired
@@ -82,11 +76,21 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       pkg,
     );
   }
-  nonNegativeInteger(options.max, 'options.max', 1);
-  nonNegativeInteger(options.connectionTimeoutMs, 'options.connectionTimeoutMs');
-  nonNegativeInteger(options.sweepEvery, 'options.sweepEvery');
-  nonNegativeInteger(options.lockTimeoutMs, 'options.lockTimeoutMs', 1);
-  const lockTimeoutMs = options.lockTimeoutMs ?? 5000;
+  const max = integerOption(options.max, 'options.max', { fallback: 10, pkg });
+  const connectionTimeoutMs = integerOption(
+    options.connectionTimeoutMs,
+    'options.connectionTimeoutMs',
+    { min: 0, fallback: 5000, pkg },
+  );
+  const sweepEvery = integerOption(options.sweepEvery, 'options.sweepEvery', {
+    min: 0,
+    fallback: 1000,
+    pkg,
+  });
+  const lockTimeoutMs = integerOption(options.lockTimeoutMs, 'options.lockTimeoutMs', {
+    fallback: 5000,
+    pkg,
+  });
   const { connection } = options;
   const owned = typeof connection === 'string';
   if (owned && connection.length === 0) {
@@ -101,15 +105,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   ) {
     throw invalidOption('options.connection', 'must be a connection string or a pg Pool', pkg);
   }
-  const sweepEvery = options.sweepEvery ?? 1000;
   const clock = options.now;
 
   let pool: Pool;
   if (owned) {
     pool = new pg.Pool({
       connectionString: connection,
-      max: options.max ?? 10,
-      connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+      max,
+      connectionTimeoutMillis: connectionTimeoutMs,
     });
     // An idle client's error (the server restarted) would otherwise crash the
     // process; the pool drops that client and the next query connects anew.

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { invalidOption, storeUnavailable } from '@c2p/core/kit';
+import { integerOption, invalidOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
 import { createClient } from 'redis';
 
 const pkg = '@c2p/store-redis';
@@ -74,12 +74,6 @@ return 0`;
 
 const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
 
-function positiveInteger(value: unknown, path: string): void {
-  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1)) {
-    throw invalidOption(path, `${String(value)} is not a positive integer`, pkg);
-  }
-}
-
 /**
  * A {@link RedisStore}, shared by any number of listener instances. A claim is
  * one `SET key token NX GET PX lease` (Redis 7.0 or later): it takes a free key
@@ -96,8 +90,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   if (typeof keyPrefix !== 'string') {
     throw invalidOption('options.keyPrefix', 'must be a string', pkg);
   }
-  positiveInteger(options.readyTimeoutMs, 'options.readyTimeoutMs');
-  const readyTimeoutMs = options.readyTimeoutMs ?? 2000;
+  const readyTimeoutMs = integerOption(options.readyTimeoutMs, 'options.readyTimeoutMs', {
+    fallback: 2000,
+    pkg,
+  });
   const source = options.client;
   const owned = typeof source === 'string';
   if (owned && !/^rediss?:\/\//.test(source)) {
@@ -159,8 +155,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     });
 
   const ready = async (): Promise<void> => {
-    if (closed)
-      throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the store is closed` });
+    if (closed) throw storeClosed(pkg);
     if (client.isReady) return;
     connect();
     waiting ??= waitReady().finally(() => {
