@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeStoreConformance } from '@c2p/testing/store-conformance';
@@ -26,14 +26,18 @@ describeStoreConformance('sqlite', {
     withDb((db) => db.exec(`CREATE TABLE IF NOT EXISTS ${prefix}_orders (id TEXT PRIMARY KEY)`));
     return store;
   },
-  unreachable: () => createSqliteStore({ database: join(dir, 'no-such-dir', 'store.db') }),
+  // A missing directory is created, so the unreachable path goes through a file.
+  unreachable: () => {
+    writeFileSync(join(dir, 'a-file'), '');
+    return createSqliteStore({ database: join(dir, 'a-file', 'store.db') });
+  },
   crossProcess: {
     module: new URL('./fixtures/sqlite-child.mjs', import.meta.url),
     args: ({ prefix }) => ({ file, table: prefix }),
   },
   transactional: {
     write: (tx, id, { prefix }) => {
-      tx.prepare(`INSERT INTO ${prefix}_orders (id) VALUES (?)`).run(id);
+      tx.db.prepare(`INSERT INTO ${prefix}_orders (id) VALUES (?)`).run(id);
     },
     exists: (id, { prefix }) =>
       withDb(

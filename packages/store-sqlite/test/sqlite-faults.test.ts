@@ -1,0 +1,213 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isC2pError } from '@c2p/core';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSqliteInbox, createSqliteStore } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-faults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (): string => join(dir, `db-${n++}.db`);
+const holder = fileURLToPath(new URL('./fixtures/hold-write-lock.mjs', import.meta.url));
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Another OS process takes the write lock on `path` and keeps it `ms`; resolves once it holds it. */
+const holdWriteLock = async (path: string, ms: number): Promise<ChildProcess> => {
+  const child = spawn(process.execPath, [holder, path, String(ms)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('locked')) resolve();
+    });
+  });
+  return child;
+};
+
+/**
+ * Measures the longest gap between ticks of a 5 ms timer while `run` runs. A
+ * blocked event loop stalls for the whole lock (seconds); the bound of 100 ms
+ * leaves room for a busy 2-core machine, where idle gaps of 30-40 ms are seen.
+ */
+const stallBoundMs = 100;
+const longestStall = async <T>(
+  run: () => Promise<T>,
+): Promise<{ stallMs: number; result: PromiseSettledResult<T>; tookMs: number }> => {
+  let last = performance.now();
+  let stallMs = 0;
+  const timer = setInterval(() => {
+    const at = performance.now();
+    stallMs = Math.max(stallMs, at - last);
+    last = at;
+  }, 5);
+  const started = performance.now();
+  const [result] = await Promise.allSettled([run()]);
+  const tookMs = performance.now() - started;
+  clearInterval(timer);
+  return { stallMs, result: result as PromiseSettledResult<T>, tookMs };
+};
+
+const unavailable = (error: unknown): boolean => isC2pError(error, 'STORE_UNAVAILABLE');
+
+describe('another process holds the write lock (issue 12 #4)', () => {
+  it('waits without blocking the event loop, and completes after the lock is released', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path, busyTimeoutMs: 10_000 });
+    const inbox = createSqliteInbox({ database: path, busyTimeoutMs: 10_000 });
+    await holdWriteLock(path, 2500);
+    const { stallMs, result, tookMs } = await longestStall(() =>
+      Promise.all([
+        store.processOnce('k', 60_000, async (tx) => {
+          tx.db.exec('CREATE TABLE IF NOT EXISTS orders (id TEXT)');
+          tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('o-1');
+        }),
+        store.claim('c', 60_000),
+        inbox.enqueue([
+          {
+            key: 'e',
+            resourceKey: 'payment:p',
+            eventType: 'PAYMENT-COMPLETED',
+            payload: '{}',
+            receivedAt: Date.now(),
+            clientIp: null,
+          },
+        ]),
+      ]),
+    );
+    console.info(
+      `write lock held 2.5 s by another process: done after ${Math.round(tookMs)} ms, longest event-loop stall ${stallMs.toFixed(1)} ms`,
+    );
+    expect(result).toMatchObject({ status: 'fulfilled' });
+    const [processed, claim, enqueued] = (result as PromiseFulfilledResult<unknown[]>).value;
+    expect(processed).toBe('processed');
+    expect(claim).toMatchObject({ status: 'acquired' });
+    expect(enqueued).toEqual([true]);
+    expect(tookMs).toBeGreaterThan(2000);
+    expect(stallMs).toBeLessThan(stallBoundMs);
+    await store.close();
+    await inbox.close();
+  }, 20_000);
+
+  it('fails with STORE_UNAVAILABLE at its deadline, the event loop running all along', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path, busyTimeoutMs: 800 });
+    const inbox = createSqliteInbox({ database: path, busyTimeoutMs: 800 });
+    await holdWriteLock(path, 4000);
+    let ran = 0;
+    const { stallMs, result, tookMs } = await longestStall(() =>
+      Promise.allSettled([
+        store.processOnce('k', 60_000, async (tx) => {
+          ran++;
+          tx.db.exec('SELECT 1');
+        }),
+        store.claim('c', 60_000),
+        inbox.lease(10, 1000),
+      ]),
+    );
+    console.info(
+      `write lock held 4 s, busyTimeoutMs 800: failed after ${Math.round(tookMs)} ms, longest stall ${stallMs.toFixed(1)} ms, handler attempts ${ran}`,
+    );
+    const outcomes = (result as PromiseFulfilledResult<PromiseSettledResult<unknown>[]>).value;
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      const error = (outcome as PromiseRejectedResult).reason;
+      expect(unavailable(error), String(error)).toBe(true);
+      expect(String((error as Error).message)).toMatch(/locked by another connection for 800 ms/);
+    }
+    expect(tookMs).toBeGreaterThan(700);
+    expect(tookMs).toBeLessThan(3000);
+    expect(stallMs).toBeLessThan(stallBoundMs);
+    // Nothing of the handler's attempts committed.
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS c FROM c2p_idempotency').get()).toEqual({ c: 0 });
+    db.close();
+    await store.close();
+    await inbox.close();
+  }, 20_000);
+});
+
+describe('the database file is deleted or replaced under a running store (issue 12 #5)', () => {
+  it('fails every later operation with STORE_UNAVAILABLE saying so', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path });
+    const inbox = createSqliteInbox({ database: path });
+    expect(await store.processOnce('before', 60_000, async () => undefined)).toBe('processed');
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+
+    const failures = await Promise.allSettled([
+      store.processOnce('after', 60_000, async () => undefined),
+      store.claim('after', 1000),
+      inbox.enqueue([
+        {
+          key: 'e',
+          resourceKey: 'r',
+          eventType: 'X',
+          payload: '{}',
+          receivedAt: 1,
+          clientIp: null,
+        },
+      ]),
+      inbox.counts(),
+    ]);
+    for (const failure of failures) {
+      expect(failure.status).toBe('rejected');
+      const error = (failure as PromiseRejectedResult).reason as Error;
+      expect(unavailable(error), String(error)).toBe(true);
+      expect(error.message).toContain(`database file ${path} was deleted or replaced`);
+    }
+    await store.close();
+    await inbox.close();
+  });
+
+  it('notices a file replaced by another at the same path', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path });
+    await store.claim('a', 1000);
+    const other = `${path}.other`;
+    writeFileSync(other, '');
+    renameSync(other, path);
+    const error = await store.claim('b', 1000).catch((e: unknown) => e);
+    expect(unavailable(error), String(error)).toBe(true);
+    expect((error as Error).message).toContain('was deleted or replaced');
+    await store.close();
+  });
+});
+
+describe('opening (issue 13 #2)', () => {
+  it('creates the missing directories of the database path, as in a fresh project', async () => {
+    const path = join(dir, 'fresh-project', 'data', 'webhooks.db');
+    const store = createSqliteStore({ database: path });
+    const inbox = createSqliteInbox({ database: join(dir, 'fresh-project', 'inbox', 'i.db') });
+    expect(await store.claim('k', 1000)).toMatchObject({ status: 'acquired' });
+    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    await store.close();
+    await inbox.close();
+  });
+
+  it('names the directory it cannot create in the message', () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, '');
+    const path = join(blocker, 'data', 'webhooks.db');
+    let error: unknown;
+    try {
+      createSqliteStore({ database: path });
+    } catch (e) {
+      error = e;
+    }
+    expect(unavailable(error), String(error)).toBe(true);
+    expect((error as Error).message).toContain(
+      `cannot create the directory ${join(blocker, 'data')}`,
+    );
+  });
+});
