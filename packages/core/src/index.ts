@@ -73,12 +73,21 @@ export {
   type TransactionalInboxStore,
 } from './inbox-store.js';
 export {
+  type AttemptOutcome,
+  type AttemptReport,
+  type InboxRunContext,
+  type InboxWorker,
+  type InboxWorkerOptions,
+  startInboxWorker,
+} from './inbox-worker.js';
+export {
   clik2payIps,
   createIpAllowlist,
   type IpAllowlist,
   type IpAllowlistOptions,
   type IpPreset,
 } from './ip-allowlist.js';
+export { createMemoryInbox, type MemoryInbox, type MemoryInboxOptions } from './memory-inbox.js';
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export {
   type ParseEventsResult,
@@ -86,4 +95,9 @@ export {
   parseEvents,
   type RawBody,
 } from './parse-events.js';
+export {
+  createRetrySchedule,
+  type RetrySchedule,
+  type RetryScheduleOptions,
+} from './retry-schedule.js';
 export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';

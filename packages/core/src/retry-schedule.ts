@@ -1,4 +1,4 @@
-import { invalidOption } from './errors.js';
+import { integerOption, invalidOption } from './errors.js';
 
 /** Options for {@link createRetrySchedule}. */
 export interface RetryScheduleOptions {
@@ -34,14 +34,17 @@ export function createRetrySchedule(
   options: RetryScheduleOptions = {},
   random: () => number = Math.random,
 ): RetrySchedule {
-  const maxAttempts = integerAtLeast(options.maxAttempts, 25, 1, 'options.retry.maxAttempts');
-  const baseDelayMs = integerAtLeast(options.baseDelayMs, 2_000, 0, 'options.retry.baseDelayMs');
-  const maxDelayMs = integerAtLeast(
-    options.maxDelayMs,
-    6 * 60 * 60 * 1000,
-    baseDelayMs,
-    'options.retry.maxDelayMs',
-  );
+  const maxAttempts = integerOption(options.maxAttempts, 'options.retry.maxAttempts', {
+    fallback: 25,
+  });
+  const baseDelayMs = integerOption(options.baseDelayMs, 'options.retry.baseDelayMs', {
+    fallback: 2_000,
+    min: 0,
+  });
+  const maxDelayMs = integerOption(options.maxDelayMs, 'options.retry.maxDelayMs', {
+    fallback: 6 * 60 * 60 * 1000,
+    min: baseDelayMs,
+  });
   const jitter = options.jitter ?? 0.2;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
     throw invalidOption('options.retry.jitter', 'must be a number from 0 to below 1');
@@ -55,17 +58,4 @@ export function createRetrySchedule(
     );
     return Math.round(nominal * (1 - jitter + 2 * jitter * random()));
   };
-}
-
-function integerAtLeast(
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  path: string,
-): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw invalidOption(path, `must be an integer of at least ${min}`);
-  }
-  return value;
 }
