@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup';
+import { defineBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/kit.ts', 'src/node.ts'],
-  format: ['esm', 'cjs'],
-  // One copy of C2pError for every entry in CJS too, so instanceof holds across them.
-  splitting: true,
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-});
+// tsup.base.ts splits CJS too, so the entries share one C2pError and instanceof holds across them.
+export default defineConfig(defineBuild(['src/index.ts', 'src/kit.ts', 'src/node.ts']));
