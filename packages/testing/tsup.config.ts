@@ -1,16 +1,14 @@
+import { rmSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+import { defineBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: [
-    'src/index.ts',
-    'src/adapter-conformance.ts',
-    'src/store-conformance.ts',
-    'src/inbox-conformance.ts',
-    'src/cli.ts',
-  ],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
+export default defineConfig(() => {
+  // Two builds (dual and ESM-only) write to dist/, so tsup.base.ts leaves cleaning to us: once, first.
+  rmSync('dist', { recursive: true, force: true });
+  return defineBuild({
+    dual: ['src/index.ts'],
+    // vitest suites: vitest cannot be required, so these are ESM only (README, "Conformance suites").
+    esm: ['src/adapter-conformance.ts', 'src/store-conformance.ts', 'src/inbox-conformance.ts'],
+    programs: ['src/cli.ts'],
+  });
 });

@@ -1,7 +1,11 @@
+import { encodeBasicAuth } from '@c2p/core';
+import { OptionError } from './option-error.js';
+
 /**
  * Builds an HTTP Basic `Authorization` header value the way Clik2pay sends it:
- * `user-id ":" password`, encoded as UTF-8, then base64. The password may hold
- * colons (a receiver splits at the first one); the user-id may not.
+ * `user-id ":" password`, normalised to NFC, encoded as UTF-8, then base64 (core's
+ * `encodeBasicAuth`, so sender and receiver agree byte for byte). The password
+ * may hold colons (a receiver splits at the first one); the user-id may not.
  *
  * @example
  * ```ts
@@ -10,10 +14,16 @@
  * @see https://www.rfc-editor.org/rfc/rfc7617 (charset="UTF-8")
  */
 export function createBasicAuthorization(username: string, password: string): string {
+  return basicAuthorization(username, password, 'username');
+}
+
+/** {@link createBasicAuthorization}, naming the caller's option path in its error. */
+export function basicAuthorization(username: string, password: string, path: string): string {
   if (username.includes(':')) {
-    throw new TypeError(
-      '[@c2p/testing] username: a Basic user-id cannot contain ":" (RFC 7617); put colons in the password',
+    throw new OptionError(
+      path,
+      'a Basic user-id cannot contain ":" (RFC 7617); put colons in the password',
     );
   }
-  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+  return encodeBasicAuth(username, password);
 }

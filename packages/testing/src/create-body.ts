@@ -1,4 +1,5 @@
 import type { FactoryEvent } from './create-event.js';
+import { OptionError } from './option-error.js';
 
 /**
  * The two body shapes Clik2pay may send: `array` (as documented, one or more
@@ -33,15 +34,11 @@ export function createBody<E extends FactoryEvent>(
   const shape = options.shape ?? 'array';
   if (shape === 'array') return list;
   if (shape !== 'object') {
-    throw new TypeError(
-      `[@c2p/testing] options.shape: "${String(shape)}" is not "array" or "object"`,
-    );
+    throw new OptionError('options.shape', `"${String(shape)}" is not "array" or "object"`);
   }
   const [only] = list;
   if (list.length !== 1 || only === undefined) {
-    throw new RangeError(
-      `[@c2p/testing] options.shape: "object" takes exactly one event, got ${list.length}`,
-    );
+    throw new OptionError('options.shape', `"object" takes exactly one event, got ${list.length}`);
   }
   return only;
 }

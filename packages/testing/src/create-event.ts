@@ -5,6 +5,7 @@ import type {
   PaymentRequestResource,
   PaymentResource,
 } from '@c2p/core';
+import { OptionError } from './option-error.js';
 
 /** The resource kinds the factories build. */
 export type FactoryResourceKind = 'payment-request' | 'payment';
@@ -175,12 +176,13 @@ export function createEvent(options: CreateEventOptions = {}): FactoryEvent {
   const eventType = options.eventType ?? 'PAYMENT-COMPLETED';
   const kind = options.kind ?? 'payment-request';
   if (kind !== 'payment-request' && kind !== 'payment') {
-    throw new TypeError(
-      `[@c2p/testing] options.kind: "${String(kind)}" is not "payment-request" or "payment"`,
+    throw new OptionError(
+      'options.kind',
+      `"${String(kind)}" is not "payment-request" or "payment"`,
     );
   }
   if (options.amount !== undefined && !Number.isFinite(options.amount)) {
-    throw new TypeError(`[@c2p/testing] options.amount: ${options.amount} is not a finite number`);
+    throw new OptionError('options.amount', `${options.amount} is not a finite number`);
   }
   const common = {
     id: options.id ?? randomUUID(),

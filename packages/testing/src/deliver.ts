@@ -1,4 +1,5 @@
-import { createBasicAuthorization } from './create-basic-authorization.js';
+import { basicAuthorization } from './create-basic-authorization.js';
+import { OptionError } from './option-error.js';
 
 /** What became of one attempt. Only `delivered` (a 2xx) stops the retries. */
 export type AttemptOutcome = 'delivered' | 'http-error' | 'network-error' | 'timeout' | 'aborted';
@@ -165,15 +166,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliveryResult> 
  * ```
  */
 export async function deliverMany(options: DeliverManyOptions): Promise<DeliveryRunResult> {
-  const plan = preparePlan(options);
-  const times = positiveInteger(options.times ?? 1, 'times');
-  const concurrency = positiveInteger(options.concurrency ?? 1, 'concurrency');
-  const order = options.order ?? 'as-given';
-  if (order !== 'as-given' && order !== 'reverse' && order !== 'shuffle') {
-    throw new TypeError(
-      `[@c2p/testing] options.order: "${String(order)}" is not "as-given", "reverse" or "shuffle"`,
-    );
-  }
+  const { plan, times, concurrency, order } = prepareRun(options);
   const encoded = options.bodies.map(encodeBody);
   const queue: Omit<DeliveryIdentity, 'index'>[] = [];
   for (let bodyIndex = 0; bodyIndex < encoded.length; bodyIndex++) {
@@ -215,6 +208,35 @@ export async function deliverMany(options: DeliverManyOptions): Promise<Delivery
   };
 }
 
+/**
+ * Throws the {@link OptionError} that {@link deliverMany} would throw for these
+ * options, without sending anything: the CLI checks before it prints.
+ */
+export function checkDeliverManyOptions(options: DeliverManyOptions): void {
+  prepareRun(options);
+}
+
+interface RunPlan {
+  plan: Plan;
+  times: number;
+  concurrency: number;
+  order: DeliveryOrder;
+}
+
+function prepareRun(options: DeliverManyOptions): RunPlan {
+  const plan = preparePlan(options);
+  const times = positiveInteger(options.times ?? 1, 'times');
+  const concurrency = positiveInteger(options.concurrency ?? 1, 'concurrency');
+  const order = options.order ?? 'as-given';
+  if (order !== 'as-given' && order !== 'reverse' && order !== 'shuffle') {
+    throw new OptionError(
+      'options.order',
+      `"${String(order)}" is not "as-given", "reverse" or "shuffle"`,
+    );
+  }
+  return { plan, times, concurrency, order };
+}
+
 interface Plan {
   url: URL;
   attempts: number;
@@ -229,21 +251,19 @@ function preparePlan(options: DeliveryConnectionOptions): Plan {
   try {
     url = new URL(options.url);
   } catch {
-    throw new TypeError(`[@c2p/testing] options.url: "${String(options.url)}" is not a URL`);
+    throw new OptionError('options.url', `"${String(options.url)}" is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`[@c2p/testing] options.url: "${url.protocol}" is not http: or https:`);
+    throw new OptionError('options.url', `"${url.protocol}" is not http: or https:`);
   }
   const attempts = positiveInteger(options.attempts ?? 3, 'attempts');
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    throw new TypeError(`[@c2p/testing] options.timeoutMs: ${timeoutMs} is not a positive number`);
+    throw new OptionError('options.timeoutMs', `${timeoutMs} is not a positive number`);
   }
   const backoffMs = options.backoffMs ?? 1000;
   if (typeof backoffMs === 'number' && (!(backoffMs >= 0) || !Number.isFinite(backoffMs))) {
-    throw new TypeError(
-      `[@c2p/testing] options.backoffMs: ${backoffMs} is not a number of ms >= 0`,
-    );
+    throw new OptionError('options.backoffMs', `${backoffMs} is not a number of ms >= 0`);
   }
   const backoff =
     typeof backoffMs === 'number' ? (retry: number) => backoffMs * 2 ** (retry - 1) : backoffMs;
@@ -253,9 +273,10 @@ function preparePlan(options: DeliveryConnectionOptions): Plan {
     'user-agent': 'c2p-simulator',
   };
   if (options.username !== undefined || options.password !== undefined) {
-    headers.authorization = createBasicAuthorization(
+    headers.authorization = basicAuthorization(
       options.username ?? '',
       options.password ?? '',
+      'options.username',
     );
   }
   if (options.forwardedFor !== undefined) headers['x-forwarded-for'] = options.forwardedFor;
@@ -403,14 +424,14 @@ function encodeBody(body: unknown): Payload {
   if (body instanceof Uint8Array) return new Uint8Array(body);
   const json = JSON.stringify(body);
   if (json === undefined) {
-    throw new TypeError('[@c2p/testing] options.body: cannot be encoded as JSON');
+    throw new OptionError('options.body', 'cannot be encoded as JSON');
   }
   return json;
 }
 
 function positiveInteger(value: number, name: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new TypeError(`[@c2p/testing] options.${name}: ${value} is not a whole number >= 1`);
+    throw new OptionError(`options.${name}`, `${value} is not a whole number >= 1`);
   }
   return value;
 }

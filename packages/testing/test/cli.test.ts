@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { bodySchema } from '@c2p/core/kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run as runCli } from '../src/cli/run.js';
 import {
   createSelfSignedCertificate,
   decodeBasic,
@@ -12,37 +12,28 @@ import {
   reply,
 } from './support/listener.js';
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
+// The CLI in-process, through run(): no build needed. cli-bin.test.ts spawns the built bin.
 
 interface Run {
-  code: number | null;
+  code: number;
   stdout: string;
   stderr: string;
 }
 
-/** Runs the built CLI without blocking this process, so the test's listener can answer. */
-function c2p(
+/** Runs `c2p args` in-process with its own environment, stdin and output. */
+async function c2p(
   args: string[],
   options: { env?: Record<string, string>; input?: string } = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-    for (const name of ['C2P_URL', 'C2P_WEBHOOK_USERNAME', 'C2P_WEBHOOK_PASSWORD', 'C2P_CA_FILE']) {
-      if (options.env?.[name] === undefined) delete env[name];
-    }
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8');
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    env: options.env ?? {},
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
   });
+  return { code, stdout, stderr };
 }
 
 const listen = listenClosingAfterEach();
@@ -50,14 +41,6 @@ const listen = listenClosingAfterEach();
 const fast = ['--backoff', '1', '--timeout', '2000'];
 const dir = mkdtempSync(join(tmpdir(), 'c2p-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-beforeAll(() => {
-  if (!existsSync(cli)) {
-    throw new Error(
-      `${cli} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/testing)`,
-    );
-  }
-});
 
 describe('c2p send', () => {
   it('delivers a built event and stops at the first 2xx', async () => {
@@ -281,6 +264,67 @@ describe('c2p send', () => {
   });
 });
 
+describe('c2p send, unknown types and many events', () => {
+  it('sends an undocumented event type as given, with a note on stderr', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200));
+    const run = await c2p([
+      'send',
+      'Payment-Refunded',
+      '--url',
+      listener.url,
+      '--username',
+      'u',
+      '--password',
+      'p',
+      ...fast,
+    ]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(listener.requests[0]?.body ?? '')).toMatchObject([
+      { eventType: 'Payment-Refunded' },
+    ]);
+    expect(run.stderr).toBe(
+      'c2p: note: "Payment-Refunded" is not a documented event type; sending it as is\n',
+    );
+  });
+
+  it('builds --events events into one body, or one body each with --shape object', async () => {
+    const listener = await listen((_req, _n, res) => reply(res, 200));
+    const auth = ['--username', 'u', '--password', 'p', ...fast];
+    const one = await c2p([
+      'send',
+      'payment-failed',
+      '--events',
+      '3',
+      '--url',
+      listener.url,
+      ...auth,
+    ]);
+    expect(one.code).toBe(0);
+    expect(one.stdout.split('\n')[0]).toMatch(
+      / PAYMENT-FAILED FAILED payment-request \(3 events, one body\)$/,
+    );
+    const each = await c2p([
+      'send',
+      'payment-failed',
+      '--events',
+      '2',
+      '--shape',
+      'object',
+      '--url',
+      listener.url,
+      ...auth,
+    ]);
+    expect(each.code).toBe(0);
+    const bodies = listener.requests.map((r) => JSON.parse(r.body));
+    expect(bodies.map((b) => (Array.isArray(b) ? b.length : 'object'))).toEqual([
+      3,
+      'object',
+      'object',
+    ]);
+    expect(new Set(bodies.slice(1).map((b) => b.resource.id)).size).toBe(2);
+  });
+});
+
 describe('c2p replay', () => {
   it('delivers a file byte for byte', async () => {
     const listener = await listen((_req, _n, res) => reply(res, 200));
@@ -354,6 +398,14 @@ describe('c2p usage', () => {
     [['replay', join(dir, 'nope.json'), '--url', 'http://127.0.0.1:1'], /cannot read .*ENOENT/],
     [['example', '--kind', 'refund'], /--kind: "refund" is not one of payment-request, payment/],
     [['launch'], /unknown command 'launch'/],
+    [['constructor'], /unknown command 'constructor'/],
+    // Refused by deliverMany itself (an OptionError), named by the flag, before anything is printed.
+    [['send', 'x', '--url', 'ftp://127.0.0.1:1'], /^c2p: --url: "ftp:" is not http: or https:\n$/],
+    [['send', 'x', '--url', 'not a url'], /^c2p: --url: "not a url" is not a URL\n$/],
+    [
+      ['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a:b', '--password', 'c'],
+      /^c2p: --username: a Basic user-id cannot contain ":" \(RFC 7617\)/,
+    ],
   ];
   for (const [args, message] of bad) {
     it(`exits 2 with one line for "c2p ${args.join(' ')}"`, async () => {

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { encodeBasicAuth, isC2pError } from '@c2p/core';
 import { describe, expect, it } from 'vitest';
 import { createBasicAuthorization } from '../src/create-basic-authorization.js';
 import { createBody } from '../src/create-body.js';
@@ -132,11 +133,36 @@ describe('deliver', () => {
     expect(() => createBasicAuthorization('a:b', 'c')).toThrow(/cannot contain ":"/);
   });
 
+  it("encodes exactly as core's encodeBasicAuth, NFC included, so sender and receiver agree", () => {
+    const decomposed = { username: 'cafe\u0301', password: 'Mu\u0308nchen:🔑' };
+    const header = createBasicAuthorization(decomposed.username, decomposed.password);
+    expect(header).toBe(encodeBasicAuth(decomposed.username, decomposed.password));
+    expect(decodeBasic(header)).toEqual({ username: 'caf\u00e9', password: 'M\u00fcnchen:🔑' });
+  });
+
   it('sends no Authorization header without credentials, and X-Forwarded-For when asked', async () => {
     const listener = await listen((_req, _n, res) => reply(res, 200));
     await deliver({ ...fast, url: listener.url, body: [], forwardedFor: '3.99.39.224, 10.0.0.1' });
     expect(listener.requests[0]?.headers.authorization).toBeUndefined();
     expect(listener.requests[0]?.headers['x-forwarded-for']).toBe('3.99.39.224, 10.0.0.1');
+  });
+
+  it('throws C2pError INVALID_OPTIONS carrying the option path and the problem apart', async () => {
+    const error = await deliverMany({ url: 'http://x', bodies: [], order: 'sideways' as 'reverse' })
+      .then(() => undefined)
+      .catch((caught: unknown) => caught);
+    expect(isC2pError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect(error).toMatchObject({
+      path: 'options.order',
+      problem: '"sideways" is not "as-given", "reverse" or "shuffle"',
+      message: '[@c2p/testing] options.order: "sideways" is not "as-given", "reverse" or "shuffle"',
+    });
+    expect(() => createBasicAuthorization('a:b', 'c')).toThrow(
+      expect.objectContaining({ path: 'username', code: 'INVALID_OPTIONS' }),
+    );
+    await expect(deliver({ url: 'http://x', body: [], username: 'a:b' })).rejects.toThrow(
+      expect.objectContaining({ path: 'options.username' }),
+    );
   });
 
   it('rejects bad options with a message naming the option', async () => {

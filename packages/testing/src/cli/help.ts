@@ -1,0 +1,73 @@
+import { eventTypes } from '@c2p/core';
+
+/** `c2p --help`. */
+export const mainHelp = `c2p: send Clik2pay-style webhook deliveries to a receiver
+
+Usage:
+  c2p send <event-type> [options]   build an event and deliver it
+  c2p replay <file|->   [options]   deliver a body exactly as given
+  c2p example [event-type] [options] print a sample body
+
+Run c2p <command> --help for its options.
+Exit codes: 0 all delivered, 1 a delivery failed after its last attempt, 2 bad usage.`;
+
+const deliveryHelp = `Delivery options:
+  --url <url>              receiver URL (env C2P_URL)
+  --username <name>        Basic user-id (env C2P_WEBHOOK_USERNAME)
+  --password <secret>      Basic password (env C2P_WEBHOOK_PASSWORD; prefer the
+                           variable, so the secret stays out of shell history)
+  --times <n>              deliver each body n times, as duplicates (default 1)
+  --concurrency <n>        deliveries in flight at once (default 1)
+  --order <order>          as-given, reverse or shuffle (default as-given)
+  --forwarded-for <ips>    send this X-Forwarded-For header
+  --ca <file>              trust this PEM CA for https (env C2P_CA_FILE)
+  --insecure               do not verify the https certificate (local only)
+  --attempts <n>           attempts per delivery in all (default 3, as Clik2pay)
+  --backoff <ms>           first wait before a retry, doubled after (default 1000)
+  --timeout <ms>           per-attempt timeout (default 10000)
+  --json                   print one JSON result instead of progress lines
+  -h, --help               show this help`;
+
+const eventHelp = `Event options:
+  --kind <kind>            payment-request (default) or payment (a refund)
+  --resource-type <text>   resourceType spelling, e.g. "Payments API" (default: the kind)
+  --id <id>                resource id (default: a fresh UUID per event)
+  --status <status>        resource status (default: PAID, ACCEPTED for a refund,
+                           FAILED, or ACTIVE, by event type)
+  --amount <cad>           amount in CAD (default 1)
+  --events <n>             build n events (default 1)
+  --shape <shape>          array (default, as documented: one body holding the events)
+                           or object (each event its own delivery)`;
+
+/** `c2p send --help`. */
+export const sendHelp = `Usage: c2p send <event-type> [options]
+
+Builds an event and delivers it the way Clik2pay does: a JSON POST with Basic
+auth, delivered on a 2xx, otherwise tried again, three attempts in all.
+<event-type> is one of ${eventTypes.join(', ')}
+(any case), or any other name to test how a receiver takes an unknown type.
+
+${eventHelp}
+
+${deliveryHelp}
+
+Example:
+  C2P_WEBHOOK_USERNAME=clik2pay C2P_WEBHOOK_PASSWORD=secret \\
+    c2p send payment-completed --url http://localhost:3001/webhooks/clik2pay --times 3`;
+
+/** `c2p replay --help`. */
+export const replayHelp = `Usage: c2p replay <file|-> [options]
+
+Delivers the file's bytes (or stdin's, for -) exactly as given, unvalidated,
+with Clik2pay's retries.
+
+${deliveryHelp}`;
+
+/** `c2p example --help`. */
+export const exampleHelp = `Usage: c2p example [event-type] [options]
+
+Prints a sample body. Without an event type or options, prints the documented
+example exactly as Clik2pay's page shows it.
+
+${eventHelp}
+  -h, --help               show this help`;
