@@ -3,6 +3,7 @@
 // the reference listener (apps/reference). Node built-ins only: nothing is installed yet.
 //
 // Settings come from the environment; see apps/reference/README.md.
+// `npm start -- --no-build` runs what is already built (no install, no build).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
@@ -26,24 +27,46 @@ function step(title, args) {
   }
 }
 
-step('install', [...pnpm, 'install', '--frozen-lockfile']);
-step('build', [...pnpm, 'exec', 'turbo', 'run', 'build', '--filter=@c2p/reference...']);
+const args = process.argv.slice(2);
+const unknown = args.filter((arg) => arg !== '--no-build');
+if (unknown.length > 0) {
+  console.error(`[start] unknown argument ${unknown[0]}; the only one is --no-build`);
+  process.exit(1);
+}
+if (!args.includes('--no-build')) {
+  step('install', [...pnpm, 'install', '--frozen-lockfile']);
+  step('build', [...pnpm, 'exec', 'turbo', 'run', 'build', '--filter=@c2p/reference...']);
+}
 
 console.log('[start] starting apps/reference');
 // In a process group of its own, so a terminal's Ctrl-C reaches it once, through us:
-// the listener takes a second signal as "stop now, without waiting".
+// the listener takes a second signal as "stop now, without waiting". The IPC channel
+// is its lifeline: if this process dies, even by SIGKILL, the listener sees the channel
+// close and shuts down gracefully instead of living on, orphaned, holding the ports.
 const child = spawn(process.execPath, [join(root, 'apps/reference/dist/main.js')], {
   cwd: root,
-  stdio: 'inherit',
+  stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   detached: true,
 });
 
+const stopChild = (signal) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+};
+
 // The listener shuts down gracefully on SIGTERM and SIGINT: pass them on and wait for it.
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  });
-}
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => stopChild(signal));
+
+// A container runtime or supervisor sends SIGTERM to its main process only. Under
+// `npm start` that is npm, which exits at once without passing it on: we notice our
+// parent going (we are re-parented) and stop the listener as if we had been sent SIGTERM.
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid !== parent) {
+    clearInterval(watch);
+    stopChild('SIGTERM');
+  }
+}, 200);
+watch.unref();
 
 child.on('error', (error) => {
   console.error(`[start] could not start the listener: ${error.message}`);

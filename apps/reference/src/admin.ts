@@ -1,4 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type AdminAccessOptions,
+  createAdminAccess,
+  isAdminToken,
+  tokenCookie,
+} from './admin-access.js';
 import type { DeliveryEntry, DeliveryLog } from './delivery-log.js';
 import type { HealthCheck } from './listeners.js';
 import type { Order } from './order.js';
@@ -8,6 +14,8 @@ export interface AdminOptions {
   deliveries: DeliveryLog;
   orders: OrderBook;
   health: HealthCheck;
+  /** Its own address and the optional token: see {@link createAdminAccess}. */
+  access: AdminAccessOptions;
   /** Called with errors the admin answered 500 for. */
   onError: (error: unknown) => void;
 }
@@ -37,8 +45,34 @@ export function createAdminListener(
   const json = (res: ServerResponse, status: number, value: unknown): void =>
     send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
 
+  const refuse = createAdminAccess(options.access);
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
+    const refusal = refuse(req.method ?? '', path, req.headers);
+    if (refusal) {
+      const token = url.searchParams.get('token');
+      if (
+        refusal.status === 401 &&
+        path === '/' &&
+        token &&
+        isAdminToken(options.access.token, token)
+      ) {
+        // The token leaves the address bar; the browser keeps it for this admin only.
+        const secure = options.access.tls ? '; Secure' : '';
+        res.setHeader(
+          'set-cookie',
+          `${tokenCookie}=${token}; HttpOnly; SameSite=Strict; Path=/${secure}`,
+        );
+        res.setHeader('location', '/');
+        send(res, 303, 'text/plain; charset=utf-8', '');
+        return;
+      }
+      for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value);
+      json(res, refusal.status, { error: { code: refusal.code, message: refusal.message } });
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET');
       json(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'Only GET is accepted.' } });
@@ -50,14 +84,14 @@ export function createAdminListener(
         res,
         200,
         'text/html; charset=utf-8',
-        renderPage(options.deliveries.recent(pageSize), orders),
+        renderPage(await options.deliveries.recent(pageSize), orders),
       );
     } else if (path === '/admin.js') {
       send(res, 200, 'text/javascript; charset=utf-8', adminScript);
     } else if (path === '/admin.css') {
       send(res, 200, 'text/css; charset=utf-8', adminStyle);
     } else if (path === '/api/events') {
-      json(res, 200, options.deliveries.recent());
+      json(res, 200, await options.deliveries.recent());
     } else if (path === '/api/orders') {
       json(res, 200, await options.orders.recent(pageSize));
     } else if (path.startsWith('/api/orders/')) {
@@ -107,8 +141,25 @@ export function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * What must not reach the page raw, though it is no markup: controls (NUL, C0,
+ * C1), bidi overrides and isolates (U+202E turns text around), line and
+ * paragraph separators, zero-width and invisible formatting characters, lone
+ * surrogates, and the backslash itself (so an escape shown is never ambiguous).
+ * One pattern for the server's rendering and the page's refresh.
+ */
+const invisiblePattern =
+  '[\\\\\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]';
+
+/** Shows each such character as its escape: `\u202E`, `\u0000`, `\\`. */
+export function visible(text: string): string {
+  return text.replace(new RegExp(invisiblePattern, 'g'), (c) =>
+    c === '\\' ? '\\\\' : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+  );
+}
+
 const cell = (value: unknown, className?: string): string =>
-  `<td${className ? ` class="${escapeHtml(className)}"` : ''}>${escapeHtml(value)}</td>`;
+  `<td${className ? ` class="${escapeHtml(className)}"` : ''}>${escapeHtml(visible(String(value ?? '')))}</td>`;
 
 function deliveryRow(d: DeliveryEntry): string {
   const events = d.events
@@ -155,12 +206,18 @@ function renderPage(deliveries: DeliveryEntry[], orders: Order[]): string {
 // The refresh builds rows with textContent only: nothing received is ever parsed as HTML.
 const adminScript = `'use strict';
 (function () {
+  var invisible = new RegExp(${JSON.stringify(invisiblePattern)}, 'g');
+  function visible(text) {
+    return text.replace(invisible, function (c) {
+      return c === '\\\\' ? '\\\\\\\\' : '\\\\u' + ('000' + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4);
+    });
+  }
   function row(cells, attrs) {
     var tr = document.createElement('tr');
     Object.keys(attrs).forEach(function (k) { tr.setAttribute(k, attrs[k]); });
     cells.forEach(function (c) {
       var td = document.createElement('td');
-      td.textContent = c[0] == null ? '' : String(c[0]);
+      td.textContent = c[0] == null ? '' : visible(String(c[0]));
       if (c[1]) td.className = c[1];
       tr.appendChild(td);
     });

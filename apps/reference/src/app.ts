@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
 import { type Backend, openBackend } from './backend.js';
 import type { AdapterName, Config } from './config.js';
-import { createDeliveryLog } from './delivery-log.js';
+import { createDeliveryLog, type DeliveryLog } from './delivery-log.js';
+import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
-import { toOrderEvent } from './order.js';
+import { fulfils } from './order.js';
+import { registerOrderHandlers } from './order-handlers.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
+import { withTimeout } from './with-timeout.js';
 
 /** The running reference app. */
 export interface App {
@@ -26,114 +29,123 @@ export interface App {
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   const backend = await openBackend(config.store);
-  const deliveries = createDeliveryLog(500);
+  const deliveries = createDeliveryLog(backend.deliveries, {
+    capacity: 500,
+    onError: (error) => logger.error({ err: error }, 'delivery log write failed'),
+  });
+  const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
   const started: RunningServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(started.map((server) => server.close()));
+    await deliveries.close();
+    await backend.close();
+  };
   try {
     const webhookUrls: App['webhookUrls'] = {};
     for (const name of config.adapters) {
-      const webhooks = createPipeline(name, config, backend, deliveries, logger);
+      const webhooks = createPipeline(name, { config, backend, deliveries, fulfilment, logger });
       const running = await startListener(name, config, { webhooks, health });
       started.push(running);
       webhookUrls[name] = `${running.origin}${webhookPath}`;
     }
-    const admin = await listen(
-      createNodeServer(
-        config.tls,
-        createAdminListener({
-          deliveries,
-          orders: backend.orders,
-          health,
-          onError: (error) => logger.error({ err: error }, 'admin request failed'),
-        }),
-      ),
-      { setting: 'ADMIN_PORT', port: config.admin.port, host: config.admin.host, tls: config.tls },
+    const adminServer = createNodeServer(config.tls);
+    const admin = await listen(adminServer, {
+      setting: 'ADMIN_PORT',
+      port: config.admin.port,
+      host: config.admin.host,
+      tls: config.tls,
+    });
+    adminServer.on(
+      'request',
+      createAdminListener({
+        deliveries,
+        orders: backend.orders,
+        health,
+        access: {
+          host: config.admin.host,
+          port: admin.port,
+          tls: config.tls !== undefined,
+          token: config.admin.token,
+        },
+        onError: (error) => logger.error({ err: error }, 'admin request failed'),
+      }),
     );
     started.push(admin);
-    return {
-      webhookUrls,
-      adminUrl: `${admin.origin}/`,
-      backend,
-      async close() {
-        await Promise.all(started.map((server) => server.close()));
-        await backend.close();
-      },
-    };
+    return { webhookUrls, adminUrl: `${admin.origin}/`, backend, close: stop };
   } catch (error) {
-    await Promise.all(started.map((server) => server.close()));
-    await backend.close();
+    await stop();
     throw error;
   }
 }
 
+interface PipelineOptions {
+  config: Config;
+  backend: Backend;
+  deliveries: DeliveryLog;
+  fulfilment: FulfilmentClient | undefined;
+  logger: Logger;
+}
+
 function createPipeline(
   listener: AdapterName,
-  config: Config,
-  backend: Backend,
-  deliveries: ReturnType<typeof createDeliveryLog>,
-  logger: Logger,
-): Webhooks {
+  { config, backend, deliveries, fulfilment, logger }: PipelineOptions,
+): Webhooks<Backend['store']> {
   const log = logger.child({ listener });
-  return (
-    createWebhooks({
-      credentials: config.credentials,
-      allowedIps: config.allowedIps,
-      trustedProxies: config.trustedProxies,
-      store: backend.store,
+  const webhooks = createWebhooks({
+    credentials: config.credentials,
+    allowedIps: config.allowedIps,
+    trustedProxies: config.trustedProxies,
+    store: backend.store,
+  });
+  return registerOrderHandlers(webhooks, async (event, context) => {
+    // The order system first, decided on the committed order: no database lock
+    // is held across the network call. A failure throws: the event is retried.
+    if (fulfilment && fulfils(await backend.orders.get(event.orderId), event)) {
+      await fulfilment.fulfil(event);
+    }
+    const order = await backend.orders.apply(event, context.tx);
+    if (order)
+      log.debug(
+        { orderId: order.id, state: order.state, fulfilments: order.fulfilments },
+        'order updated',
+      );
+  })
+    .onError((error, context) => {
+      log.error(
+        { code: error.code, key: context.key, err: error.cause ?? error },
+        error.code === 'STORE_UNAVAILABLE' ? 'store unavailable' : 'event handler failed',
+      );
     })
-      // Every event, known or not, reaches the order book; the transition decides what it means.
-      .onAny(async (event, context) => {
-        const order = await backend.orders.apply(toOrderEvent(event, context.key), context.tx);
-        if (order)
-          log.debug(
-            { orderId: order.id, state: order.state, fulfilments: order.fulfilments },
-            'order updated',
-          );
-      })
-      .onError((error, context) => {
-        log.error(
-          { code: error.code, key: context.key, err: error.cause ?? error },
-          error.code === 'STORE_UNAVAILABLE' ? 'store unavailable' : 'event handler failed',
-        );
-      })
-      .onDelivery((report) => {
-        const entry = deliveries.record(listener, report);
-        // One line per delivery: the deciding step and the outcome; never the body or credentials.
-        log.info(
-          {
-            status: entry.status,
-            outcome: entry.outcome,
-            step: entry.step,
-            code: entry.code ?? undefined,
-            reason: entry.reason ?? undefined,
-            clientIp: entry.clientIp ?? undefined,
-            events: entry.events.map(
-              (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,
-            ),
-          },
-          'delivery',
-        );
-      })
-  );
+    .onDelivery((report) => {
+      const entry = deliveries.record(listener, report);
+      // One line per delivery: the deciding step and the outcome; never the body or credentials.
+      log.info(
+        {
+          status: entry.status,
+          outcome: entry.outcome,
+          step: entry.step,
+          code: entry.code ?? undefined,
+          reason: entry.reason ?? undefined,
+          clientIp: entry.clientIp ?? undefined,
+          events: entry.events.map(
+            (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,
+          ),
+        },
+        'delivery',
+      );
+    });
 }
 
 /** `GET /healthz`: the store and the order book must answer within 3 s. */
 function createHealthCheck(backend: Backend, logger: Logger): HealthCheck {
   return async () => {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        backend.check(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out after 3 s')), 3_000);
-        }),
-      ]);
+      await withTimeout(backend.check(), 3_000, 'timed out after 3 s');
       return { status: 200, body: JSON.stringify({ status: 'ok', store: backend.kind }) };
     } catch (error) {
       logger.warn({ err: error }, 'health check failed');
       return { status: 503, body: JSON.stringify({ status: 'unavailable', store: backend.kind }) };
-    } finally {
-      clearTimeout(timer);
     }
   };
 }

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createMemoryStore, type IdempotencyStore } from '@c2p/core';
+import {
+  createMemoryStore,
+  type IdempotencyStore,
+  type TransactionalIdempotencyStore,
+} from '@c2p/core';
 import { createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ConfigError, redactUrl, type StoreConfig } from './config.js';
+import { createMemoryDeliveryStorage, type DeliveryLogStorage } from './delivery-log.js';
+import {
+  createPostgresDeliveryStorage,
+  createRedisDeliveryStorage,
+  createSqliteDeliveryStorage,
+  migratePostgresDeliveryStorage,
+} from './delivery-log-stores.js';
 import {
   createMemoryOrderBook,
   createPostgresOrderBook,
@@ -14,12 +25,16 @@ import {
   migratePostgresOrderBook,
   type OrderBook,
 } from './order-book.js';
+import { withTimeout } from './with-timeout.js';
 
 /** The store and the order book, opened together because they may share a database. */
 export interface Backend {
   kind: StoreConfig['kind'];
-  store: IdempotencyStore;
+  /** Transactional for SQLite and PostgreSQL: handlers then get its transaction. */
+  store: IdempotencyStore | TransactionalIdempotencyStore<unknown>;
   orders: OrderBook;
+  /** Where the delivery log is kept: the same database, so it survives restarts. */
+  deliveries: DeliveryLogStorage;
   /** For the start-up banner: where state lives, without secrets. */
   description: string;
   /** What holds when a delivery is processed, for the banner and README. */
@@ -55,6 +70,7 @@ async function open(config: StoreConfig): Promise<Backend> {
         kind: 'memory',
         store: createMemoryStore(),
         orders: createMemoryOrderBook(),
+        deliveries: createMemoryDeliveryStorage(),
         description: 'memory (lost at restart)',
         guarantee: 'exactly once while the process lives; nothing survives a restart',
         close: async () => {},
@@ -65,10 +81,12 @@ async function open(config: StoreConfig): Promise<Backend> {
       const writer = new Database(path);
       const store = createSqliteStore({ database: writer });
       const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
+      const deliveries = createSqliteDeliveryStorage(path);
       return withHealth({
         kind: 'sqlite',
         store,
         orders,
+        deliveries,
         description: `sqlite:${path}`,
         guarantee:
           'exactly once: the fulfilment and the completed key commit in one SQLite transaction',
@@ -92,11 +110,13 @@ async function open(config: StoreConfig): Promise<Backend> {
         const store = createPostgresStore({ connection: pool });
         await store.migrate();
         await migratePostgresOrderBook(pool);
+        await migratePostgresDeliveryStorage(pool);
         const orders = createPostgresOrderBook(pool);
         return withHealth({
           kind: 'postgres',
           store,
           orders,
+          deliveries: createPostgresDeliveryStorage(pool),
           description: redactUrl(config.url),
           guarantee:
             'exactly once across instances: the fulfilment and the completed key commit in one PostgreSQL transaction',
@@ -131,6 +151,7 @@ async function open(config: StoreConfig): Promise<Backend> {
           kind: 'redis',
           store,
           orders,
+          deliveries: createRedisDeliveryStorage(client),
           description: redactUrl(config.url),
           guarantee:
             'at least once into the order book, made exactly once by its conditional transition (no shared transaction)',
@@ -169,18 +190,4 @@ function describe(error: unknown): string {
     return code && !message.includes(code) ? `${code}: ${message}` : message || String(code);
   }
   return String(error);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(message)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

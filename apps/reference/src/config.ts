@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createIpAllowlist } from '@c2p/core';
+import { clik2payIps, createIpAllowlist } from '@c2p/core';
 import { z } from 'zod';
 
 /** The listeners the reference app can start, in start order. */
@@ -27,7 +27,14 @@ export interface Config {
   ports: Record<AdapterName, number>;
   /** Where the webhook listeners bind; `undefined` means every interface. */
   host: string | undefined;
-  admin: { host: string; port: number };
+  admin: {
+    host: string;
+    port: number;
+    /** When set, every admin route but `/healthz` needs it as a bearer token (or the cookie `/?token=` sets). */
+    token: string | undefined;
+  };
+  /** The merchant's order system, POSTed to on an order's first fulfilment. */
+  fulfilUrl: string | undefined;
   tls: { cert: Buffer; key: Buffer } | undefined;
   tlsTerminatedUpstream: boolean;
   logLevel: string;
@@ -38,7 +45,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const presets = ['production', 'sandbox', 'loopback'];
+// Core holds the addresses behind each name; the app only needs to know which names exist.
+const presets: readonly string[] = Object.keys(clik2payIps);
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -159,6 +167,21 @@ const envSchema = z.object({
   HONO_PORT: port(3003),
   ADMIN_PORT: port(3000),
   ADMIN_HOST: optional,
+  ADMIN_TOKEN: optional.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  C2P_FULFIL_URL: optional.refine(
+    (v) => {
+      if (v === undefined) return true;
+      try {
+        const url = new URL(v);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'is not an http:// or https:// URL' },
+  ),
   WEBHOOK_HOST: optional,
   TLS_CERT_FILE: optional,
   TLS_KEY_FILE: optional,
@@ -251,6 +274,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     used.set(value, setting);
   }
 
+  const adminHost = e.ADMIN_HOST ?? '127.0.0.1';
+  if (production && e.ADMIN_TOKEN === undefined && !isLoopbackHost(adminHost)) {
+    throw new ConfigError(
+      `ADMIN_TOKEN: is required in production when ADMIN_HOST ("${adminHost}") is not a loopback address`,
+    );
+  }
+
   return {
     production,
     credentials,
@@ -261,7 +291,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     adapters: e.C2P_ADAPTERS,
     ports,
     host: e.WEBHOOK_HOST,
-    admin: { host: e.ADMIN_HOST ?? '127.0.0.1', port: e.ADMIN_PORT },
+    admin: { host: adminHost, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
+    fulfilUrl: e.C2P_FULFIL_URL,
     tls,
     tlsTerminatedUpstream: e.C2P_TLS_TERMINATED_UPSTREAM,
     logLevel: e.LOG_LEVEL ?? 'info',
@@ -287,4 +318,10 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
   }
+}
+
+/** `localhost`, `::1` or an address in 127.0.0.0/8: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }

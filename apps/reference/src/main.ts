@@ -17,28 +17,30 @@ const logger = pino({ level: config.logLevel, base: { app: 'c2p-reference' } });
 const starting = startApp(config, logger);
 
 let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without waiting');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight deliveries');
-    starting
-      .then((app) => app.close())
-      .then(
-        () => {
-          logger.info('stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  });
+function shutDown(reason: string): void {
+  if (stopping) {
+    logger.warn({ reason }, 'second signal: exiting without waiting');
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ reason }, 'shutting down: no new connections, finishing in-flight deliveries');
+  starting
+    .then((app) => app.close())
+    .then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 }
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => shutDown(signal));
+// Started by `scripts/start.mjs` (`npm start`) with an IPC channel: if that process dies,
+// even by SIGKILL, the channel closes and the listener stops rather than live on orphaned.
+if (process.send) process.on('disconnect', () => shutDown('parent exited'));
 
 let running: App;
 try {
@@ -51,6 +53,7 @@ console.log(banner(config, running));
 logger.info(
   {
     mode: config.production ? 'production' : 'development',
+    pid: process.pid,
     listeners: running.webhookUrls,
     admin: running.adminUrl,
     store: running.backend.description,

@@ -22,10 +22,30 @@ export interface OrderBook {
 const table = 'reference_orders';
 
 /**
+ * The connection a SQLite store's transaction writes through. The store hands
+ * handlers `{ db }`, whose getter begins the write transaction on first use,
+ * so everything a handler does before touching it (the fulfilment call) holds
+ * no lock; older stores handed the connection itself.
+ */
+function sqliteConnection(tx: unknown): Database.Database | undefined {
+  if (tx !== null && typeof tx === 'object') {
+    if (typeof (tx as Database.Database).prepare === 'function') return tx as Database.Database;
+    const db = (tx as { db?: unknown }).db;
+    if (
+      db !== null &&
+      typeof db === 'object' &&
+      typeof (db as Database.Database).prepare === 'function'
+    ) {
+      return db as Database.Database;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The order book in the SQLite file the store uses. `apply` writes through the
- * store's transaction (the same connection, inside `BEGIN IMMEDIATE`), so the
- * fulfilment and the completed key commit together. Reads use a second,
- * read-only connection and so see committed orders only.
+ * store's transaction, so the fulfilment and the completed key commit together.
+ * Reads use a second, read-only connection and so see committed orders only.
  */
 export function createSqliteOrderBook(
   writer: Database.Database,
@@ -37,21 +57,39 @@ export function createSqliteOrderBook(
     updated_at TEXT NOT NULL
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS ${table}_updated_at ON ${table} (updated_at);`);
-  const select = writer.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE id = ?`);
-  const upsert = writer.prepare<[string, string, string]>(
-    `INSERT INTO ${table} (id, doc, updated_at) VALUES (?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
-  );
   const readOne = reader.prepare<[string], { doc: string }>(
     `SELECT doc FROM ${table} WHERE id = ?`,
   );
   const readRecent = reader.prepare<[number], { doc: string }>(
     `SELECT doc FROM ${table} ORDER BY updated_at DESC LIMIT ?`,
   );
+  // Prepared once per connection the store's transactions use.
+  const statements = new WeakMap<
+    Database.Database,
+    {
+      select: Database.Statement<[string], { doc: string }>;
+      upsert: Database.Statement<[string, string, string]>;
+    }
+  >();
+  const prepared = (db: Database.Database) => {
+    let found = statements.get(db);
+    if (!found) {
+      found = {
+        select: db.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE id = ?`),
+        upsert: db.prepare<[string, string, string]>(
+          `INSERT INTO ${table} (id, doc, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
+        ),
+      };
+      statements.set(db, found);
+    }
+    return found;
+  };
   return {
     async apply(event, tx) {
-      if (tx !== writer)
-        throw new Error('the SQLite order book must write inside the store transaction');
+      const db = sqliteConnection(tx);
+      if (!db) throw new Error('the SQLite order book must write inside the store transaction');
+      const { select, upsert } = prepared(db);
       const row = select.get(event.orderId);
       const next = applyOrderEvent(row ? (JSON.parse(row.doc) as Order) : undefined, event);
       if (next) upsert.run(next.id, JSON.stringify(next), next.updatedAt);

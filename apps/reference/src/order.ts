@@ -1,5 +1,3 @@
-import type { C2pEvent } from '@c2p/core';
-
 /**
  * An order's state, in the only direction it may move: a later event can move
  * an order forward, never back (a late link-followed does not undo a payment).
@@ -37,7 +35,7 @@ export interface Order {
   updatedAt: string;
 }
 
-/** The part of an event the order book reads. */
+/** The part of an event the order book reads: what the order handlers made of it. */
 export interface OrderEvent {
   key: string;
   orderId: string;
@@ -45,6 +43,8 @@ export interface OrderEvent {
   kind: string;
   status: string | null;
   amount: number | null;
+  merchantTransactionId: string | null;
+  /** The state the event moves the order to, or `undefined` when it only records. */
   target: OrderState | undefined;
 }
 
@@ -54,47 +54,12 @@ const maxEventsPerOrder = 50;
 const rank = (state: OrderState): number => orderStates.indexOf(state);
 
 /**
- * The order an event is about: a payment request's id. A refund (a Payments API
- * resource) names its payment request only if Clik2pay sends `paymentRequestId`,
- * which it does not document; otherwise the refund's own id is used.
- */
-export function toOrderEvent(event: C2pEvent, key: string): OrderEvent {
-  const resource = event.resource;
-  const linked = resource.paymentRequestId;
-  const status = typeof resource.status === 'string' ? resource.status.toUpperCase() : null;
-  return {
-    key,
-    orderId: event.kind === 'payment' && typeof linked === 'string' ? linked : resource.id,
-    eventType: event.eventType,
-    kind: event.kind,
-    status,
-    amount: typeof resource.amount === 'number' ? resource.amount : null,
-    target: targetState(event.eventType, event.kind, status),
-  };
-}
-
-function targetState(
-  eventType: string,
-  kind: string,
-  status: string | null,
-): OrderState | undefined {
-  if (kind === 'payment') {
-    // A refund: money out. Only an accepted one changes the order.
-    return eventType === 'PAYMENT-COMPLETED' && status === 'ACCEPTED' ? 'refunded' : undefined;
-  }
-  if (status === 'PAID') return 'paid';
-  if (status === 'FAILED' || eventType === 'PAYMENT-FAILED') return 'failed';
-  if (eventType === 'PAYMENT-PROCESSING') return 'processing';
-  if (eventType === 'PAYMENT-LINK-FOLLOWED') return 'link-followed';
-  return undefined;
-}
-
-/**
  * Applies an event to an order (or to no order yet). Answers `undefined` when
  * the event was applied already: the transition is keyed by the event's
- * idempotency key, so even a duplicate that got past the store changes nothing,
- * and `paid` is entered (and the order fulfilled) at most once because states
- * never move back.
+ * idempotency key, so even a duplicate that got past the store changes nothing.
+ * The state only moves forward; the order is fulfilled by the first paid event
+ * it gets, whatever state it is in (a refund delivered before its payment
+ * still leaves the payment to fulfil), and never again.
  */
 export function applyOrderEvent(
   current: Order | undefined,
@@ -105,7 +70,9 @@ export function applyOrderEvent(
   const from: OrderState = current?.state ?? 'new';
   const forward = event.target !== undefined && rank(event.target) > rank(from);
   const state = forward ? (event.target as OrderState) : from;
-  const fulfil = state === 'paid' && from !== 'paid';
+  // A payment fulfils once, whenever it arrives: a refund delivered before it (out
+  // of order) already proves the payment, and must not cost the customer the order.
+  const fulfil = event.target === 'paid' && (current?.fulfilments ?? 0) === 0;
   const entry: OrderEventEntry = {
     key: event.key,
     eventType: event.eventType,
@@ -122,4 +89,14 @@ export function applyOrderEvent(
     events: [...(current?.events ?? []), entry].slice(-maxEventsPerOrder),
     updatedAt: entry.at,
   };
+}
+
+/**
+ * Whether applying `event` to `current` fulfils the order. The fulfilment call
+ * is decided on this, against the committed order, before the transition is
+ * written, so no database lock is held across the network call.
+ */
+export function fulfils(current: Order | undefined, event: OrderEvent): boolean {
+  const next = applyOrderEvent(current, event);
+  return next !== undefined && next.fulfilments > (current?.fulfilments ?? 0);
 }

@@ -8,6 +8,8 @@ export interface RunningServer {
   server: Server;
   /** The URL it answers on, with the port it really got. */
   origin: string;
+  /** The port it really got (the setting may be `0`). */
+  port: number;
   /** Stops accepting, lets in-flight requests finish, then closes. */
   close(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export async function listen(server: Server, options: ServeOptions): Promise<Run
   return {
     server,
     origin: `${scheme}://${shown}:${address.port}`,
+    port: address.port,
     close: () => closeGracefully(server, options.graceMs ?? 10_000),
   };
 }

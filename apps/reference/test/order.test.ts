@@ -12,6 +12,7 @@ const event = (
   kind: 'payment-request',
   status: null,
   amount: 1,
+  merchantTransactionId: null,
   target,
 });
 
@@ -68,5 +69,13 @@ describe('the order transition', () => {
       state: 'new',
       fulfilments: 0,
     });
+  });
+});
+
+describe('the order transition, out of order', () => {
+  it('fulfils a payment that arrives after its refund, once', () => {
+    const order = run(event('r', 'refunded'), event('p', 'paid'), event('q', 'paid'));
+    expect(order).toMatchObject({ state: 'refunded', fulfilments: 1 });
+    expect(order?.events.map((e) => e.effect)).toEqual(['moved', 'fulfilled', 'recorded']);
   });
 });
