@@ -1,11 +1,17 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ClaimResult, IdempotencyStore, TransactionalIdempotencyStore } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import { isTransactionalStore } from '@c2p/core/kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  RaceClaimsResult,
+  RaceProcessResult,
+  StoreConformanceChildTask,
+} from './store-conformance-child.js';
+
+export type { StoreConformanceChildModule } from './store-conformance-child.js';
 
 /** What the suite hands to each hook: a name space of its own and the clock. */
 export interface StoreConformanceContext {
@@ -26,12 +32,14 @@ export interface StoreConformanceTransactionalOptions<Tx> {
   exists(id: string, context: StoreConformanceContext): Promise<boolean> | boolean;
 }
 
-/** How to run the cross-process race: a module each child process imports. */
+/** How to run the cross-process cases: a module each child process imports. */
 export interface StoreConformanceCrossProcessOptions {
   /**
-   * An ES module (absolute path or `file:` URL) exporting
-   * `createStore(args): IdempotencyStore | Promise<IdempotencyStore>`. It runs in
-   * a plain Node process, so it imports the built packages, not TypeScript sources.
+   * An ES module (absolute path or `file:` URL) that satisfies
+   * {@link StoreConformanceChildModule}: it exports
+   * `createStore(args): IdempotencyStore | Promise<IdempotencyStore>` and, for a
+   * transactional store, `write(tx, id, args)` (as `transactional.write`). It runs
+   * in a plain Node process, so it imports the built packages, not TypeScript sources.
    */
   module: string | URL;
   /** JSON-serialisable arguments for the children's `createStore`, made once per race. */
@@ -61,7 +69,12 @@ export interface StoreConformanceOptions<S extends IdempotencyStore = Idempotenc
   unreachable?: () => IdempotencyStore | Promise<IdempotencyStore>;
   /** Restarts the server the store talks to, keeping its data; resolves when it is up again. */
   restartServer?: () => Promise<void>;
-  /** Races 1,000 claims of the same keys from two OS processes. */
+  /**
+   * Runs the cases between OS processes: 1,000 claims of the same keys raced by
+   * two processes (and `processOnce` raced, when the store has it), and an owner
+   * SIGKILLed between claim and completion, which must not block the next
+   * delivery beyond the store's bound (a lease; at once for `processOnce`).
+   */
   crossProcess?: StoreConformanceCrossProcessOptions;
   /** Required for a {@link TransactionalIdempotencyStore}: how to write and read a business row. */
   transactional?: StoreConformanceTransactionalOptions<
@@ -277,22 +290,50 @@ export function describeStoreConformance<S extends IdempotencyStore>(
     });
 
     if (options.crossProcess) {
-      const race = options.crossProcess;
-      it('lets exactly one of two OS processes acquire each of 1,000 raced keys', async () => {
-        const ctx = context();
-        const args = await race.args(ctx);
-        const count = 1000;
-        const children = [0, 1].map(() => runChild(race.module, args, ctx.prefix, count));
-        await Promise.all(children.map((c) => c.ready));
-        for (const child of children) child.go();
-        const results = await Promise.all(children.map((c) => c.result));
-        const [a, b] = results as [ChildResult, ChildResult];
-        const inBoth = a.acquired.filter((i) => new Set(b.acquired).has(i));
-        expect(inBoth).toEqual([]);
-        expect(a.acquired.length + b.acquired.length).toBe(count);
-        expect(new Set([...a.acquired, ...b.acquired]).size).toBe(count);
-        expect(a.inProgress + b.inProgress).toBe(count);
-      }, 120_000);
+      const cross = options.crossProcess;
+      describe('between OS processes', () => {
+        it('lets exactly one of two OS processes acquire each of 1,000 raced keys', async () => {
+          const ctx = context();
+          const args = await cross.args(ctx);
+          const count = 1000;
+          const task: StoreConformanceChildTask = {
+            kind: 'race-claims',
+            prefix: ctx.prefix,
+            count,
+          };
+          const children = [0, 1].map(() => startChild(cross.module, args, task));
+          await Promise.all(children.map((c) => c.waitFor('ready')));
+          for (const child of children) child.send('go');
+          const [a, b] = (await Promise.all(children.map((c) => c.result()))) as [
+            RaceClaimsResult,
+            RaceClaimsResult,
+          ];
+          const inBoth = a.acquired.filter((i) => new Set(b.acquired).has(i));
+          expect(inBoth).toEqual([]);
+          expect(a.acquired.length + b.acquired.length).toBe(count);
+          expect(new Set([...a.acquired, ...b.acquired]).size).toBe(count);
+          expect(a.inProgress + b.inProgress).toBe(count);
+        }, 120_000);
+
+        it('frees the key of an owner SIGKILLed between claim and completion when its lease ends', async () => {
+          const ctx = context();
+          const store = await make(ctx);
+          const args = await cross.args(ctx);
+          const child = startChild(cross.module, args, {
+            kind: 'hold-claim',
+            key: 'killed',
+            leaseMs: lease,
+          });
+          await child.waitFor('held');
+          await child.kill();
+          // The child claimed on the real clock: start the suite's clock from it.
+          time = Date.now();
+          expect(await store.claim('killed', lease)).toEqual({ status: 'in_progress' });
+          await pass(past(lease));
+          const result = await store.claim('killed', lease);
+          expect(result.status).toBe('acquired');
+        }, 60_000);
+      });
     }
 
     if (options.unreachable) {
@@ -367,17 +408,17 @@ export function describeStoreConformance<S extends IdempotencyStore>(
 
     if (options.transactional) {
       const tx = options.transactional;
-      describe('transactional form', () => {
-        const makeTx = async (
-          ctx: StoreConformanceContext,
-        ): Promise<S & TransactionalIdempotencyStore<unknown>> => {
-          const store = await make(ctx);
-          if (!isTransactionalStore(store)) throw new Error(`${name} has no completeWithin`);
-          return store as S & TransactionalIdempotencyStore<unknown>;
-        };
-        type Write = (t: unknown, id: string, c: StoreConformanceContext) => Promise<void> | void;
-        const write = tx.write as Write;
+      const makeTx = async (
+        ctx: StoreConformanceContext,
+      ): Promise<S & TransactionalIdempotencyStore<unknown>> => {
+        const store = await make(ctx);
+        if (!isTransactionalStore(store)) throw new Error(`${name} has no completeWithin`);
+        return store as S & TransactionalIdempotencyStore<unknown>;
+      };
+      type Write = (t: unknown, id: string, c: StoreConformanceContext) => Promise<void> | void;
+      const write = tx.write as Write;
 
+      describe('transactional form', () => {
         it('commits the write and the completion together', async () => {
           const ctx = context();
           const store = await makeTx(ctx);
@@ -455,6 +496,188 @@ export function describeStoreConformance<S extends IdempotencyStore>(
           expect(await store.claim('b', lease)).toEqual({ status: 'completed' });
           expect(await store.claim('c', lease)).toEqual({ status: 'completed' });
         });
+
+        it('answers false with nothing committed when the lease runs out while the work runs', async () => {
+          const ctx = context();
+          const store = await makeTx(ctx);
+          const token = await acquire(store, 'a');
+          const done = await store.completeWithin('a', token, longMs, async (t) => {
+            await write(t, 'order-1', ctx);
+            await pass(past(lease));
+          });
+          expect(done).toBe(false);
+          expect(await tx.exists('order-1', ctx)).toBe(false);
+          // Nothing completed: the next delivery claims the key.
+          await acquire(store, 'a');
+        });
+      });
+
+      describe('processOnce', () => {
+        type ProcessingStore = S &
+          TransactionalIdempotencyStore<unknown> &
+          Required<Pick<TransactionalIdempotencyStore<unknown>, 'processOnce'>>;
+        const makeProcessing = async (ctx: StoreConformanceContext): Promise<ProcessingStore> => {
+          const store = await makeTx(ctx);
+          if (typeof store.processOnce !== 'function') {
+            throw new Error(`${name} has no processOnce: a transactional store must implement it`);
+          }
+          return store as ProcessingStore;
+        };
+
+        it('commits the write and the completion together, then answers duplicate without running the work', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          expect(
+            await store.processOnce('a', longMs, (t) => Promise.resolve(write(t, 'o-1', ctx))),
+          ).toBe('processed');
+          expect(await tx.exists('o-1', ctx)).toBe(true);
+          let ran = false;
+          expect(
+            await store.processOnce('a', longMs, async () => {
+              ran = true;
+            }),
+          ).toBe('duplicate');
+          expect(ran).toBe(false);
+        });
+
+        it('rolls back and rethrows when the work throws; the next delivery then runs at once', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          const boom = new Error('handler failed');
+          await expect(
+            store.processOnce('a', longMs, async (t) => {
+              await write(t, 'o-1', ctx);
+              throw boom;
+            }),
+          ).rejects.toBe(boom);
+          expect(await tx.exists('o-1', ctx)).toBe(false);
+          expect(
+            await store.processOnce('a', longMs, (t) => Promise.resolve(write(t, 'o-1', ctx))),
+          ).toBe('processed');
+          expect(await tx.exists('o-1', ctx)).toBe(true);
+        });
+
+        it('keeps the completion for retainMs, not the lease, then forgets it', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          const noop = async (): Promise<void> => undefined;
+          expect(await store.processOnce('a', retain, noop)).toBe('processed');
+          if (injected) {
+            await pass(retain - 1);
+            expect(await store.processOnce('a', retain, noop)).toBe('duplicate');
+            await pass(2);
+          } else {
+            expect(await store.processOnce('a', retain, noop)).toBe('duplicate');
+            await pass(past(retain));
+          }
+          expect(await store.processOnce('a', retain, noop)).toBe('processed');
+        });
+
+        it('answers a concurrent duplicate after the first commits, never running its work', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          const first = store.processOnce('a', longMs, async (t) => {
+            await sleep(100);
+            await write(t, 'o-1', ctx);
+          });
+          await sleep(20);
+          let ran = false;
+          const second = store.processOnce('a', longMs, async () => {
+            ran = true;
+          });
+          expect(await first).toBe('processed');
+          expect(['duplicate', 'in_progress']).toContain(await second);
+          expect(ran).toBe(false);
+          expect(await store.processOnce('a', longMs, async () => undefined)).toBe('duplicate');
+        });
+
+        it('runs a concurrent duplicate itself when the first fails', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          const first = store.processOnce('a', longMs, async (t) => {
+            await write(t, 'from-first', ctx);
+            await sleep(100);
+            throw new Error('first failed');
+          });
+          await sleep(20);
+          const second = store.processOnce('a', longMs, (t) =>
+            Promise.resolve(write(t, 'from-second', ctx)),
+          );
+          await expect(first).rejects.toThrow('first failed');
+          expect(await second).toBe('processed');
+          expect(await tx.exists('from-first', ctx)).toBe(false);
+          expect(await tx.exists('from-second', ctx)).toBe(true);
+        });
+
+        it('keeps concurrent keys apart: one failing never undoes another', async () => {
+          const ctx = context();
+          const store = await makeProcessing(ctx);
+          const results = await Promise.allSettled(
+            Array.from({ length: 10 }, (_, i) =>
+              store.processOnce(`k${i}`, longMs, async (t) => {
+                await sleep(i * 5);
+                await write(t, `o-${i}`, ctx);
+                await sleep(10);
+                if (i % 3 === 0) throw new Error(`k${i} failed`);
+              }),
+            ),
+          );
+          for (const [i, result] of results.entries()) {
+            if (i % 3 === 0) expect(result.status).toBe('rejected');
+            else expect(result).toEqual({ status: 'fulfilled', value: 'processed' });
+            expect(await tx.exists(`o-${i}`, ctx)).toBe(i % 3 !== 0);
+          }
+        });
+
+        if (options.crossProcess) {
+          const cross = options.crossProcess;
+          it('leaves nothing behind when its owner is SIGKILLed inside the work: the next delivery runs at once', async () => {
+            const ctx = context();
+            const store = await makeProcessing(ctx);
+            const args = await cross.args(ctx);
+            const child = startChild(cross.module, args, {
+              kind: 'hold-process',
+              key: 'killed',
+              id: 'from-killed',
+            });
+            await child.waitFor('held');
+            await child.kill();
+            const started = Date.now();
+            const result = await store.processOnce('killed', longMs, (t) =>
+              Promise.resolve(write(t, 'from-next', ctx)),
+            );
+            const tookMs = Date.now() - started;
+            expect(result).toBe('processed');
+            expect(tookMs, `processOnce after the kill took ${tookMs} ms`).toBeLessThan(2000);
+            expect(await tx.exists('from-killed', ctx)).toBe(false);
+            expect(await tx.exists('from-next', ctx)).toBe(true);
+          }, 60_000);
+
+          it('lets exactly one of two OS processes process each of 300 raced keys', async () => {
+            const ctx = context();
+            await makeProcessing(ctx);
+            const args = await cross.args(ctx);
+            const count = 300;
+            const task: StoreConformanceChildTask = {
+              kind: 'race-process',
+              prefix: ctx.prefix,
+              count,
+            };
+            const children = [0, 1].map(() => startChild(cross.module, args, task));
+            await Promise.all(children.map((c) => c.waitFor('ready')));
+            for (const child of children) child.send('go');
+            const [a, b] = (await Promise.all(children.map((c) => c.result()))) as [
+              RaceProcessResult,
+              RaceProcessResult,
+            ];
+            expect([...a.errors, ...b.errors]).toEqual([]);
+            const inBoth = a.processed.filter((i) => new Set(b.processed).has(i));
+            expect(inBoth).toEqual([]);
+            // A key one process found in progress was processed by the other.
+            expect(new Set([...a.processed, ...b.processed]).size).toBe(count);
+            expect(a.duplicate + b.duplicate + a.inProgress + b.inProgress).toBe(count);
+          }, 120_000);
+        }
       });
     } else {
       it('is a plain store (a transactional one must give options.transactional)', async () => {
@@ -468,83 +691,77 @@ export function describeStoreConformance<S extends IdempotencyStore>(
   });
 }
 
-interface ChildResult {
-  acquired: number[];
-  inProgress: number;
-}
+/** The suite's child program, built beside this file as its own entry. */
+const childProgram = new URL('./store-conformance-child.js', import.meta.url);
 
+/** A running child process of the suite, spoken to by lines. */
 interface Child {
-  ready: Promise<void>;
-  go(): void;
-  result: Promise<ChildResult>;
+  /** Resolves when the child prints `text` on a line; rejects if it exits first. */
+  waitFor(text: string): Promise<void>;
+  send(text: string): void;
+  /** The JSON of the child's last line, once it exits with 0. */
+  result(): Promise<unknown>;
+  /** SIGKILLs the child and resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
-// Runs in each child: build the store, say ready, wait for "go", claim every key
-// with 16 claims in flight, and print which keys this process acquired.
-const childSource = `
-const { createStore } = await import(process.env.C2P_CONFORMANCE_MODULE);
-const args = JSON.parse(process.env.C2P_CONFORMANCE_ARGS);
-const prefix = process.env.C2P_CONFORMANCE_PREFIX;
-const count = Number(process.env.C2P_CONFORMANCE_COUNT);
-const store = await createStore(args);
-process.stdout.write('ready\\n');
-await new Promise((resolve) => process.stdin.once('data', resolve));
-const acquired = [];
-let inProgress = 0;
-let next = 0;
-const worker = async () => {
-  while (next < count) {
-    const i = next++;
-    const result = await store.claim(prefix + ':' + i, 600000);
-    if (result.status === 'acquired') acquired.push(i);
-    else if (result.status === 'in_progress') inProgress++;
-    else throw new Error('unexpected ' + result.status + ' for key ' + i);
-  }
-};
-await Promise.all(Array.from({ length: 16 }, worker));
-await store.close?.();
-process.stdout.write(JSON.stringify({ acquired, inProgress }) + '\\n');
-process.stdin.destroy();
-`;
-
-function runChild(module: string | URL, args: unknown, prefix: string, count: number): Child {
+function startChild(module: string | URL, args: unknown, task: StoreConformanceChildTask): Child {
   const url = module instanceof URL ? module : pathToFileURL(module);
-  const child = spawn(process.execPath, ['--input-type=module', '-e', childSource], {
-    cwd: dirname(fileURLToPath(url)),
-    env: {
-      ...process.env,
-      C2P_CONFORMANCE_MODULE: url.href,
-      C2P_CONFORMANCE_ARGS: JSON.stringify(args),
-      C2P_CONFORMANCE_PREFIX: prefix,
-      C2P_CONFORMANCE_COUNT: String(count),
+  const child: ChildProcessWithoutNullStreams = spawn(
+    process.execPath,
+    [fileURLToPath(childProgram)],
+    {
+      env: {
+        ...process.env,
+        C2P_CONFORMANCE_MODULE: url.href,
+        C2P_CONFORMANCE_ARGS: JSON.stringify(args),
+        C2P_CONFORMANCE_TASK: JSON.stringify(task),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  );
   let stdout = '';
   let stderr = '';
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
+  const listeners = new Set<() => void>();
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
-    if (stdout.startsWith('ready\n')) markReady();
+    for (const listener of listeners) listener();
   });
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const result = new Promise<ChildResult>((resolve, reject) => {
+  const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      const last = stdout.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !last.startsWith('{')) {
-        reject(new Error(`child process exited with ${code}: ${stderr || stdout}`));
-        return;
-      }
-      resolve(JSON.parse(last) as ChildResult);
-    });
+    child.on('close', (code) => resolve(code));
   });
-  // A child that dies before "ready" must fail the race rather than hang it.
-  result.catch(() => markReady());
-  return { ready, go: () => child.stdin.write('go\n'), result };
+  const failure = (code: number | null): Error =>
+    new Error(`the conformance child exited with ${code}: ${stderr || stdout}`);
+  return {
+    waitFor(text) {
+      return new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (stdout.split('\n').includes(text)) {
+            listeners.delete(check);
+            resolve();
+          }
+        };
+        listeners.add(check);
+        check();
+        exited.then((code) => reject(failure(code)), reject);
+      });
+    },
+    send(text) {
+      child.stdin.write(`${text}\n`);
+    },
+    async result() {
+      const code = await exited;
+      const last = stdout.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !last.startsWith('{')) throw failure(code);
+      return JSON.parse(last) as unknown;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
