@@ -44,6 +44,18 @@ class WriteLockConflict extends Error {
   }
 }
 
+/**
+ * What the lazy getter throws when the check made right after `BEGIN IMMEDIATE`
+ * settles the answer (the key was completed meanwhile, the lease is gone): the
+ * handler's writes could only be rolled back, so they are not even made.
+ */
+class TransactionSettled extends Error {
+  constructor() {
+    super(`[${pkg}] this event was settled elsewhere; the transaction is not needed`);
+    this.name = 'TransactionSettled';
+  }
+}
+
 const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
@@ -187,22 +199,28 @@ export class SqliteConnection {
    * attempt is dropped and run again, `work` included, after the holder is done
    * or a jittered pause, until `deadlineMs`; then STORE_UNAVAILABLE. What `work`
    * throws is rethrown after the rollback.
+   *
+   * `settled` runs right after `BEGIN IMMEDIATE`, holding the write lock: an answer
+   * other than `undefined` rolls back at once, makes `tx.db` throw, and is the
+   * result whatever `work` then does.
    */
   async transact<T>(
     work: (tx: SqliteTransaction) => Promise<void>,
     finish: () => Finish<T>,
     deadlineMs: number,
+    settled: () => T | undefined = () => undefined,
   ): Promise<T> {
     let deadline: number | undefined;
     let pause = firstPauseMs;
     for (;;) {
-      const attempt = new LazyTransaction(this);
+      const attempt = new LazyTransaction(this, settled);
       try {
         await work(attempt);
       } catch (error) {
         attempt.rollback();
-        if (!attempt.conflict) throw error;
+        if (!attempt.conflict && !attempt.settled) throw error;
       }
+      if (attempt.settled) return attempt.settled.value as T;
       // A conflict the handler caught and swallowed is still a conflict.
       const conflict = attempt.conflict;
       if (!conflict) {
@@ -297,15 +315,20 @@ export class SqliteConnection {
 }
 
 /** The `tx` handed to handlers: `db` begins the write transaction on first read. */
-class LazyTransaction implements SqliteTransaction {
+class LazyTransaction<T> implements SqliteTransaction {
   open = false;
   conflict: WriteLockConflict | undefined;
+  settled: { readonly value: T } | undefined;
 
-  constructor(private readonly connection: SqliteConnection) {}
+  constructor(
+    private readonly connection: SqliteConnection,
+    private readonly check: () => T | undefined,
+  ) {}
 
   get db(): Database.Database {
     if (this.open) return this.connection.db;
     if (this.conflict) throw this.conflict;
+    if (this.settled) throw new TransactionSettled();
     try {
       this.connection.begin();
     } catch (error) {
@@ -313,6 +336,18 @@ class LazyTransaction implements SqliteTransaction {
       throw error;
     }
     this.open = true;
+    let value: T | undefined;
+    try {
+      value = this.check();
+    } catch (error) {
+      this.rollback();
+      throw storeUnavailable(error);
+    }
+    if (value !== undefined) {
+      this.settled = { value };
+      this.rollback();
+      throw new TransactionSettled();
+    }
     return this.connection.db;
   }
 

@@ -427,6 +427,7 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
           return { commit: done, value: done };
         },
         busyTimeoutMs,
+        () => (s.holds.get({ id: n, token, now: now() }) ? undefined : false),
       );
     },
     async list(query) {

@@ -220,6 +220,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
             return { commit: true, value: 'processed' };
           },
           busyTimeoutMs,
+          // Checked again once the handler holds the write lock, before it writes.
+          () => (completedNow(key) ? 'duplicate' : undefined),
         );
         committed = true;
         return result;
@@ -262,6 +264,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           return { commit: done, value: done };
         },
         busyTimeoutMs,
+        () => (s.owns.get(key, token, now()) ? undefined : false),
       );
     },
     migrate() {
