@@ -9,6 +9,7 @@ export default defineConfig(() => {
     dual: ['src/index.ts'],
     // vitest suites: vitest cannot be required, so these are ESM only (README, "Conformance suites").
     esm: ['src/adapter-conformance.ts', 'src/store-conformance.ts', 'src/inbox-conformance.ts'],
-    programs: ['src/cli.ts'],
+    // The store conformance suite spawns its child program by URL, next to the suite in dist/.
+    programs: ['src/cli.ts', 'src/store-conformance-child.ts'],
   });
 });
