@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import {
   C2pError,
   type C2pErrorCode,
@@ -9,9 +11,12 @@ import {
   type Webhooks,
   type WebhooksOptions,
 } from '@c2p/core';
-import { Agent } from 'undici';
+import fc from 'fast-check';
+import { Agent, Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { authorizationCases } from './authorization-headers.js';
 import { createEvent, type FactoryEvent } from './create-event.js';
+import { chunk, RawConnection, type RawResponse, requestHead } from './raw-http.js';
 
 /** A running server with the adapter under test mounted. */
 export interface AdapterServer {
@@ -40,7 +45,17 @@ export type AdapterConformanceCase =
   | 'forwarded-trusted'
   | 'concurrent-duplicates'
   | 'unknown-event'
-  | 'batch';
+  | 'batch'
+  | 'keep-alive-oversized'
+  | 'content-type'
+  | 'slow-unauthenticated'
+  | 'auth-repeated'
+  | 'path-exact'
+  | 'auth-fuzz'
+  | 'body-lying-length'
+  | 'body-hostile'
+  | 'body-many-events'
+  | 'slow-clients';
 
 /** Options for {@link describeAdapterConformance}. */
 export interface AdapterConformanceOptions {
@@ -56,6 +71,34 @@ export interface AdapterConformanceOptions {
 
 /** The credentials the suite's `webhooks` accept. */
 export const conformanceCredentials = { username: 'clik2pay', password: 'conformance:s3cret' };
+
+/** A second pair, accepted beside the first in the fuzzed-credentials case (a rotation). */
+const rotatedCredentials = { username: 'clik2pay-next', password: 'pässwörd:ünïcode' };
+
+/**
+ * The Node HTTP server settings `start` must apply (`http.createServer(conformanceServerOptions, app)`,
+ * Fastify's `serverFactory`, `serve({ serverOptions })` of @hono/node-server): the slow-client case
+ * expects a slowloris header cut after `headersTimeout` and a trickled body after `requestTimeout`.
+ */
+export const conformanceServerOptions = {
+  headersTimeout: 1_000,
+  requestTimeout: 2_000,
+  connectionsCheckingInterval: 100,
+} as const;
+
+/** Content types a genuine delivery is accepted with: c2p reads the bytes, whatever the label. */
+const contentTypes = [
+  null,
+  '',
+  'garbage',
+  'application/',
+  'application/json;;',
+  'application/json; charset=utf-8; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'application/octet-stream',
+];
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MiB = 1024 * 1024;
@@ -93,10 +136,15 @@ export function describeAdapterConformance(name: string, options: AdapterConform
     running.push(server);
     return { url: server.url, seen };
   };
-  const test = (id: AdapterConformanceCase, title: string, fn: () => Promise<void>): void => {
+  const test = (
+    id: AdapterConformanceCase,
+    title: string,
+    fn: () => Promise<void>,
+    timeoutMs?: number,
+  ): void => {
     const reason = options.skip?.[id];
     if (reason) it.skip(`${title} (skipped: ${reason})`, fn);
-    else it(title, fn);
+    else it(title, fn, timeoutMs);
   };
 
   describe(`adapter conformance: ${name}`, () => {
@@ -395,6 +443,414 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         events.map((event) => [event.eventType, event.resource.id]),
       );
     });
+
+    // ---- Hostile clients: the attacks of issue 12, identical answers from every adapter. ----
+
+    test(
+      'keep-alive-oversized',
+      'answers 413 to an oversized body on a keep-alive connection and leaves it usable, or closes it saying so',
+      async () => {
+        const { url, seen } = await serve();
+        const big = new TextEncoder().encode(padded(MiB));
+        let delivered = 0;
+        for (const framing of ['declared', 'chunked'] as const) {
+          const connection = await RawConnection.open(url);
+          try {
+            // Uploaded over about a second, as a slow client would: still sending when refused.
+            for await (const piece of paced(rawRequest(url, { body: big, framing }))) {
+              connection.write(piece);
+            }
+            const refused = await connection.response();
+            expect(refused, `${framing}: the 413 reaches the client`).toBeDefined();
+            expectRawError(refused as RawResponse, 'PAYLOAD_TOO_LARGE');
+            if ((refused as RawResponse).headers.connection?.toLowerCase() === 'close') {
+              expect(await connection.closesWithin(2_000), `${framing}: closed as announced`).toBe(
+                true,
+              );
+            } else {
+              // Kept alive: the next delivery on the same connection must be answered.
+              connection.write(rawRequest(url, { body: bodyOf(createEvent()) }));
+              const next = await connection.response();
+              expect(
+                next?.status,
+                `${framing}: a delivery after the 413 on the same connection`,
+              ).toBe(200);
+              delivered++;
+            }
+          } finally {
+            connection.destroy();
+          }
+        }
+        // As a real client with one keep-alive connection sees it: the next delivery succeeds.
+        const origin = new URL(url).origin;
+        const client = new Client(origin, { pipelining: 1 });
+        try {
+          for (const framing of ['declared', 'chunked'] as const) {
+            const refused = await client.request({
+              path: pathOf(url),
+              method: 'POST',
+              headers: {
+                authorization: validAuthorization(),
+                'content-type': 'application/json',
+                ...(framing === 'declared' ? { 'content-length': String(big.byteLength) } : {}),
+              },
+              body: Readable.from(paced(big)),
+            });
+            expect(refused.statusCode, `${framing} through undici`).toBe(413);
+            await refused.body.text();
+            const next = await client.request({
+              path: pathOf(url),
+              method: 'POST',
+              headers: { authorization: validAuthorization(), 'content-type': 'application/json' },
+              body: bodyOf(createEvent()),
+            });
+            expect(next.statusCode, `a delivery after a ${framing} 413 through undici`).toBe(200);
+            await next.body.text();
+          }
+        } finally {
+          await client.destroy();
+        }
+        expect(seen).toHaveLength(delivered + 2);
+      },
+    );
+
+    test(
+      'content-type',
+      'takes any content type: 403 from a refused IP whatever it says, 200 with valid credentials',
+      async () => {
+        const refused = await serve({ allowedIps: ['203.0.113.7'] });
+        for (const contentType of ['garbage', 'application/json', null]) {
+          expectRawError(
+            await exchange(refused.url, { contentType, body: bodyOf(createEvent()) }),
+            'IP_NOT_ALLOWED',
+          );
+        }
+        const open = await serve();
+        for (const contentType of contentTypes) {
+          const response = await exchange(open.url, { contentType, body: bodyOf(createEvent()) });
+          expect(
+            { contentType, status: response.status, body: response.body },
+            'a genuine delivery whatever its content type',
+          ).toEqual({
+            contentType,
+            status: 200,
+            body: JSON.stringify({ received: 1, processed: 1, duplicates: 0 }),
+          });
+        }
+        expect(refused.seen).toEqual([]);
+        expect(open.seen).toHaveLength(contentTypes.length);
+      },
+    );
+
+    test(
+      'slow-unauthenticated',
+      'answers a partial body from a refused or unauthenticated caller at once, without waiting for it',
+      async () => {
+        const { url, seen } = await serve();
+        const refused = await serve({ allowedIps: ['203.0.113.7'] });
+        const cases = [
+          { target: url, authorization: null, code: 'UNAUTHORIZED' },
+          {
+            target: url,
+            authorization: encodeBasicAuth(conformanceCredentials.username, 'wrong'),
+            code: 'UNAUTHORIZED',
+          },
+          { target: refused.url, authorization: undefined, code: 'IP_NOT_ALLOWED' },
+        ] as const;
+        for (const { target, authorization, code } of cases) {
+          const connection = await RawConnection.open(target);
+          try {
+            // Declares 4 KiB, sends 100 bytes, then nothing.
+            connection.write(rawRequest(target, { authorization, length: 4_096 }));
+            connection.write('['.repeat(100));
+            const response = await connection.response(1_000).catch(() => undefined);
+            expect(response?.status, `${code}: answered within 1 s, before the body`).toBe(
+              errorCodes[code].status,
+            );
+            expectRawError(response as RawResponse, code);
+          } finally {
+            connection.destroy();
+          }
+        }
+        expect(seen).toEqual([]);
+        expect(refused.seen).toEqual([]);
+      },
+    );
+
+    test(
+      'auth-repeated',
+      'answers 401 to two Authorization headers, even when one or both are genuine',
+      async () => {
+        const { url, seen } = await serve();
+        const valid = validAuthorization();
+        const wrong = encodeBasicAuth(conformanceCredentials.username, 'wrong');
+        for (const authorization of [
+          [valid, wrong],
+          [wrong, valid],
+          [valid, valid],
+        ]) {
+          const response = await exchange(url, { authorization, body: bodyOf(createEvent()) });
+          expectRawError(response, 'UNAUTHORIZED', {
+            'www-authenticate': 'Basic realm="clik2pay", charset="UTF-8"',
+          });
+        }
+        expect(seen).toEqual([]);
+      },
+    );
+
+    test(
+      'path-exact',
+      'answers 404 to any other spelling of the path: other case, trailing slash, sub-path',
+      async () => {
+        const { url, seen } = await serve();
+        const { origin, pathname } = new URL(url);
+        for (const path of [
+          pathname.toUpperCase(),
+          `${pathname}/`,
+          `${pathname}/x`,
+          `${pathname}x`,
+        ]) {
+          const response = await send(`${origin}${path}`);
+          expect({ path, status: response.status }).toEqual({ path, status: 404 });
+          await response.arrayBuffer();
+        }
+        expect(seen).toEqual([]);
+        // A query string does not change the path.
+        await expectSummary(await send(`${url}?attempt=1`), {
+          received: 1,
+          processed: 1,
+          duplicates: 0,
+        });
+      },
+    );
+
+    test(
+      'auth-fuzz',
+      'lets only the configured pairs through 300 fuzzed Authorization headers, never a 5xx',
+      async () => {
+        const pairs = [conformanceCredentials, rotatedCredentials];
+        const { url, seen } = await serve({ credentials: pairs });
+        const cases = fc.sample(authorizationCases(pairs, { wire: true, maxHeaderChars: 12_000 }), {
+          numRuns: 300,
+          seed: 12,
+        });
+        const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+        const body = bodyOf(createEvent());
+        const counts = { accepted: 0, refused: 0, tooLarge: 0 };
+        try {
+          for (const c of cases) {
+            const { status, headers } = await postWithNode(url, agent, c.headers, body);
+            const label = `${c.kind}: ${JSON.stringify(c.headers).slice(0, 200)}`;
+            expect(status, label).toBeLessThan(500);
+            if (c.accept) {
+              expect(status, label).toBe(200);
+              counts.accepted++;
+            } else if (status === 431) {
+              // Node refuses a header block over its limit before any adapter runs.
+              expect(c.headers.join('').length, label).toBeGreaterThan(8_000);
+              counts.tooLarge++;
+            } else {
+              expect({ status, challenge: headers['www-authenticate'] }, label).toEqual({
+                status: 401,
+                challenge: 'Basic realm="clik2pay", charset="UTF-8"',
+              });
+              counts.refused++;
+            }
+          }
+        } finally {
+          agent.destroy();
+        }
+        expect(seen).toHaveLength(counts.accepted > 0 ? 1 : 0);
+        expect(counts.accepted).toBeGreaterThan(20);
+        expect(counts.refused).toBeGreaterThan(150);
+      },
+    );
+
+    test(
+      'body-lying-length',
+      'answers a lying or contradictory Content-Length with a 4xx at once, and keeps serving',
+      async () => {
+        const { url, seen } = await serve();
+        const body = new TextEncoder().encode(bodyOf(createEvent()));
+        // Shorter than the body: the server takes the declared bytes, and core refuses the cut
+        // JSON at once; the rest, sent after, is a malformed next request the server refuses.
+        const cut = body.byteLength - 5;
+        const shortened = await RawConnection.open(url);
+        try {
+          shortened.write(rawRequest(url, { body: body.subarray(0, cut), length: cut }));
+          const response = await shortened.response(1_000);
+          expect(response, 'an answer to the declared bytes').toBeDefined();
+          expectRawError(response as RawResponse, 'INVALID_JSON');
+          shortened.write(body.subarray(cut));
+          const next = await shortened.response(1_000);
+          if (next !== undefined) expect(next.status).toBe(400);
+        } finally {
+          shortened.destroy();
+        }
+        // Longer than the body, then the client stops sending: refused or closed, at once.
+        const connection = await RawConnection.open(url);
+        try {
+          connection.write(rawRequest(url, { body, length: body.byteLength + 100 }));
+          connection.end();
+          const response = await connection.response(1_000);
+          if (response !== undefined) {
+            expect(response.status).toBeGreaterThanOrEqual(400);
+            expect(response.status).toBeLessThan(500);
+          }
+        } finally {
+          connection.destroy();
+        }
+        // Framing a server must refuse (request smuggling): 400 before any adapter runs.
+        for (const headers of [
+          [
+            ['content-length', String(body.byteLength)],
+            ['transfer-encoding', 'chunked'],
+          ],
+          [['content-length', 'abc']],
+          [['content-length', '-1']],
+          [
+            ['content-length', String(body.byteLength)],
+            ['content-length', '3'],
+          ],
+        ] as Array<Array<[string, string]>>) {
+          const response = await exchange(url, { body, framing: 'none', extraHeaders: headers });
+          expect({ headers, status: response.status }).toEqual({ headers, status: 400 });
+        }
+        expect(seen).toEqual([]);
+        await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
+      },
+    );
+
+    test(
+      'body-hostile',
+      'answers deep nesting, invalid UTF-8 and NUL bytes exactly as core does, a 4xx within a second',
+      async () => {
+        const config = { maxBodyBytes: 1 * MiB };
+        const { url, seen } = await serve(config);
+        const reference = createWebhooks({
+          credentials: conformanceCredentials,
+          allowedIps: ['loopback'],
+          ...config,
+        });
+        // 100,000 brackets, under the 100 KB default limit of a body parser mounted first.
+        const event = bodyOf(createEvent());
+        const bodies: Record<string, Uint8Array> = {
+          'nested arrays': latin1(`${'['.repeat(50_000)}${']'.repeat(50_000)}`),
+          'unclosed arrays': latin1('['.repeat(100_000)),
+          'nested objects': latin1(`${'{"a":'.repeat(16_000)}1${'}'.repeat(16_000)}`),
+          'invalid UTF-8': Uint8Array.from([0x5b, 0xff, 0xfe, 0xc3, 0x28, 0x5d]),
+          'invalid UTF-8 in a string': latin1(event.replace('"id":"', '"id":"\xff\xc3(')),
+          'a lone surrogate, CESU-8': latin1(event.replace('"id":"', '"id":"\xed\xa0\x80')),
+          'NUL bytes': latin1(`${event}\0\0`),
+          'a UTF-16 body': new Uint8Array(
+            Array.from(`\ufeff${event}`).flatMap((char) => [
+              char.charCodeAt(0) & 0xff,
+              char.charCodeAt(0) >> 8,
+            ]),
+          ),
+        };
+        for (const [name, bytes] of Object.entries(bodies)) {
+          const expected = await reference.handle({
+            method: 'POST',
+            header: (header) =>
+              header === 'authorization'
+                ? validAuthorization()
+                : header === 'content-length'
+                  ? String(bytes.byteLength)
+                  : undefined,
+            body: bytes,
+            peerAddress: '127.0.0.1',
+          });
+          expect(expected.status, `${name}: core refuses it`).toBeGreaterThanOrEqual(400);
+          const response = await exchange(url, { body: bytes });
+          expect({ name, status: response.status, body: response.body }).toEqual({
+            name,
+            status: expected.status,
+            body: expected.body,
+          });
+          expect(response.elapsedMs, name).toBeLessThan(1_000);
+        }
+        expect(seen).toEqual([]);
+        await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
+      },
+    );
+
+    test(
+      'body-many-events',
+      'processes 100,000 events of one body under a raised limit, then keeps serving',
+      async () => {
+        const count = 100_000;
+        let handled = 0;
+        const { url } = await serve({ maxBodyBytes: 16 * MiB }, (webhooks) =>
+          webhooks.onAny(() => {
+            handled++;
+          }),
+        );
+        const events = Array.from(
+          { length: count },
+          (_, i) => `{"eventType":"PAYMENT-COMPLETED","resource":{"id":"pr-${i}","status":"PAID"}}`,
+        );
+        const started = performance.now();
+        const response = await exchange(url, { body: `[${events.join(',')}]` }, 20_000);
+        const elapsed = performance.now() - started;
+        expect({ status: response.status, body: response.body }).toEqual({
+          status: 200,
+          body: JSON.stringify({ received: count, processed: count, duplicates: 0 }),
+        });
+        expect(handled).toBe(count);
+        expect(elapsed).toBeLessThan(15_000);
+        await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
+      },
+      30_000,
+    );
+
+    test(
+      'slow-clients',
+      'cuts slowloris headers and trickled bodies by the server timeouts, answering real deliveries meanwhile',
+      async () => {
+        const { url, seen } = await serve();
+        const { headersTimeout, requestTimeout } = conformanceServerOptions;
+        const slow: RawConnection[] = [];
+        const timers: Array<ReturnType<typeof setInterval>> = [];
+        try {
+          for (let i = 0; i < 10; i++) {
+            // Slowloris: a header line, then one byte of the next every 100 ms, never ending.
+            const loris = await RawConnection.open(url);
+            loris.write(`POST ${pathOf(url)} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: `);
+            timers.push(setInterval(() => loris.write('a'), 100));
+            slow.push(loris);
+            // Trickled body: genuine headers, then one byte every 100 ms of a 4 KiB body.
+            const trickle = await RawConnection.open(url);
+            trickle.write(rawRequest(url, { length: 4_096 }));
+            timers.push(setInterval(() => trickle.write('['), 100));
+            slow.push(trickle);
+          }
+          const started = performance.now();
+          const deadline = started + requestTimeout + 1_500;
+          const latencies: number[] = [];
+          while (performance.now() < deadline && slow.some((connection) => !connection.isClosed)) {
+            const before = performance.now();
+            const response = await send(url);
+            latencies.push(performance.now() - before);
+            expect(response.status).toBe(200);
+            await response.arrayBuffer();
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          const open = slow.filter((connection) => !connection.isClosed).length;
+          expect(
+            open,
+            `slow connections still open ${requestTimeout + 1_500} ms after they started (headersTimeout ${headersTimeout} ms, requestTimeout ${requestTimeout} ms)`,
+          ).toBe(0);
+          expect(latencies.length).toBeGreaterThan(0);
+          expect(Math.max(...latencies), 'slowest real delivery meanwhile, ms').toBeLessThan(1_000);
+        } finally {
+          for (const timer of timers) clearInterval(timer);
+          for (const connection of slow) connection.destroy();
+        }
+        expect(seen.length).toBeGreaterThan(0);
+      },
+      15_000,
+    );
   });
 }
 
@@ -435,6 +891,132 @@ async function send(url: string, options: SendOptions = {}): Promise<Response> {
   const text = await response.text();
   await agent.destroy();
   return new Response(text, { status: response.status, headers: response.headers });
+}
+
+interface RawRequestOptions {
+  method?: string;
+  /** Defaults to the suite's credentials; `null` sends none; several values send one line each. */
+  authorization?: string | readonly string[] | null | undefined;
+  /** Defaults to `application/json`; `null` sends none. */
+  contentType?: string | null;
+  body?: string | Uint8Array;
+  /** `declared` (Content-Length, the default), `chunked` (16 KiB chunks) or `none`. */
+  framing?: 'declared' | 'chunked' | 'none';
+  /** The Content-Length to declare, if not the body's. */
+  length?: number;
+  extraHeaders?: ReadonlyArray<readonly [string, string]>;
+}
+
+/** A request's bytes exactly as given: what `fetch` would refuse to send, too. */
+function rawRequest(url: string, options: RawRequestOptions = {}): Buffer {
+  const body =
+    typeof options.body === 'string'
+      ? new TextEncoder().encode(options.body)
+      : (options.body ?? new Uint8Array(0));
+  const headers: Array<readonly [string, string]> = [['host', new URL(url).host]];
+  const authorization =
+    options.authorization === undefined ? validAuthorization() : options.authorization;
+  for (const value of typeof authorization === 'string' ? [authorization] : (authorization ?? [])) {
+    headers.push(['authorization', value]);
+  }
+  const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
+  if (contentType !== null) headers.push(['content-type', contentType]);
+  const framing = options.framing ?? 'declared';
+  if (framing === 'declared') {
+    headers.push(['content-length', String(options.length ?? body.byteLength)]);
+  }
+  if (framing === 'chunked') headers.push(['transfer-encoding', 'chunked']);
+  headers.push(...(options.extraHeaders ?? []));
+  const head = Buffer.from(requestHead(options.method ?? 'POST', pathOf(url), headers), 'latin1');
+  if (framing !== 'chunked') return Buffer.concat([head, body]);
+  return Buffer.concat([head, ...Array.from(chunksOf(body), chunk), Buffer.from('0\r\n\r\n')]);
+}
+
+/** Sends one raw request on a connection of its own and answers the response. */
+async function exchange(
+  url: string,
+  options: RawRequestOptions,
+  timeoutMs = 5_000,
+): Promise<RawResponse> {
+  const connection = await RawConnection.open(url);
+  try {
+    connection.write(rawRequest(url, options));
+    const response = await connection.response(timeoutMs);
+    if (!response) throw new Error('the server closed the connection without a response');
+    return response;
+  } finally {
+    connection.destroy();
+  }
+}
+
+/** POSTs through node:http, which sends an array of values as one header line each. */
+function postWithNode(
+  url: string,
+  agent: HttpAgent,
+  authorization: readonly string[],
+  body: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  const headers: Record<string, string | string[]> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  if (authorization.length === 1) headers.authorization = authorization[0] as string;
+  else if (authorization.length > 1) headers.authorization = [...authorization];
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent, headers }, (response) => {
+      response.resume();
+      response.on('error', reject);
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers }),
+      );
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function validAuthorization(): string {
+  return encodeBasicAuth(conformanceCredentials.username, conformanceCredentials.password);
+}
+
+/** The path and query of `url`. */
+function pathOf(url: string): string {
+  const { pathname, search } = new URL(url);
+  return `${pathname}${search}`;
+}
+
+/** `bytes` in 16 pieces, 60 ms apart. */
+async function* paced(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  const size = Math.ceil(bytes.byteLength / 16);
+  for (const piece of chunksOf(bytes, size)) {
+    yield piece;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+  }
+}
+
+function* chunksOf(bytes: Uint8Array, size = 16_384): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += size) {
+    yield bytes.subarray(offset, offset + size);
+  }
+}
+
+/** One byte per UTF-16 unit (all below 256 here): lets a test spell bytes that are not UTF-8. */
+function latin1(text: string): Uint8Array {
+  return Uint8Array.from(text, (char) => char.charCodeAt(0));
+}
+
+function expectRawError(
+  response: RawResponse,
+  code: C2pErrorCode,
+  headers: Record<string, string> = {},
+): void {
+  const { status, message } = errorCodes[code];
+  expect({ status: response.status, body: response.body }).toEqual({
+    status,
+    body: JSON.stringify({ error: { code, message } }),
+  });
+  expect(response.headers['content-type']).toBe(JSON_TYPE);
+  for (const [name, value] of Object.entries(headers)) expect(response.headers[name]).toBe(value);
 }
 
 function bodyOf(event: FactoryEvent): string {
