@@ -1,12 +1,18 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createBody, createEvent, deliver, deliverMany } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   credentials,
   type DeliveryBody,
   getJson,
+  mainJs,
   type OrderBody,
   selfSignedCertificate,
+  serviceUrl,
   startReference,
   tempDir,
 } from './support/reference.js';
@@ -70,7 +76,8 @@ describe('restart with the SQLite store', () => {
       const outcomes = (
         await getJson<DeliveryBody[]>(new URL('api/events', second.adminUrl).href)
       ).body.map((d) => d.outcome);
-      expect(outcomes).toEqual(['processed', 'duplicate', 'duplicate', 'duplicate']);
+      // The delivery log is in the database: the first process's delivery is still listed.
+      expect(outcomes).toEqual(['processed', 'duplicate', 'duplicate', 'duplicate', 'processed']);
     } finally {
       expect(await second.stop('SIGINT')).toBe(0);
     }
@@ -122,6 +129,54 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
   });
 }
 
+describe.each([
+  ['postgres', 'C2P_TEST_POSTGRES_URL'],
+  ['redis', 'C2P_TEST_REDIS_URL'],
+] as const)('the delivery log with the %s store', (_name, variable) => {
+  it('survives a restart, and is shared by instances on one database', async () => {
+    const env = { C2P_STORE: serviceUrl(variable) };
+    const id = crypto.randomUUID();
+    const first = await startReference(env);
+    const other = await startReference(env);
+    try {
+      expect(
+        (
+          await deliver({
+            url: first.webhookUrls.fastify,
+            ...credentials,
+            body: createBody(createEvent({ id })),
+            attempts: 1,
+          })
+        ).delivered,
+      ).toBe(true);
+      const listed = async (app: typeof first) =>
+        (await getJson<DeliveryBody[]>(new URL('api/events', app.adminUrl).href)).body.filter((d) =>
+          d.events.some((e) => e.resourceId === id),
+        );
+      expect(await listed(first)).toMatchObject([{ listener: 'fastify', outcome: 'processed' }]);
+      // Written in the background, so the other instance may need a moment to see it.
+      let seen: DeliveryBody[] = [];
+      for (let i = 0; i < 50 && seen.length === 0; i++) {
+        seen = await listed(other);
+        if (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(seen).toHaveLength(1);
+      expect(await first.stop()).toBe(0);
+      const again = await startReference(env);
+      try {
+        expect(await listed(again)).toMatchObject([
+          { listener: 'fastify', outcome: 'processed', status: 200 },
+        ]);
+      } finally {
+        expect(await again.stop()).toBe(0);
+      }
+    } finally {
+      await first.stop();
+      expect(await other.stop()).toBe(0);
+    }
+  });
+});
+
 describe('HTTPS with a self-signed certificate', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
@@ -158,5 +213,133 @@ describe('HTTPS with a self-signed certificate', () => {
     } finally {
       expect(await app.stop()).toBe(0);
     }
+  });
+});
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+interface Started {
+  child: ChildProcess;
+  pid: number;
+  ports: Array<{ port: number; host: string | undefined }>;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the listener the way a user does, from the repository root, without rebuilding. */
+async function startFromRoot(command: string, args: string[]): Promise<Started> {
+  if (!existsSync(mainJs)) throw new Error(`${mainJs} is missing: build first`);
+  const child = spawn(command, args, {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      C2P_STORE: 'memory',
+      C2P_WEBHOOK_USERNAME: credentials.username,
+      C2P_WEBHOOK_PASSWORD: credentials.password,
+      EXPRESS_PORT: '0',
+      FASTIFY_PORT: '0',
+      HONO_PORT: '0',
+      ADMIN_PORT: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+    out += c;
+  });
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code, signal) => done(code ?? (signal ? -1 : null))),
+  );
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const line = out.split('\n').find((l) => l.includes('"msg":"ready"'));
+    if (line) {
+      const ready = JSON.parse(line) as {
+        pid: number;
+        listeners: Record<string, string>;
+        admin: string;
+      };
+      const ports = [
+        ...Object.values(ready.listeners).map((url) => ({
+          port: Number(new URL(url).port),
+          host: undefined,
+        })),
+        { port: Number(new URL(ready.admin).port), host: '127.0.0.1' },
+      ];
+      return { child, pid: ready.pid, ports, output: () => out, exited };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`not ready:\n${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Alive and not a zombie waiting for a reaper. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function canBind(port: number, host: string | undefined): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Waits until the listener process is gone and every port it held can be bound again. */
+async function expectStoppedAndPortsFree(started: Started, withinMs = 20_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (isRunning(started.pid) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(isRunning(started.pid), `listener ${started.pid} still running\n${started.output()}`).toBe(
+    false,
+  );
+  for (const { port, host } of started.ports)
+    expect(await canBind(port, host), `port ${port}`).toBe(true);
+}
+
+describe('npm start under a supervisor', () => {
+  it('stops the listener gracefully and frees its ports when npm itself gets SIGTERM', async () => {
+    const started = await startFromRoot('npm', ['start', '--', '--no-build']);
+    try {
+      expect(started.child.kill('SIGTERM')).toBe(true);
+      await started.exited;
+      await expectStoppedAndPortsFree(started);
+      expect(started.output()).toContain('"msg":"stopped"');
+    } finally {
+      if (isRunning(started.pid)) process.kill(started.pid, 'SIGKILL');
+    }
+  });
+
+  it('stops the listener when scripts/start.mjs is killed outright (SIGKILL)', async () => {
+    const started = await startFromRoot(process.execPath, ['scripts/start.mjs', '--no-build']);
+    try {
+      expect(started.child.kill('SIGKILL')).toBe(true);
+      await started.exited;
+      await expectStoppedAndPortsFree(started);
+    } finally {
+      if (isRunning(started.pid)) process.kill(started.pid, 'SIGKILL');
+    }
+  });
+
+  it('passes SIGTERM on when run as node scripts/start.mjs, and exits 0', async () => {
+    const started = await startFromRoot(process.execPath, ['scripts/start.mjs', '--no-build']);
+    started.child.kill('SIGTERM');
+    expect(await started.exited).toBe(0);
+    await expectStoppedAndPortsFree(started);
   });
 });
