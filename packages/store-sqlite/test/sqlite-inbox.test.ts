@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import Database from 'better-sqlite3';
@@ -352,6 +354,47 @@ describe('createSqliteInbox: completeWithin', () => {
     await inbox.close();
     db.close();
   });
+});
+
+describe('createSqliteInbox: a worker SIGKILLed inside completeWithin', () => {
+  it('leaves nothing committed and the event is leased again when its lease runs out', async () => {
+    const path = file();
+    const inbox = createSqliteInbox({ database: path });
+    opened.push(inbox);
+    const db = new Database(path);
+    db.exec('CREATE TABLE orders (id TEXT PRIMARY KEY)');
+    db.close();
+    await inbox.enqueue([{ ...record('crash'), receivedAt: Date.now() }]);
+    const program = fileURLToPath(new URL('./fixtures/inbox-worker-child.mjs', import.meta.url));
+    const child = spawn(process.execPath, [program, path, '1000'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('held')) resolve();
+      });
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // The killed worker's lease still holds; its write lock died with it.
+    expect(await inbox.lease(1, 60_000)).toEqual([]);
+    expect(await inbox.enqueue([{ ...record('after-crash'), receivedAt: Date.now() }])).toEqual([
+      true,
+    ]);
+    await sleep(1100);
+    const [again] = await inbox.lease(1, 60_000);
+    expect(again?.entry).toMatchObject({ key: 'crash', attempts: 2, state: 'pending' });
+    expect(
+      await inbox.completeWithin(again?.entry.id ?? '', again?.token ?? '', async (tx) => {
+        tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('crash');
+      }),
+    ).toBe(true);
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT id FROM orders').pluck().all()).toEqual(['crash']);
+    reader.close();
+  }, 30_000);
 });
 
 describe('createSqliteInbox: group commit figures', () => {
