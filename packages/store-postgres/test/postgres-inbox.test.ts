@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { InboxRecord } from '@c2p/core';
+import { isC2pError } from '@c2p/core';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PostgresInbox, PostgresInboxOptions } from '../src/index.js';
+import { createPostgresInbox } from '../src/index.js';
+import { serverUrl } from './server-url.js';
+
+const url = serverUrl();
+const pool = new pg.Pool({ connectionString: url, max: 4 });
+pool.on('error', () => undefined);
+const tables: string[] = [];
+const inboxes: PostgresInbox[] = [];
+afterAll(async () => {
+  await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
+  for (const table of tables) {
+    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_orders`).catch(() => undefined);
+  }
+  await pool.end();
+});
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const freshName = (): string => {
+  const table = `c2p_${randomBytes(6).toString('hex')}`;
+  tables.push(table);
+  return table;
+};
+
+async function fresh(options: Partial<PostgresInboxOptions> = {}): Promise<PostgresInbox> {
+  const table = freshName();
+  const inbox = createPostgresInbox({ connection: url, table, ...options });
+  inboxes.push(inbox);
+  await inbox.migrate();
+  await pool.query(`CREATE TABLE IF NOT EXISTS ${table}_orders (id text PRIMARY KEY)`);
+  return inbox;
+}
+
+let serial = 0;
+const record = (resource: string): InboxRecord => ({
+  key: `${resource}:${++serial}`,
+  resourceKey: `payment-request:${resource}`,
+  eventType: 'PAYMENT-COMPLETED',
+  payload: JSON.stringify({ eventType: 'PAYMENT-COMPLETED', resource: { id: resource } }),
+  receivedAt: Date.now(),
+  clientIp: '127.0.0.1',
+});
+
+describe('createPostgresInbox', () => {
+  it.each([
+    [{ table: 'x"; DROP TABLE y; --' }, 'options.table'],
+    [{ max: 0 }, 'options.max'],
+    [{ workerMax: 1.5 }, 'options.workerMax'],
+    [{ retainMs: -1 }, 'options.retainMs'],
+    [{ connectionTimeoutMs: -5 }, 'options.connectionTimeoutMs'],
+    [{ sweepBatch: 0 }, 'options.sweepBatch'],
+    [{ connection: '' }, 'options.connection'],
+    [{ connection: { query: 1 } }, 'options.connection'],
+    [{ workerConnection: 'postgres://x' }, 'options.workerConnection'],
+  ])('rejects %o naming %s', (bad, path) => {
+    const options = { connection: url, ...bad } as unknown as PostgresInboxOptions;
+    const error = (() => {
+      try {
+        createPostgresInbox(options);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isC2pError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toContain(`[@c2p/store-postgres] ${path}:`);
+  });
+
+  it('says to run migrate() when its table is missing, as STORE_UNAVAILABLE', async () => {
+    const inbox = createPostgresInbox({ connection: pool, table: freshName() });
+    const error = await inbox.enqueue([record('PR-1')]).catch((e: unknown) => e);
+    expect(isC2pError(error, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((error as Error).message).toContain('run inbox.migrate()');
+  });
+
+  it('migrates idempotently, works on a pool passed in, and leaves that pool open', async () => {
+    const table = freshName();
+    const inbox = createPostgresInbox({ connection: pool, table });
+    await Promise.all([inbox.migrate(), inbox.migrate()]);
+    await inbox.migrate();
+    expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+    await inbox.close();
+    const rows = await pool.query(`SELECT state, attempts FROM ${table}`);
+    expect(rows.rows).toEqual([{ state: 'pending', attempts: 0 }]);
+  });
+
+  it('never answers true when a statement inside work failed and the handler swallowed it', async () => {
+    const inbox = await fresh();
+    await inbox.enqueue([record('PR-1')]);
+    const [lease] = await inbox.lease(1, 30_000);
+    if (!lease) throw new Error('expected a lease');
+    const result = await inbox
+      .completeWithin(lease.entry.id, lease.token, async (client) => {
+        await client.query('SELECT 1/0').catch(() => undefined);
+      })
+      .catch((e: unknown) => e);
+    expect(isC2pError(result, 'STORE_UNAVAILABLE')).toBe(true);
+    expect((await inbox.get(lease.entry.id))?.state).toBe('pending');
+    expect(await inbox.complete(lease.entry.id, lease.token)).toBe(true);
+  });
+
+  it('renews without waiting while the holder runs completeWithin, and keeps other workers off the event', async () => {
+    const inbox = await fresh();
+    await inbox.enqueue([record('PR-1'), record('PR-1')]);
+    const [lease] = await inbox.lease(10, 300);
+    if (!lease) throw new Error('expected a lease');
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = inbox.completeWithin(lease.entry.id, lease.token, () => held);
+    await sleep(50);
+    const t0 = performance.now();
+    expect(await inbox.renew(lease.entry.id, lease.token, 300)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // Past the lease, the transaction's row lock still keeps the event and its resource.
+    await sleep(400);
+    expect(await inbox.lease(10, 300)).toEqual([]);
+    release();
+    expect(await running).toBe(true);
+    expect(await inbox.renew(lease.entry.id, lease.token, 300)).toBe(false);
+    const [next] = await inbox.lease(10, 300);
+    expect(next?.entry.id).not.toBe(lease.entry.id);
+  });
+
+  it('accepts deliveries at once while every worker connection is held by a slow handler', async () => {
+    const inbox = await fresh({ workerMax: 2, max: 2 });
+    await inbox.enqueue([record('PR-1'), record('PR-2')]);
+    const leases = await inbox.lease(2, 30_000);
+    expect(leases).toHaveLength(2);
+    const slow = leases.map((l) => inbox.completeWithin(l.entry.id, l.token, () => sleep(1500)));
+    await sleep(100);
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      expect(await inbox.enqueue([record(`PR-new-${i}`)])).toEqual([true]);
+      times.push(performance.now() - t0);
+    }
+    expect(Math.max(...times)).toBeLessThan(1000);
+    expect(await Promise.all(slow)).toEqual([true, true]);
+    console.info(
+      `[store-postgres] inbox: 10 deliveries accepted while both worker connections ran 1.5 s handlers, slowest ${Math.max(...times).toFixed(0)} ms`,
+    );
+  });
+
+  it('enqueues single-event deliveries at c=1 and c=50 (printed beside a bare INSERT), storing each once', async () => {
+    const inbox = await fresh();
+    let stored = 0;
+    const measure = async (concurrency: number, ms: number): Promise<number> => {
+      let done = 0;
+      const end = performance.now() + ms;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (performance.now() < end) {
+            const [inserted] = await inbox.enqueue([record(`PR-${done % 500}`)]);
+            if (inserted !== true) throw new Error('a new key was answered as a duplicate');
+            done++;
+          }
+        }),
+      );
+      stored += done;
+      return done / ((performance.now() - t0) / 1000);
+    };
+    const bare = freshName();
+    await pool.query(`CREATE TABLE ${bare} (id bigserial PRIMARY KEY, key text UNIQUE)`);
+    let bareDone = 0;
+    const bareEnd = performance.now() + 1500;
+    const bareStart = performance.now();
+    while (performance.now() < bareEnd) {
+      await pool.query(`INSERT INTO ${bare} (key) VALUES ($1)`, [`k${bareDone++}`]);
+    }
+    const bareRate = bareDone / ((performance.now() - bareStart) / 1000);
+    const c1 = await measure(1, 1500);
+    const c50 = await measure(50, 1500);
+    const counts = await inbox.counts();
+    console.info(
+      `[store-postgres] inbox enqueue, one event per delivery, one commit each: c=1 ${Math.round(c1)}/s, ` +
+        `c=50 ${Math.round(c50)}/s (pool of 10); a bare autocommit INSERT at c=1 in the same run: ${Math.round(bareRate)}/s; ` +
+        `stored ${counts.pending} of ${stored}`,
+    );
+    expect(counts.pending).toBe(stored);
+    expect(c50).toBeGreaterThan(c1);
+  }, 30_000);
+});
