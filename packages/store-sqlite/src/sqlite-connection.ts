@@ -369,7 +369,7 @@ const connections = new WeakMap<Database.Database, SqliteConnection>();
 export function openConnection(
   database: string | Database.Database,
   synchronous: SqliteSynchronous,
-): SqliteConnection {
+): SqliteHandle {
   const owned = typeof database === 'string';
   let db: Database.Database;
   if (owned) {
@@ -408,7 +408,53 @@ export function openConnection(
     throw storeUnavailable(cause);
   }
   connection.use(owned);
-  return connection;
+  return new SqliteHandle(connection);
+}
+
+/**
+ * One store's or inbox's use of a shared {@link SqliteConnection}: closing it
+ * closes that user only (once), and its operations then fail as closed even
+ * while another user keeps the connection open.
+ */
+export class SqliteHandle {
+  private closed: C2pError | undefined;
+
+  constructor(private readonly connection: SqliteConnection) {}
+
+  get db(): Database.Database {
+    return this.connection.db;
+  }
+
+  guard(): void {
+    if (this.closed) throw this.closed;
+    this.connection.guard();
+  }
+
+  run<T>(fn: () => T, deadlineMs: number): Promise<T> {
+    if (this.closed) return Promise.reject(this.closed);
+    return this.connection.run(fn, deadlineMs);
+  }
+
+  read<T>(fn: () => T): T {
+    if (this.closed) throw this.closed;
+    return this.connection.read(fn);
+  }
+
+  transact<T>(
+    work: (tx: SqliteTransaction) => Promise<void>,
+    finish: () => Finish<T>,
+    deadlineMs: number,
+    settled?: () => T | undefined,
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(this.closed);
+    return this.connection.transact(work, finish, deadlineMs, settled);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = storeClosed(pkg);
+    await this.connection.close();
+  }
 }
 
 /** The error for a database that opened but cannot be set up (read-only, not a database, ...). */

@@ -5,7 +5,7 @@ import { isC2pError } from '@c2p/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SqliteStoreOptions } from '../src/index.js';
-import { createSqliteStore } from '../src/index.js';
+import { createSqliteInbox, createSqliteStore } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,6 +86,24 @@ describe('createSqliteStore', () => {
     await expect(store.claim('k', 1000)).rejects.toSatisfy((e) =>
       isC2pError(e, 'STORE_UNAVAILABLE'),
     );
+  });
+
+  it('closes only itself when an inbox shares its Database, once however often it is closed', async () => {
+    const db = new Database(file());
+    const store = createSqliteStore({ database: db });
+    const inbox = createSqliteInbox({ database: db });
+    await store.close();
+    await store.close();
+    await expect(store.claim('k', 1000)).rejects.toSatisfy((e) =>
+      isC2pError(e, 'STORE_UNAVAILABLE'),
+    );
+    await expect(store.processOnce('k', 1000, async () => undefined)).rejects.toSatisfy((e) =>
+      isC2pError(e, 'STORE_UNAVAILABLE'),
+    );
+    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    await inbox.close();
+    expect(db.open).toBe(true);
+    db.close();
   });
 
   it('wraps driver failures inside a claim as STORE_UNAVAILABLE with the cause', async () => {
