@@ -60,7 +60,7 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
     onAttempt: json
       ? undefined
       : (report: AttemptReport, identity: DeliveryIdentity) =>
-          print(io, formatAttempt(report, identity, attempts, total)),
+          print(io, formatAttempt(report, identity, { attempts, total })),
   };
 
   // The library's own checks (URL, user-id, ...), before anything is printed: a refusal

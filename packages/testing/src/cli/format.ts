@@ -9,10 +9,9 @@ import type { AttemptReport, DeliveryIdentity, DeliveryRunResult } from '../deli
 export function formatAttempt(
   report: AttemptReport,
   delivery: DeliveryIdentity,
-  attempts: number,
-  total: number,
+  run: { attempts: number; total: number },
 ): string {
-  const who = total > 1 ? `#${delivery.index + 1} ` : '';
+  const who = run.total > 1 ? `#${delivery.index + 1} ` : '';
   const result =
     report.outcome === 'delivered'
       ? `${report.status} delivered`
@@ -25,7 +24,7 @@ export function formatAttempt(
       report.outcome === 'delivered' ? receiverSummary(report.responseBody) : undefined;
     body = `  ${summary ?? oneLine(report.responseBody)}`;
   }
-  return `${who}attempt ${report.attempt}/${attempts}  ${result}  ${Math.round(report.durationMs)} ms${body}`;
+  return `${who}attempt ${report.attempt}/${run.attempts}  ${result}  ${Math.round(report.durationMs)} ms${body}`;
 }
 
 /** The closing line: `ok: 1/1 delivered, 0 failed (2 attempts in all)`. */

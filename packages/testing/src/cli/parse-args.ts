@@ -45,9 +45,12 @@ export interface ParsedArgs {
 export function parseCommandArgs(
   command: string,
   args: string[],
-  options: NonNullable<ParseArgsConfig['options']>,
-  env: Readonly<Record<string, string | undefined>>,
+  spec: {
+    options: NonNullable<ParseArgsConfig['options']>;
+    env: Readonly<Record<string, string | undefined>>;
+  },
 ): ParsedArgs {
+  const { options, env } = spec;
   try {
     const { values, positionals } = parseArgs({
       args,

@@ -7,7 +7,10 @@ import { eventOptions, parseCommandArgs } from '../parse-args.js';
 
 /** `c2p example [event-type] [options]`: print a sample body; bare, the documented one. */
 export async function example(args: string[], io: CliIo): Promise<number> {
-  const { flags, positionals } = parseCommandArgs('example', args, eventOptions, io.env);
+  const { flags, positionals } = parseCommandArgs('example', args, {
+    options: eventOptions,
+    env: io.env,
+  });
   if (flags.has('help')) {
     print(io, exampleHelp);
     return 0;

@@ -8,7 +8,10 @@ import { UsageError } from '../usage-error.js';
 
 /** `c2p replay <file|-> [options]`: deliver a body's bytes exactly as given. */
 export async function replay(args: string[], io: CliIo): Promise<number> {
-  const { flags, positionals } = parseCommandArgs('replay', args, deliveryOptions, io.env);
+  const { flags, positionals } = parseCommandArgs('replay', args, {
+    options: deliveryOptions,
+    env: io.env,
+  });
   if (flags.has('help')) {
     print(io, replayHelp);
     return 0;

@@ -10,12 +10,10 @@ import { UsageError } from '../usage-error.js';
 
 /** `c2p send <event-type> [options]`: build events and deliver them. */
 export async function send(args: string[], io: CliIo): Promise<number> {
-  const { flags, positionals } = parseCommandArgs(
-    'send',
-    args,
-    { ...deliveryOptions, ...eventOptions },
-    io.env,
-  );
+  const { flags, positionals } = parseCommandArgs('send', args, {
+    options: { ...deliveryOptions, ...eventOptions },
+    env: io.env,
+  });
   if (flags.has('help')) {
     print(io, sendHelp);
     return 0;
