@@ -25,6 +25,8 @@ describe('the admin page in headless Chromium', () => {
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        // A stand-in for a rebinding DNS server: the attacker's name resolves to loopback.
+        '--host-resolver-rules=MAP rebind.attacker.test 127.0.0.1',
       ],
     });
   });
@@ -42,7 +44,9 @@ describe('the admin page in headless Chromium', () => {
       if (message.type() === 'error') errors.push(message.text());
     });
     await page.goto(app.adminUrl);
-    await expect(page.locator('h1')).toBeDefined();
+    const heading = page.locator('h1');
+    await heading.waitFor({ timeout: 10_000 });
+    expect(await heading.textContent()).toBe('c2p reference');
     expect(await page.locator('#orders tbody tr').count()).toBe(0);
 
     // Delivered after the page loaded: only its own refresh can show them.
@@ -116,15 +120,71 @@ describe('the admin page in headless Chromium', () => {
     ).toBeUndefined();
     expect(await page.locator('#orders img').count()).toBe(0);
 
+    // Characters that spoof what is shown (a right-to-left override, a line
+    // separator, NUL, a zero-width space) are shown as their escapes, on refresh and on load.
+    const spoofId = `inv\u202Egpj.exe\u2028line\u0000nul\u200Bzw\\${crypto.randomUUID()}`;
+    const shownId = spoofId
+      .replace('\\', '\\\\')
+      .replace('\u202E', '\\u202E')
+      .replace('\u2028', '\\u2028')
+      .replace('\u0000', '\\u0000')
+      .replace('\u200B', '\\u200B');
+    expect(
+      (
+        await deliver({
+          url: app.webhookUrls.express,
+          ...credentials,
+          body: createBody(createEvent({ id: spoofId, eventType: 'PAYMENT-LINK-FOLLOWED' })),
+          attempts: 1,
+        })
+      ).delivered,
+    ).toBe(true);
+    const spoofRow = page.locator('#orders tbody tr', { hasText: shownId });
+    await spoofRow.waitFor({ timeout: 10_000 });
+    expect(await spoofRow.locator('td').first().textContent()).toBe(shownId);
+    expect(
+      await page.locator('#deliveries tbody tr').first().locator('td').last().textContent(),
+    ).toBe(`PAYMENT-LINK-FOLLOWED ${shownId} ACTIVE \u2192 processed`);
+
     // A fresh load renders the same on the server side, escaped too.
     await page.reload();
     expect(await page.locator('#orders tbody tr', { hasText: hostileId }).count()).toBe(1);
     expect(await page.locator('#orders img').count()).toBe(0);
+    expect(
+      await page
+        .locator('#orders tbody tr', { hasText: shownId })
+        .locator('td')
+        .first()
+        .textContent(),
+    ).toBe(shownId);
+    const body = (await page.locator('body').textContent()) ?? '';
     const html = await (await fetch(app.adminUrl)).text();
+    for (const raw of ['\u202E', '\u2028', '\u0000', '\u200B']) {
+      expect(body.includes(raw), JSON.stringify(raw)).toBe(false);
+      expect(html.includes(raw), JSON.stringify(raw)).toBe(false);
+    }
     expect(html).toContain('<th>Refused at</th>');
     expect(html).toContain('<td>auth</td><td>127.0.0.1</td>');
     expect(html).not.toMatch(/::ffff:/i);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('refuses a DNS-rebinding page: a name the attacker points at 127.0.0.1 reads nothing', async () => {
+    const port = new URL(app.adminUrl).port;
+    // The browser resolves the attacker's name to the admin's address, as a rebinding DNS would.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const rebound = await page.goto(`http://rebind.attacker.test:${port}/api/orders`);
+    expect(rebound?.status()).toBe(421);
+    expect(await rebound?.json()).toMatchObject({ error: { code: 'MISDIRECTED_REQUEST' } });
+    // The page the attacker serves from its name can read nothing either.
+    const seen = await page.evaluate(async () => {
+      const answer = await fetch('/api/events');
+      return { status: answer.status, text: await answer.text() };
+    });
+    expect(seen.status).toBe(421);
+    expect(seen.text).not.toContain('resourceId');
+    await context.close();
   });
 });

@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { clik2payIps, createIpAllowlist } from '@c2p/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runToExit, selfSignedCertificate, tempDir } from './support/reference.js';
+import { parseConfig } from '../src/config.js';
+import { credentials, runToExit, selfSignedCertificate, tempDir } from './support/reference.js';
 
 const dir = tempDir();
 let tls: { certFile: string; keyFile: string };
@@ -112,6 +114,21 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     /^TLS_CERT_FILE: ".*not-a-cert\.pem" is not a PEM certificate$/,
   ],
   ['an unknown log level', () => ({ LOG_LEVEL: 'loud' }), /^LOG_LEVEL: is not one of fatal, error/],
+  [
+    'an admin token too short to resist guessing',
+    () => ({ ADMIN_TOKEN: 'short' }),
+    'ADMIN_TOKEN: must be at least 16 characters',
+  ],
+  [
+    'a production admin off loopback without a token',
+    () => ({
+      ...production,
+      TLS_CERT_FILE: tls.certFile,
+      TLS_KEY_FILE: tls.keyFile,
+      ADMIN_HOST: '0.0.0.0',
+    }),
+    'ADMIN_TOKEN: is required in production when ADMIN_HOST ("0.0.0.0") is not a loopback address',
+  ],
 ];
 
 describe('bad configuration stops start-up with one line and exit code 1', () => {
@@ -155,6 +172,46 @@ describe('production with everything it needs', () => {
     });
     expect(app.webhookUrls.express).toMatch(/^http:/);
     expect(app.stdout()).not.toContain('a-test-password');
+    // The production default admits Clik2pay's production addresses only: not this machine.
+    const { createBody, createEvent, deliver } = await import('@c2p/testing');
+    const refused = await deliver({
+      url: app.webhookUrls.express,
+      ...credentials,
+      body: createBody(createEvent()),
+      attempts: 1,
+    });
+    expect(refused.attempts[0]?.status).toBe(403);
     expect(await app.stop()).toBe(0);
+  });
+});
+
+describe('the default allowlists', () => {
+  const productionEnv = {
+    NODE_ENV: 'production',
+    C2P_WEBHOOK_USERNAME: 'clik2pay',
+    C2P_WEBHOOK_PASSWORD: 'a-production-password',
+    C2P_TLS_TERMINATED_UPSTREAM: 'true',
+    C2P_TRUSTED_PROXIES: '10.0.0.1',
+  };
+  const loopback = ['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'];
+
+  it('in production admit Clik2pay production addresses, and neither sandbox nor loopback', () => {
+    const config = parseConfig(productionEnv);
+    expect(config.allowedIps).toEqual(['production']);
+    const allowlist = createIpAllowlist(config.allowedIps);
+    for (const address of clik2payIps.production)
+      expect(allowlist.allows(address), address).toBe(true);
+    for (const address of [...clik2payIps.sandbox, ...loopback, '10.0.0.1']) {
+      expect(allowlist.allows(address), address).toBe(false);
+    }
+  });
+
+  it('in development admit sandbox and loopback, and not production', () => {
+    const config = parseConfig({});
+    const allowlist = createIpAllowlist(config.allowedIps);
+    for (const address of [...clik2payIps.sandbox, ...loopback])
+      expect(allowlist.allows(address), address).toBe(true);
+    for (const address of clik2payIps.production)
+      expect(allowlist.allows(address), address).toBe(false);
   });
 });
