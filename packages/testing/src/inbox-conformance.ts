@@ -22,13 +22,26 @@ export interface InboxConformanceTransactionalOptions<Tx> {
 /** Options for {@link describeInboxConformance}. */
 export interface InboxConformanceOptions<I extends InboxStore = InboxStore> {
   /**
-   * Builds an inbox for one test, reading time from `context.now` and keeping
-   * processed events for `retainMs` (the suite passes 1 hour). Called twice with
+   * Builds an inbox for one test, reading time from `context.now` (with an
+   * injected clock) and keeping processed events for `retainMs` (1 hour with an
+   * injected clock, four times `shortMs` with a real one). Called twice with
    * the same context, it must open the same inbox (a second process, or a restart).
    */
   createInbox(context: InboxConformanceContext & { retainMs: number }): I | Promise<I>;
   /** `true` when a second `createInbox` on the same context sees the first one's events (a durable inbox). */
   durable: boolean;
+  /**
+   * `'injected'` when the inbox reads time from `context.now`, so the suite moves
+   * the clock instead of waiting; `'real'` when time is the server's (Redis), so
+   * the suite waits, with short leases and retention. Defaults to `'injected'`.
+   */
+  clock?: 'injected' | 'real';
+  /**
+   * With a real clock, the lease used where the suite waits for one to run out,
+   * in ms: long enough that a loaded machine finishes two calls within it.
+   * Defaults to `1000`.
+   */
+  shortMs?: number;
   /** Builds an inbox whose backend cannot be reached; its operations (or creation) throw `STORE_UNAVAILABLE`. */
   unreachable?: () => InboxStore | Promise<InboxStore>;
   /** Required for a {@link TransactionalInboxStore}: how to write and read a business row. */
@@ -38,6 +51,8 @@ export interface InboxConformanceOptions<I extends InboxStore = InboxStore> {
 }
 
 const hour = 60 * 60 * 1000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The inbox conformance suite: registers vitest tests proving that an inbox
@@ -60,15 +75,28 @@ export function describeInboxConformance<I extends InboxStore>(
   name: string,
   options: InboxConformanceOptions<I>,
 ): void {
+  const injected = (options.clock ?? 'injected') === 'injected';
+  const shortMs = options.shortMs ?? 1_000;
+  // A lease the suite lets run out, a delay it waits for, and the retention.
+  const short = injected ? 10_000 : shortMs;
+  const retainMs = injected ? hour : 4 * shortMs;
+  const long = 10 * 60_000;
+
   describe(`inbox conformance: ${name}`, () => {
     let time = Date.now();
     const opened: InboxStore[] = [];
     let serial = 0;
 
+    const clock = (): number => (injected ? time : Date.now());
+    /** Lets `ms` pass: moves the injected clock, or waits for real (with room for scheduling). */
+    const pass = async (ms: number): Promise<void> => {
+      if (injected) time += ms;
+      else await sleep(ms + Math.min(250, Math.max(20, ms / 4)));
+    };
     const context = (): InboxConformanceContext & { retainMs: number } => ({
       prefix: `c2p_${randomBytes(6).toString('hex')}`,
       now: () => time,
-      retainMs: hour,
+      retainMs,
     });
     const make = async (ctx = context()): Promise<I> => {
       const inbox = await options.createInbox(ctx);
@@ -84,10 +112,10 @@ export function describeInboxConformance<I extends InboxStore>(
         resourceType: 'payment-request',
         resource: { id: resource, status },
       }),
-      receivedAt: time,
+      receivedAt: clock(),
       clientIp: '127.0.0.1',
     });
-    const leaseOne = async (inbox: InboxStore, leaseMs = 30_000) => {
+    const leaseOne = async (inbox: InboxStore, leaseMs = long) => {
       const [lease, ...rest] = await inbox.lease(1, leaseMs);
       expect(rest).toEqual([]);
       if (!lease) throw new Error('expected one lease, got none');
@@ -170,30 +198,31 @@ export function describeInboxConformance<I extends InboxStore>(
       it('leases a due event once, counting the attempt, until the lease runs out', async () => {
         const inbox = await make();
         await inbox.enqueue([record('PR-1')]);
-        const lease = await leaseOne(inbox, 10_000);
+        const lease = await leaseOne(inbox, short);
         expect(lease.entry.attempts).toBe(1);
         expect(lease.token.length).toBeGreaterThan(0);
-        expect(await inbox.lease(10, 10_000)).toEqual([]);
-        time += 10_001;
-        const again = await leaseOne(inbox, 10_000);
+        expect(await inbox.lease(10, short)).toEqual([]);
+        await pass(short + 1);
+        const again = await leaseOne(inbox, long);
         expect(again.entry.id).toBe(lease.entry.id);
         expect(again.entry.attempts).toBe(2);
         expect(again.token).not.toBe(lease.token);
         // The first worker's token is stale now.
         expect(await inbox.complete(lease.entry.id, lease.token)).toBe(false);
-        expect(await inbox.renew(lease.entry.id, lease.token, 10_000)).toBe(false);
+        expect(await inbox.renew(lease.entry.id, lease.token, short)).toBe(false);
         expect(await inbox.complete(again.entry.id, again.token)).toBe(true);
       });
 
       it('renews a lease for its holder only', async () => {
         const inbox = await make();
         await inbox.enqueue([record('PR-1')]);
-        const lease = await leaseOne(inbox, 10_000);
-        time += 9_000;
-        expect(await inbox.renew(lease.entry.id, lease.token, 10_000)).toBe(true);
-        expect(await inbox.renew(lease.entry.id, `${lease.token}x`, 10_000)).toBe(false);
-        time += 9_000;
-        expect(await inbox.lease(1, 10_000)).toEqual([]);
+        const lease = await leaseOne(inbox, short);
+        await pass(short / 2);
+        expect(await inbox.renew(lease.entry.id, lease.token, 3 * short)).toBe(true);
+        expect(await inbox.renew(lease.entry.id, `${lease.token}x`, short)).toBe(false);
+        // Past the first lease's end, within the renewed one.
+        await pass(short);
+        expect(await inbox.lease(1, short)).toEqual([]);
         expect(await inbox.complete(lease.entry.id, lease.token)).toBe(true);
       });
 
@@ -203,30 +232,35 @@ export function describeInboxConformance<I extends InboxStore>(
         await inbox.enqueue([a]);
         const lease = await leaseOne(inbox);
         expect(await inbox.complete(lease.entry.id, `${lease.token}x`)).toBe(false);
+        const before = clock();
         expect(await inbox.complete(lease.entry.id, lease.token)).toBe(true);
+        const after = clock();
         expect(await inbox.complete(lease.entry.id, lease.token)).toBe(false);
         const entry = await inbox.get(lease.entry.id);
-        expect(entry).toMatchObject({ state: 'processed', processedAt: time, attempts: 1 });
+        expect(entry).toMatchObject({ state: 'processed', attempts: 1 });
+        expect(entry?.processedAt).toBeGreaterThanOrEqual(before - 1_000);
+        expect(entry?.processedAt).toBeLessThanOrEqual(after + 1_000);
         expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 1 });
         expect(await inbox.enqueue([a])).toEqual([false]);
-        expect(await inbox.lease(10, 30_000)).toEqual([]);
+        expect(await inbox.lease(10, long)).toEqual([]);
       });
 
       it('fails to retrying, due again at retryAt, then dead when the schedule is spent', async () => {
         const inbox = await make();
         await inbox.enqueue([record('PR-1')]);
         const first = await leaseOne(inbox);
-        expect(
-          await inbox.fail(first.entry.id, first.token, { error: 'boom', retryAt: time + 5_000 }),
-        ).toBe(true);
+        const retryAt = clock() + short;
+        expect(await inbox.fail(first.entry.id, first.token, { error: 'boom', retryAt })).toBe(
+          true,
+        );
         expect(await inbox.get(first.entry.id)).toMatchObject({
           state: 'retrying',
-          nextAttemptAt: time + 5_000,
+          nextAttemptAt: retryAt,
           lastError: 'boom',
           attempts: 1,
         });
-        expect(await inbox.lease(1, 30_000)).toEqual([]);
-        time += 5_000;
+        expect(await inbox.lease(1, long)).toEqual([]);
+        await pass(short);
         const second = await leaseOne(inbox);
         expect(second.entry.attempts).toBe(2);
         expect(
@@ -237,8 +271,8 @@ export function describeInboxConformance<I extends InboxStore>(
           lastError: 'again',
           attempts: 2,
         });
-        time += 24 * hour;
-        expect(await inbox.lease(1, 30_000)).toEqual([]);
+        await pass(injected ? 24 * hour : short);
+        expect(await inbox.lease(1, long)).toEqual([]);
         expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 1, processed: 0 });
         // A stale token records nothing.
         expect(await inbox.fail(second.entry.id, second.token, { error: 'x', retryAt: null })).toBe(
@@ -249,16 +283,16 @@ export function describeInboxConformance<I extends InboxStore>(
       it('replays a dead event and retries a retrying one now', async () => {
         const inbox = await make();
         await inbox.enqueue([record('PR-1'), record('PR-2')]);
-        const [dead, later] = await inbox.lease(2, 30_000);
+        const [dead, later] = await inbox.lease(2, long);
         if (!dead || !later) throw new Error('expected two leases');
         await inbox.fail(dead.entry.id, dead.token, { error: 'boom', retryAt: null });
-        await inbox.fail(later.entry.id, later.token, { error: 'slow', retryAt: time + hour });
+        await inbox.fail(later.entry.id, later.token, { error: 'slow', retryAt: clock() + hour });
         expect(await inbox.replay(later.entry.id)).toBe(false);
         expect(await inbox.retryNow(dead.entry.id)).toBe(false);
         expect(await inbox.replay(dead.entry.id)).toBe(true);
         expect(await inbox.get(dead.entry.id)).toMatchObject({ state: 'pending', attempts: 0 });
         expect(await inbox.retryNow(later.entry.id)).toBe(true);
-        const leased = await inbox.lease(10, 30_000);
+        const leased = await inbox.lease(10, long);
         expect(leased.map((l) => l.entry.id).sort()).toEqual(
           [dead.entry.id, later.entry.id].sort(),
         );
@@ -274,10 +308,10 @@ export function describeInboxConformance<I extends InboxStore>(
         const b = options.durable ? await make(ctx) : a;
         await a.enqueue(Array.from({ length: 40 }, (_, i) => record(`PR-${i}`)));
         const batches = await Promise.all([
-          a.lease(7, 30_000),
-          b.lease(7, 30_000),
-          a.lease(7, 30_000),
-          b.lease(7, 30_000),
+          a.lease(7, long),
+          b.lease(7, long),
+          a.lease(7, long),
+          b.lease(7, long),
         ]);
         for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(7);
         const ids = batches.flat().map((lease) => lease.entry.id);
@@ -292,12 +326,12 @@ export function describeInboxConformance<I extends InboxStore>(
         const [r1a, r2a, r1b, r1c] = [record('R1'), record('R2'), record('R1'), record('R1')];
         await inbox.enqueue([r1a as InboxRecord, r2a as InboxRecord]);
         await inbox.enqueue([r1b as InboxRecord, r1c as InboxRecord]);
-        const first = await inbox.lease(10, 30_000);
+        const first = await inbox.lease(10, long);
         expect(first.map((l) => l.entry.key).sort()).toEqual([r1a?.key, r2a?.key].sort());
         const r1 = first.find((l) => l.entry.key === r1a?.key);
         if (!r1) throw new Error('expected R1 leased');
         // R1's first event is leased: its later events wait, even past its lease's renewal.
-        expect(await inbox.lease(10, 30_000)).toEqual([]);
+        expect(await inbox.lease(10, long)).toEqual([]);
         await inbox.complete(r1.entry.id, r1.token);
         const next = await leaseOne(inbox);
         expect(next.entry.key).toBe(r1b?.key);
@@ -308,9 +342,9 @@ export function describeInboxConformance<I extends InboxStore>(
         const [a, b] = [record('R1'), record('R1')];
         await inbox.enqueue([a, b]);
         const lease = await leaseOne(inbox);
-        await inbox.fail(lease.entry.id, lease.token, { error: 'down', retryAt: time + 1_000 });
-        expect(await inbox.lease(10, 30_000)).toEqual([]);
-        time += 1_000;
+        await inbox.fail(lease.entry.id, lease.token, { error: 'down', retryAt: clock() + short });
+        expect(await inbox.lease(10, long)).toEqual([]);
+        await pass(short);
         expect((await leaseOne(inbox)).entry.key).toBe(a.key);
       });
 
@@ -322,7 +356,7 @@ export function describeInboxConformance<I extends InboxStore>(
         await inbox.fail(lease.entry.id, lease.token, { error: 'poison', retryAt: null });
         const next = await leaseOne(inbox);
         expect(next.entry.key).toBe(b.key);
-        await inbox.fail(next.entry.id, next.token, { error: 'down', retryAt: time + hour });
+        await inbox.fail(next.entry.id, next.token, { error: 'down', retryAt: clock() + hour });
         expect(await inbox.replay(lease.entry.id)).toBe(true);
         // The replayed event is the earliest unfinished one of R1 again.
         expect((await leaseOne(inbox)).entry.key).toBe(a.key);
@@ -335,12 +369,12 @@ export function describeInboxConformance<I extends InboxStore>(
         const records = Array.from({ length: 5 }, (_, i) => record(`PR-${i}`));
         for (const r of records) {
           await inbox.enqueue([r]);
-          time += 1;
+          await pass(injected ? 1 : 5);
         }
         const pending = await inbox.list({ state: 'pending', limit: 3 });
         expect(pending.map((e) => e.key)).toEqual(records.slice(0, 3).map((r) => r.key));
-        for (const lease of await inbox.lease(5, 30_000)) {
-          time += 1;
+        for (const lease of await inbox.lease(5, long)) {
+          await pass(injected ? 1 : 5);
           await inbox.complete(lease.entry.id, lease.token);
         }
         const processed = await inbox.list({ state: 'processed', limit: 2 });
@@ -357,9 +391,9 @@ export function describeInboxConformance<I extends InboxStore>(
         await inbox.enqueue([old, record('PR-2')]);
         const lease = await leaseOne(inbox);
         await inbox.complete(lease.entry.id, lease.token);
-        time += hour - 1;
+        if (injected) time += retainMs - 1;
         expect(await inbox.sweep()).toBe(0);
-        time += 2;
+        await pass(injected ? 2 : retainMs);
         expect(await inbox.sweep()).toBe(1);
         expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
       });
@@ -403,18 +437,18 @@ export function describeInboxConformance<I extends InboxStore>(
           ).rejects.toBe(boom);
           expect(await tx.exists('order-1', ctx)).toBe(false);
           // Still held by the lease: the worker records the failure next.
-          expect(await inbox.fail(lease.entry.id, lease.token, { error: 'x', retryAt: time })).toBe(
-            true,
-          );
+          expect(
+            await inbox.fail(lease.entry.id, lease.token, { error: 'x', retryAt: clock() }),
+          ).toBe(true);
         });
 
         it('commits nothing for a lost lease and answers false', async () => {
           const ctx = context();
           const inbox = asTransactional(await make(ctx));
           await inbox.enqueue([record('PR-1')]);
-          const stale = await leaseOne(inbox, 1_000);
-          time += 1_001;
-          const fresh = await leaseOne(inbox, 30_000);
+          const stale = await leaseOne(inbox, short);
+          await pass(short + 1);
+          const fresh = await leaseOne(inbox, long);
           const done = await inbox.completeWithin(stale.entry.id, stale.token, async (t) => {
             await tx.write(t as never, 'order-1', ctx);
           });
