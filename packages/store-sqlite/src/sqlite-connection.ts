@@ -230,7 +230,9 @@ export class SqliteConnection {
       }
       deadline ??= Date.now() + deadlineMs;
       if (Date.now() >= deadline) throw this.lockedOut(conflict.cause, deadlineMs);
-      if (conflict.inProcess) await this.free();
+      // Wait for this process's holder to commit; for anything else (another
+      // process, a transaction opened on the Database outside the store), pause.
+      if (conflict.inProcess && this.held) await this.free();
       else {
         await sleep(jitter(pause));
         pause = Math.min(pause * 2, maxPauseMs);

@@ -335,6 +335,15 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   };
 
   const flush = async (): Promise<void> => {
+    try {
+      await flushAll();
+    } finally {
+      flushing = undefined;
+      if (queue.length > 0) startFlush();
+    }
+  };
+
+  const flushAll = async (): Promise<void> => {
     while (queue.length > 0) {
       const group: Waiting[] = [];
       let events = 0;
@@ -349,7 +358,6 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       // Let the deliveries that arrived meanwhile join the next group.
       if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    flushing = undefined;
   };
 
   const startFlush = (): void => {
@@ -381,6 +389,8 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       });
     },
     lease(limit, leaseMs) {
+      // SQLite reads a negative LIMIT as none.
+      if (!(limit >= 1)) return Promise.resolve([]);
       return connection.run(() => s.lease.immediate(limit, leaseMs), busyTimeoutMs);
     },
     renew(id, token, leaseMs) {

@@ -286,7 +286,7 @@ export function describeStoreConformance<S extends IdempotencyStore>(
           Array.from({ length: 300 }, (_, i) => store.claim(`old-${i}`, lease)),
         );
         expect(again.every((r) => r.status === 'acquired')).toBe(true);
-      });
+      }, 30_000); // 900 commits: each an fsync on a durable store
     });
 
     if (options.crossProcess) {
