@@ -7,10 +7,20 @@
 // missing Debian packages (postgresql, redis-server, and chromium when asked for)
 // with apt-get when running as root, creates the data directories under `.services/`
 // (gitignored), starts both servers on dedicated ports and waits until they answer.
-// scripts/test.mjs imports `startServices()` to get the URLs as env vars.
+// scripts/test.mjs imports `ensureServices()` to get the URLs as env vars, and
+// stops what it started when the run ends, so the next checkout's `npm test`
+// finds the ports free. A server left behind by a deleted checkout is stopped.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { createConnection } from 'node:net';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,22 +204,46 @@ function redisOwner() {
 }
 
 /**
- * A server on our port from another checkout (or a deleted one) would be shared
- * silently, and stopped or restarted under the other's feet: refuse it, saying whose.
+ * A server on our port from another checkout would be shared silently, and
+ * stopped or restarted under the other's feet: refuse it, saying whose. One whose
+ * checkout is gone (a deleted clone) is an orphan nobody can stop by name: answer
+ * false so the caller stops it and starts ours.
  */
-function assertOurs(name, owner, ours) {
-  if (owner === ours) return;
+function checkOwner(name, owner, ours) {
+  if (owner === ours) return true;
+  if (owner && !existsSync(owner)) {
+    log(
+      `${name} on ${host}:${ports[name]} belongs to ${owner}, which no longer exists: stopping it`,
+    );
+    return false;
+  }
   throw new Error(
     `${name} on ${host}:${ports[name]} belongs to ${owner || 'another process'}, not to this checkout (${ours}). ` +
       `Stop it (node <its checkout>/scripts/services.mjs stop ${name}) or free the port, then run this again.`,
   );
 }
 
+/** Stops a PostgreSQL whose data directory is gone: its postmaster is the parent of our backend. */
+async function stopOrphanPostgres() {
+  const args = ['-h', host, '-p', String(ports.postgres), '-U', 'postgres', '-d', 'postgres'];
+  const backend = execFileSync(postgresBin('psql'), [...args, '-tAc', 'SELECT pg_backend_pid()'])
+    .toString()
+    .trim();
+  const status = readFileSync(`/proc/${backend}/status`, 'utf8');
+  const postmaster = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+  if (!postmaster) throw new Error('[services] cannot find the orphaned postgres to stop it');
+  process.kill(postmaster, 'SIGINT'); // fast shutdown
+  await waitFor(async () => !(await probe(ports.postgres)), 'orphaned postgres shutdown', 30_000);
+}
+
+/** Starts PostgreSQL; answers true when this call started it, false when it already ran. */
 async function startPostgres() {
   if (await postgresAnswers()) {
-    assertOurs('postgres', postgresOwner(), pgData);
-    log(`postgres already answers on ${host}:${ports.postgres}`);
-    return;
+    if (checkOwner('postgres', postgresOwner(), pgData)) {
+      log(`postgres already answers on ${host}:${ports.postgres}`);
+      return false;
+    }
+    await stopOrphanPostgres();
   }
   mkdirSync(pgDir, { recursive: true });
   if (isRoot) {
@@ -259,6 +293,7 @@ async function startPostgres() {
     .toString()
     .trim();
   if (exists !== '1') execFileSync(psql, [...psqlArgs, '-qc', 'CREATE DATABASE c2p']);
+  return true;
 }
 
 async function stopPostgres() {
@@ -278,11 +313,20 @@ const redisDir = join(servicesDir, 'redis');
 
 const redisAnswers = () => probe(ports.redis, 'PING\r\n', '+PONG');
 
+async function shutdownRedis() {
+  // The server closes the connection as it exits; no answer is expected.
+  await probe(ports.redis, 'SHUTDOWN\r\n', '\0');
+  await waitFor(async () => !(await probe(ports.redis)), 'redis shutdown', 15_000);
+}
+
+/** Starts Redis; answers true when this call started it, false when it already ran. */
 async function startRedis() {
   if (await redisAnswers()) {
-    assertOurs('redis', redisOwner(), redisDir);
-    log(`redis already answers on ${host}:${ports.redis}`);
-    return;
+    if (checkOwner('redis', redisOwner(), redisDir)) {
+      log(`redis already answers on ${host}:${ports.redis}`);
+      return false;
+    }
+    await shutdownRedis();
   }
   mkdirSync(redisDir, { recursive: true });
   // appendonly + everysec: a restart keeps completed keys (a graceful shutdown fsyncs).
@@ -309,14 +353,13 @@ async function startRedis() {
     'yes',
   ]);
   await waitFor(redisAnswers, 'redis');
+  return true;
 }
 
 async function stopRedis() {
   if (!(await redisAnswers())) return;
-  assertOurs('redis', redisOwner(), redisDir);
-  // The server closes the connection as it exits; no answer is expected.
-  await probe(ports.redis, 'SHUTDOWN\r\n', '\0');
-  await waitFor(async () => !(await probe(ports.redis)), 'redis shutdown', 15_000);
+  checkOwner('redis', redisOwner(), redisDir);
+  await shutdownRedis();
 }
 
 // ---- Commands ---------------------------------------------------------------
@@ -343,12 +386,22 @@ const services = {
  * @returns {Promise<{ C2P_TEST_POSTGRES_URL: string, C2P_TEST_REDIS_URL: string }>}
  */
 export async function startServices({ chromium = false, only = names } = {}) {
+  return (await ensureServices({ chromium, only })).env;
+}
+
+/**
+ * As `startServices`, and also answers which services this call started (not
+ * already running), so a caller such as `npm test` can stop exactly those when
+ * it ends: `{ env, started }`.
+ */
+export async function ensureServices({ chromium = false, only = names } = {}) {
   ensureInstalled({ chromium });
+  const started = [];
   for (const name of only) {
-    await services[name].start();
+    if (await services[name].start()) started.push(name);
     log(`${name} answers at ${services[name].url}`);
   }
-  return { ...urls };
+  return { env: { ...urls }, started };
 }
 
 /** Stops the named services (both by default); stopping a stopped one does nothing. */
