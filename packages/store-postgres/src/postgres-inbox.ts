@@ -380,7 +380,12 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     async fail(id, token, failure) {
       return (
         isId(id) &&
-        changed(workers, 'fail', [id, token, failure.retryAt, failure.error.slice(0, 2000)])
+        changed(workers, 'fail', [
+          id,
+          token,
+          failure.retryAt === null ? null : Math.ceil(failure.retryAt),
+          String(failure.error).slice(0, 2000),
+        ])
       );
     },
     async completeWithin(id, token, work) {
