@@ -458,6 +458,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
           try {
             // Uploaded over about a second, as a slow client would: still sending when refused.
             for await (const piece of paced(rawRequest(url, { body: big, framing }))) {
+              if (connection.isClosed) break;
               connection.write(piece);
             }
             const refused = await connection.response();
@@ -482,35 +483,32 @@ export function describeAdapterConformance(name: string, options: AdapterConform
           }
         }
         // As a real client with one keep-alive connection sees it: the next delivery succeeds.
-        const origin = new URL(url).origin;
-        const client = new Client(origin, { pipelining: 1 });
+        const client = new Client(new URL(url).origin, { pipelining: 1 });
         try {
-          for (const framing of ['declared', 'chunked'] as const) {
-            const refused = await client.request({
-              path: pathOf(url),
-              method: 'POST',
-              headers: {
-                authorization: validAuthorization(),
-                'content-type': 'application/json',
-                ...(framing === 'declared' ? { 'content-length': String(big.byteLength) } : {}),
-              },
-              body: Readable.from(paced(big)),
-            });
-            expect(refused.statusCode, `${framing} through undici`).toBe(413);
-            await refused.body.text();
-            const next = await client.request({
-              path: pathOf(url),
-              method: 'POST',
-              headers: { authorization: validAuthorization(), 'content-type': 'application/json' },
-              body: bodyOf(createEvent()),
-            });
-            expect(next.statusCode, `a delivery after a ${framing} 413 through undici`).toBe(200);
-            await next.body.text();
-          }
+          const refused = await client.request({
+            path: pathOf(url),
+            method: 'POST',
+            headers: {
+              authorization: validAuthorization(),
+              'content-type': 'application/json',
+              'content-length': String(big.byteLength),
+            },
+            body: Readable.from(paced(big)),
+          });
+          expect(refused.statusCode, 'through undici').toBe(413);
+          await refused.body.text();
+          const next = await client.request({
+            path: pathOf(url),
+            method: 'POST',
+            headers: { authorization: validAuthorization(), 'content-type': 'application/json' },
+            body: bodyOf(createEvent()),
+          });
+          expect(next.statusCode, 'a delivery after the 413 through undici').toBe(200);
+          await next.body.text();
         } finally {
           await client.destroy();
         }
-        expect(seen).toHaveLength(delivered + 2);
+        expect(seen).toHaveLength(delivered + 1);
       },
     );
 
@@ -985,12 +983,15 @@ function pathOf(url: string): string {
   return `${pathname}${search}`;
 }
 
-/** `bytes` in 16 pieces, 60 ms apart. */
+/**
+ * `bytes` in 16 pieces 40 ms apart: an upload still going when the server answers, and
+ * longer than the 500 ms for which @hono/node-server drains a body it did not read.
+ */
 async function* paced(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   const size = Math.ceil(bytes.byteLength / 16);
   for (const piece of chunksOf(bytes, size)) {
     yield piece;
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 40));
   }
 }
 
