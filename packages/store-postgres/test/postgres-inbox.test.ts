@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import pg from 'pg';
@@ -19,6 +22,8 @@ afterAll(async () => {
   }
   await pool.end();
 });
+
+const services = fileURLToPath(new URL('../../../scripts/services.mjs', import.meta.url));
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -187,4 +192,54 @@ describe('createPostgresInbox', () => {
     expect(counts.pending).toBe(stored);
     expect(c50).toBeGreaterThan(c1);
   }, 30_000);
+
+  it('answers STORE_UNAVAILABLE while its server restarts, never true for an uncommitted delivery, and recovers without a new inbox', async () => {
+    const inbox = await fresh();
+    const before = record('PR-before');
+    expect(await inbox.enqueue([before])).toEqual([true]);
+    let running = true;
+    const accepted: string[] = [];
+    const failures: unknown[] = [];
+    const load = (async () => {
+      while (running) {
+        const r = record('PR-during');
+        try {
+          const [inserted] = await inbox.enqueue([r]);
+          if (inserted) accepted.push(r.key);
+        } catch (error) {
+          failures.push(error);
+        }
+        await sleep(10);
+      }
+    })();
+    await sleep(100);
+    await promisify(execFile)(process.execPath, [services, 'restart', 'postgres']);
+    const deadline = Date.now() + 30_000;
+    let after: boolean[] | undefined;
+    while (!after) {
+      try {
+        after = await inbox.enqueue([record('PR-after')]);
+      } catch (error) {
+        expect(isC2pError(error, 'STORE_UNAVAILABLE'), String(error)).toBe(true);
+        if (Date.now() > deadline) throw error;
+        await sleep(100);
+      }
+    }
+    running = false;
+    await load;
+    expect(after).toEqual([true]);
+    for (const error of failures)
+      expect(isC2pError(error, 'STORE_UNAVAILABLE'), String(error)).toBe(true);
+    // Every delivery answered true is stored: nothing was acknowledged without its commit.
+    const stored = new Set(
+      (await inbox.list({ state: 'pending', limit: 100_000 })).map((e) => e.key),
+    );
+    const missing = [before.key, ...accepted].filter((key) => !stored.has(key));
+    expect(missing).toEqual([]);
+    const [lease] = await inbox.lease(1, 30_000);
+    expect(lease?.entry.key).toBe(before.key);
+    console.info(
+      `[store-postgres] inbox across a server restart: ${accepted.length} deliveries accepted, ${failures.length} answered STORE_UNAVAILABLE, 0 accepted but lost`,
+    );
+  }, 60_000);
 });
