@@ -19,6 +19,7 @@ describe('createSqliteStore', () => {
     [{ synchronous: 'OFF' }, 'options.synchronous'],
     [{ busyTimeoutMs: -1 }, 'options.busyTimeoutMs'],
     [{ sweepEvery: 1.5 }, 'options.sweepEvery'],
+    [{ duplicateWaitMs: '5s' }, 'options.duplicateWaitMs'],
     [{ database: 42 }, 'options.database'],
   ])('rejects %o naming %s', (bad, path) => {
     const options = { database: file(), ...bad } as unknown as SqliteStoreOptions;
@@ -86,6 +87,28 @@ describe('createSqliteStore', () => {
     await expect(store.claim('k', 1000)).rejects.toSatisfy((e) =>
       isC2pError(e, 'STORE_UNAVAILABLE'),
     );
+  });
+
+  it('answers in_progress to a concurrent duplicate once duplicateWaitMs has passed', async () => {
+    const store = createSqliteStore({ database: file(), duplicateWaitMs: 50 });
+    let release: () => void = () => undefined;
+    const first = store.processOnce('k', 60_000, () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 10));
+    const started = performance.now();
+    let ran = false;
+    expect(
+      await store.processOnce('k', 60_000, async () => {
+        ran = true;
+      }),
+    ).toBe('in_progress');
+    const waited = performance.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(45);
+    expect(waited).toBeLessThan(1000);
+    expect(ran).toBe(false);
+    release();
+    expect(await first).toBe('processed');
+    expect(await store.processOnce('k', 60_000, async () => undefined)).toBe('duplicate');
+    await store.close();
   });
 
   it('closes only itself when an inbox shares its Database, once however often it is closed', async () => {
