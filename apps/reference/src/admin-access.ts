@@ -87,9 +87,15 @@ export function createAdminAccess(
       .map((part) => part.trim())
       .find((part) => part.startsWith(`${tokenCookie}=`))
       ?.slice(tokenCookie.length + 1);
+    let fromCookie: string | undefined;
+    try {
+      fromCookie = cookie === undefined ? undefined : decodeURIComponent(cookie);
+    } catch {
+      fromCookie = undefined;
+    }
     let ok = false;
     // Both candidates are compared in full, in constant time.
-    for (const candidate of [bearer, cookie]) {
+    for (const candidate of [bearer, fromCookie]) {
       if (candidate !== undefined && timingSafeEqual(digest(candidate), expected)) ok = true;
     }
     return ok;

@@ -63,7 +63,7 @@ export function createAdminListener(
         const secure = options.access.tls ? '; Secure' : '';
         res.setHeader(
           'set-cookie',
-          `${tokenCookie}=${token}; HttpOnly; SameSite=Strict; Path=/${secure}`,
+          `${tokenCookie}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/${secure}`,
         );
         res.setHeader('location', '/');
         send(res, 303, 'text/plain; charset=utf-8', '');

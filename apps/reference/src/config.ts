@@ -167,8 +167,8 @@ const envSchema = z.object({
   HONO_PORT: port(3003),
   ADMIN_PORT: port(3000),
   ADMIN_HOST: optional,
-  ADMIN_TOKEN: optional.refine((v) => v === undefined || v.length >= 16, {
-    message: 'must be at least 16 characters',
+  ADMIN_TOKEN: optional.refine((v) => v === undefined || /^\S{16,}$/.test(v), {
+    message: 'must be at least 16 characters, without spaces',
   }),
   C2P_FULFIL_URL: optional.refine(
     (v) => {

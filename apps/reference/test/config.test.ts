@@ -117,7 +117,7 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
   [
     'an admin token too short to resist guessing',
     () => ({ ADMIN_TOKEN: 'short' }),
-    'ADMIN_TOKEN: must be at least 16 characters',
+    'ADMIN_TOKEN: must be at least 16 characters, without spaces',
   ],
   [
     'a production admin off loopback without a token',
