@@ -232,6 +232,22 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${held}`,
+    // completeWithin's fence: locks the holder's row for the handlers' whole
+    // transaction without changing it. A row lock keeps other workers off the
+    // event (SKIP LOCKED) and its resource's later events waiting, while a
+    // duplicate delivery's INSERT ... ON CONFLICT does not wait on a lock-only
+    // row, as it would on an updated one: ingestion never waits for handlers.
+    lock: `
+      WITH clock AS (SELECT ${at} AS at)
+      SELECT e.id FROM ${t} AS e, clock WHERE ${held} FOR UPDATE OF e`,
+    // Under that lock the event is still this token's, even if the handlers
+    // outlasted locked_until: nobody could lease it meanwhile.
+    finish: `
+      WITH clock AS (SELECT ${at} AS at)
+      UPDATE ${t} AS e
+      SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
+        locked_until = NULL, lease_token = NULL
+      FROM clock WHERE e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`,
     fail: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${t} AS e
@@ -394,10 +410,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       let broken: Error | undefined;
       try {
         await query(client, { text: 'BEGIN' });
-        // Marked processed first, fenced by the token: nobody sees it before
-        // COMMIT, and the row's lock keeps other workers (SKIP LOCKED) and this
-        // resource's later events off it while the handlers run.
-        const owns = await query(client, statement('complete', [id, token]));
+        const owns = await query(client, statement('lock', [id, token]));
         if (owns.rowCount !== 1) {
           broken = await rollback(client);
           return false;
@@ -407,6 +420,11 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
         } catch (error) {
           broken = await rollback(client);
           throw error;
+        }
+        const finished = await query(client, statement('finish', [id, token]));
+        if (finished.rowCount !== 1) {
+          broken = await rollback(client);
+          return false;
         }
         const done = await query(client, { text: 'COMMIT' });
         if (done.command !== 'COMMIT') {
