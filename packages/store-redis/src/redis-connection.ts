@@ -20,14 +20,14 @@ export function redisScript(text: string): RedisScript {
 /** One connection to Redis: every failure, and use after `close()`, throws `STORE_UNAVAILABLE`. */
 export interface RedisConnection {
   send<T>(args: string[]): Promise<T>;
-  /** Runs `script` with no declared keys and `args` as `ARGV`. */
-  run<T>(script: RedisScript, args: string[]): Promise<T>;
+  /** Runs `script` with `keys` as `KEYS` and `args` as `ARGV`. */
+  run<T>(script: RedisScript, keys: string[], args: string[]): Promise<T>;
   /** Closes the client if the connection opened it. */
   close(): Promise<void>;
 }
 
 /**
- * Opens (or adopts) a node-redis client for the inbox: a URL opens a client of
+ * Opens (or adopts) a node-redis client for a store or inbox: a URL opens a client of
  * its own that fails fast while disconnected and reconnects by itself; a client
  * passed in is connected if needed and left open by `close()`.
  */
@@ -112,14 +112,15 @@ export function openRedisConnection(
 
   return {
     send,
-    async run<T>(script: RedisScript, args: string[]): Promise<T> {
+    async run<T>(script: RedisScript, keys: string[], args: string[]): Promise<T> {
+      const rest = [String(keys.length), ...keys, ...args];
       try {
-        return await send<T>(['EVALSHA', script.sha, '0', ...args]);
+        return await send<T>(['EVALSHA', script.sha, ...rest]);
       } catch (error) {
         const cause = error instanceof C2pError ? error.cause : error;
         if (!(cause instanceof Error) || !cause.message.startsWith('NOSCRIPT')) throw error;
         // The server restarted or flushed its script cache: send the script itself.
-        return send<T>(['EVAL', script.text, '0', ...args]);
+        return send<T>(['EVAL', script.text, ...rest]);
       }
     },
     async close() {

@@ -131,11 +131,11 @@ export function createRedisInbox(options: RedisInboxOptions): RedisInbox {
   const connection = openRedisConnection(options.client, readyTimeoutMs);
 
   const run = <T>(name: keyof typeof inboxScripts, args: Array<string | number>): Promise<T> =>
-    connection.run<T>(inboxScripts[name], [
-      keyPrefix,
-      clock ? String(clock()) : '',
-      ...args.map(String),
-    ]);
+    connection.run<T>(
+      inboxScripts[name],
+      [],
+      [keyPrefix, clock ? String(clock()) : '', ...args.map(String)],
+    );
 
   const verifyDurability = async (): Promise<void> => {
     const found: Record<string, string> = {};

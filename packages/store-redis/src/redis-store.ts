@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
-import { createClient } from 'redis';
+import { integerOption, invalidOption } from '@c2p/core/kit';
+import { openRedisConnection, type RedisScript, redisScript } from './redis-connection.js';
 
 const pkg = '@c2p/store-redis';
 
@@ -72,8 +72,6 @@ const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-const sha1 = (text: string): string => createHash('sha1').update(text).digest('hex');
-
 /**
  * A {@link RedisStore}, shared by any number of listener instances. A claim is
  * one `SET key token NX GET PX lease` (Redis 7.0 or later): it takes a free key
@@ -94,100 +92,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     fallback: 2000,
     pkg,
   });
-  const source = options.client;
-  const owned = typeof source === 'string';
-  if (owned && !/^rediss?:\/\//.test(source)) {
-    throw invalidOption('options.client', 'a URL must start with redis:// or rediss://', pkg);
-  }
-  if (
-    !owned &&
-    (typeof source !== 'object' || source === null || typeof source.sendCommand !== 'function')
-  ) {
-    throw invalidOption('options.client', 'must be a redis:// URL or a node-redis client', pkg);
-  }
-
-  let ownedClient: ReturnType<typeof createClient> | undefined;
-  let client: RedisClientLike;
-  if (owned) {
-    ownedClient = createClient({
-      url: source,
-      // Fail at once while disconnected rather than queueing until the server returns.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: readyTimeoutMs,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
-      },
-    });
-    // Connection errors surface as STORE_UNAVAILABLE on the operations; the
-    // client reconnects by itself.
-    ownedClient.on('error', () => undefined);
-    client = ownedClient as unknown as RedisClientLike;
-  } else {
-    client = source;
-  }
-  let connecting: Promise<unknown> | undefined;
-  const connect = (): void => {
-    if (client.isOpen || connecting) return;
-    connecting = client
-      .connect()
-      .catch(() => undefined)
-      .finally(() => {
-        connecting = undefined;
-      });
-  };
-  connect();
-  let closed = false;
-
-  // One shared wait for the client's next "ready", however many operations queue on it.
-  let waiting: Promise<void> | undefined;
-  const waitReady = (): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
-      const onReady = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        client.off('ready', onReady);
-        if (client.isReady) resolve();
-        else reject(new Error(`Redis not ready within ${readyTimeoutMs} ms`));
-      }, readyTimeoutMs);
-      client.once('ready', onReady);
-    });
-
-  const ready = async (): Promise<void> => {
-    if (closed) throw storeClosed(pkg);
-    if (client.isReady) return;
-    connect();
-    waiting ??= waitReady().finally(() => {
-      waiting = undefined;
-    });
-    await waiting;
-  };
-
-  const send = async <T>(args: string[]): Promise<T> => {
-    try {
-      await ready();
-      return await client.sendCommand<T>(args);
-    } catch (cause) {
-      throw storeUnavailable(cause);
-    }
-  };
-
+  const connection = openRedisConnection(options.client, readyTimeoutMs);
+  const { send } = connection;
   const scripts = {
-    complete: { text: completeScript, sha: sha1(completeScript) },
-    release: { text: releaseScript, sha: sha1(releaseScript) },
-    renew: { text: renewScript, sha: sha1(renewScript) },
+    complete: redisScript(completeScript),
+    release: redisScript(releaseScript),
+    renew: redisScript(renewScript),
   };
-  const run = async (script: { text: string; sha: string }, args: string[]): Promise<number> => {
-    try {
-      return await send<number>(['EVALSHA', script.sha, '1', ...args]);
-    } catch (error) {
-      const cause = error instanceof C2pError ? error.cause : error;
-      if (!(cause instanceof Error) || !cause.message.startsWith('NOSCRIPT')) throw error;
-      // The server restarted or flushed its script cache: send the script itself once.
-      return send<number>(['EVAL', script.text, '1', ...args]);
-    }
-  };
+  const run = (script: RedisScript, key: string, args: string[]): Promise<number> =>
+    connection.run<number>(script, [key], args);
 
   return {
     async claim(key, leaseMs): Promise<ClaimResult> {
@@ -206,15 +119,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
     async complete(key, token, retainMs) {
       if (token === COMPLETED) return false;
-      return (await run(scripts.complete, [keyPrefix + key, token, String(retainMs)])) === 1;
+      return (await run(scripts.complete, keyPrefix + key, [token, String(retainMs)])) === 1;
     },
     async release(key, token) {
       if (token === COMPLETED) return false;
-      return (await run(scripts.release, [keyPrefix + key, token])) === 1;
+      return (await run(scripts.release, keyPrefix + key, [token])) === 1;
     },
     async renew(key, token, leaseMs) {
       if (token === COMPLETED) return false;
-      return (await run(scripts.renew, [keyPrefix + key, token, String(leaseMs)])) === 1;
+      return (await run(scripts.renew, keyPrefix + key, [token, String(leaseMs)])) === 1;
     },
     async migrate() {
       for (const script of Object.values(scripts)) {
@@ -226,12 +139,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         }
       }
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      if (!ownedClient) return;
-      if (ownedClient.isReady) await ownedClient.close().catch(() => ownedClient?.destroy());
-      else if (ownedClient.isOpen) ownedClient.destroy();
-    },
+    close: () => connection.close(),
   };
 }
