@@ -2,18 +2,25 @@
 // `npm test`: the one command CI and a newcomer run. On a machine with only Node
 // and npm it installs the workspace, brings up PostgreSQL, Redis and Chromium
 // (scripts/services.mjs), builds, and runs every check: lint, typecheck, publint,
-// tests. Extra arguments go to vitest (e.g. `npm test -- --project core`).
+// the release checks, tests, then the packages as a stranger installs them and
+// the runtime matrix (e2e/). Extra arguments go to vitest (e.g. `npm test --
+// --project core`). The servers this run started are stopped when it ends,
+// however it ends, so another checkout's `npm test` can follow.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pnpmSpec } from './pnpm.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PNPM = 'pnpm@12.4.2';
+const PNPM = pnpmSpec();
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) fail(`Node.js 20 or newer is required; this is ${process.version}.`);
+
+const timings = [];
+const counts = { passed: 0, failed: 0, skipped: 0 };
 
 function fail(message) {
   console.error(`[test] ${message}`);
@@ -25,14 +32,63 @@ function step(title, args, env = process.env) {
   const started = Date.now();
   const result = spawnSync('npx', ['--yes', PNPM, ...args], { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) fail(`${title} failed (exit ${result.status ?? result.signal}).`);
-  console.log(`[test] ${title}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  done(title, started);
+}
+
+function done(title, started) {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  timings.push(`${title} ${seconds} s`);
+  console.log(`[test] ${title}: ok in ${seconds} s`);
+}
+
+/** Runs one e2e/ proof, streaming its output and adding up its `N passed, N failed` lines. */
+function proof(title, script, args, env) {
+  console.log(`\n[test] ${title}`);
+  const started = Date.now();
+  return new Promise((finish) => {
+    const child = spawn(process.execPath, [join(root, script), ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail += chunk;
+    });
+    child.on('close', (code, signal) => {
+      for (const [, passed, failed] of tail.matchAll(
+        /^\[e2e [^\]]+\] (\d+) passed, (\d+) failed/gm,
+      )) {
+        counts.passed += Number(passed);
+        counts.failed += Number(failed);
+      }
+      if (code === 0) done(title, started);
+      else console.log(`[test] ${title}: FAILED (exit ${code ?? signal})`);
+      finish(code === 0);
+    });
+  });
 }
 
 step('install', ['install', '--frozen-lockfile']);
 
-const { startServices } = await import('./services.mjs');
-const services = await startServices({ chromium: true });
-const env = { ...process.env, ...services };
+const { ensureServices } = await import('./services.mjs');
+const { env: urls, started } = await ensureServices({ chromium: true });
+if (started.length > 0) {
+  // Synchronous, so it also runs on process.exit() and after a signal.
+  process.on('exit', () => {
+    console.log(`[test] stopping what this run started: ${started.join(', ')}`);
+    spawnSync(process.execPath, [join(root, 'scripts', 'services.mjs'), 'stop', ...started], {
+      stdio: 'inherit',
+    });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () =>
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1)),
+    );
+  }
+}
+const env = { ...process.env, ...urls };
 
 step('lint', ['exec', 'biome', 'check', '.']);
 step(
@@ -45,6 +101,16 @@ step(
   ['-r', '--filter', './packages/*', 'exec', 'publint', '--strict', '--pack', 'npm'],
   env,
 );
+
+const proofs = [];
+proofs.push(await proof('changesets for changed packages', 'e2e/changesets.mjs', [], env));
+proofs.push(
+  await proof('release versions (changeset version in a copy)', 'e2e/release.mjs', [], env),
+);
+proofs.push(
+  await proof("core's main entry imports no node: module", 'e2e/core-entry.mjs', [], env),
+);
+
 const results = join(mkdtempSync(join(tmpdir(), 'c2p-test-')), 'vitest.json');
 const tests = [
   'exec',
@@ -55,15 +121,29 @@ const tests = [
   `--outputFile.json=${results}`,
   ...process.argv.slice(2),
 ];
+const testsStarted = Date.now();
 const outcome = spawnSync('npx', ['--yes', PNPM, ...tests], { cwd: root, stdio: 'inherit', env });
-// One plain closing line, whatever the runner printed above it.
+timings.push(`vitest ${((Date.now() - testsStarted) / 1000).toFixed(1)} s`);
 try {
   const report = JSON.parse(readFileSync(results, 'utf8'));
-  const skipped = report.numPendingTests + report.numTodoTests;
-  console.log(
-    `\n${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`,
-  );
+  counts.passed += report.numPassedTests;
+  counts.failed += report.numFailedTests;
+  counts.skipped += report.numPendingTests + report.numTodoTests;
 } catch {
-  console.log('\n0 passed, 1 failed (vitest wrote no results)');
+  counts.failed += 1; // vitest wrote no results
 }
+
+proofs.push(
+  await proof(
+    'consumer test and runtime matrix (packed tarballs in fresh npm projects)',
+    'e2e/consumer/run.mjs',
+    ['--runtimes'],
+    env,
+  ),
+);
+
+console.log(`\n[test] timings: ${timings.join(', ')}`);
+// One plain closing line, whatever the runners printed above it.
+console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 if (outcome.status !== 0) fail(`tests failed (exit ${outcome.status ?? outcome.signal}).`);
+if (proofs.includes(false)) fail('an e2e proof failed (see above).');
