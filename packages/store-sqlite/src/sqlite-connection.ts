@@ -61,6 +61,9 @@ const isBusy = (error: unknown): boolean => {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
 };
 
+const sameFile = (a: Stats | undefined, b: Stats): boolean =>
+  a !== undefined && a.ino === b.ino && a.dev === b.dev;
+
 const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
 
 /** What a transaction's last step decides: commit (or roll back) and answer `value`. */
@@ -83,6 +86,7 @@ export class SqliteConnection {
   private readonly file: string | undefined;
   private fileStat: Stats | undefined;
   private walStat: Stats | undefined;
+  private walCheckedAt = 0;
   private users = 0;
   private owned = false;
 
@@ -113,28 +117,22 @@ export class SqliteConnection {
   guard(): void {
     if (this.closedBy) throw this.closedBy;
     if (!this.file || !this.fileStat) return;
-    let now: Stats | undefined;
-    try {
-      now = statSync(this.file);
-    } catch {
-      now = undefined;
+    // One stat of the file per operation (a few microseconds); the WAL file's at
+    // most once a second, as deleting it alone is rarer.
+    const file = statSync(this.file, { throwIfNoEntry: false });
+    let replaced = !sameFile(file, this.fileStat) ? this.file : undefined;
+    const at = Date.now();
+    if (!replaced && at - this.walCheckedAt >= 1000) {
+      this.walCheckedAt = at;
+      const wal = statSync(`${this.file}-wal`, { throwIfNoEntry: false });
+      // The WAL file stays while any connection is open: once seen, it must stay.
+      if (this.walStat === undefined) this.walStat = wal;
+      else if (!sameFile(wal, this.walStat)) replaced = `${this.file}-wal`;
     }
-    let wal: Stats | undefined;
-    try {
-      wal = statSync(`${this.file}-wal`);
-    } catch {
-      wal = undefined;
-    }
-    const same = (a: Stats | undefined, b: Stats): boolean =>
-      a !== undefined && a.ino === b.ino && a.dev === b.dev;
-    // The WAL file is held open while any connection is: once seen, it must stay.
-    if (this.walStat === undefined && wal !== undefined && same(now, this.fileStat)) {
-      this.walStat = wal;
-    }
-    if (!same(now, this.fileStat) || (this.walStat && !same(wal, this.walStat))) {
+    if (replaced) {
       this.closedBy = storeUnavailable(
         undefined,
-        `[${pkg}] the database file ${this.file}${same(now, this.fileStat) ? '-wal' : ''} was deleted or replaced while open: nothing more is written (it would be lost); restart the process to open the file again`,
+        `[${pkg}] the database file ${replaced} was deleted or replaced while open: nothing more is written (it would be lost); restart the process to open the file again`,
       );
       throw this.closedBy;
     }
