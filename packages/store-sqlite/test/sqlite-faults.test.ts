@@ -63,6 +63,15 @@ const longestStall = async <T>(
   return { stallMs, result: result as PromiseSettledResult<T>, tookMs };
 };
 
+const event = (key: string) => ({
+  key,
+  resourceKey: 'payment:p',
+  eventType: 'PAYMENT-COMPLETED',
+  payload: '{}',
+  receivedAt: Date.now(),
+  clientIp: null,
+});
+
 const unavailable = (error: unknown): boolean => isC2pError(error, 'STORE_UNAVAILABLE');
 
 describe('another process holds the write lock (issue 12 #4)', () => {
@@ -128,6 +137,9 @@ describe('another process holds the write lock (issue 12 #4)', () => {
         }),
         store.claim('c', 60_000),
         inbox.lease(10, 1000),
+        // Two deliveries in one group commit: both are rejected, neither stored.
+        inbox.enqueue([event('e1')]),
+        inbox.enqueue([event('e2')]),
       ]),
     );
     console.info(
@@ -146,6 +158,7 @@ describe('another process holds the write lock (issue 12 #4)', () => {
     // Nothing of the handler's attempts committed.
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) AS c FROM c2p_idempotency').get()).toEqual({ c: 0 });
+    expect(db.prepare('SELECT count(*) AS c FROM c2p_inbox').get()).toEqual({ c: 0 });
     db.close();
     await store.close();
     await inbox.close();
