@@ -61,6 +61,12 @@ export interface InboxWorkerOptions {
   leaseMs?: number;
   /** How often to look for due events when nothing wakes the worker, in ms. Defaults to `1000`. */
   pollIntervalMs?: number;
+  /**
+   * How often to delete processed events past the inbox's retention (its
+   * `sweep()`, one bounded batch at a time), in ms; `0` never does. Defaults to
+   * `60000`.
+   */
+  sweepIntervalMs?: number;
   /** Called once per attempt. */
   onAttempt?(report: AttemptReport): void;
   /** Called with failed handlers (the cause) and inbox failures. */
@@ -106,6 +112,7 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const concurrency = options.concurrency ?? 4;
   const leaseMs = options.leaseMs ?? 15_000;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   const now = options.now ?? Date.now;
   const transactional = isTransactionalInbox(inbox);
   const running = new Set<Promise<void>>();
@@ -114,6 +121,7 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
   let woken = false;
   let idleWaiters: Array<() => void> = [];
   let lastPollFound = 0;
+  let nextSweepAt = now() + sweepIntervalMs;
 
   const report = (value: AttemptReport): void => {
     try {
@@ -237,9 +245,22 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
     }
   };
 
+  // Housekeeping between polls, so processed events do not grow forever; a
+  // failure is retried at the next interval.
+  const sweep = async (): Promise<void> => {
+    if (sweepIntervalMs === 0 || typeof inbox.sweep !== 'function' || now() < nextSweepAt) return;
+    nextSweepAt = now() + sweepIntervalMs;
+    try {
+      await inbox.sweep();
+    } catch (error) {
+      reportError(storeUnavailable(error), {});
+    }
+  };
+
   const loop = async (): Promise<void> => {
     while (!stopped) {
       woken = false;
+      await sweep();
       await poll();
       if (stopped) break;
       if (running.size === 0 && lastPollFound === 0 && !woken) {

@@ -242,4 +242,26 @@ describe('startInboxWorker', () => {
     down = false;
     await until(() => runs === 1);
   });
+
+  it('sweeps processed events past the retention on its interval', async () => {
+    let clock = Date.now();
+    const inbox = createMemoryInbox({ retainMs: 1_000, now: () => clock });
+    const { worker } = start({
+      inbox,
+      now: () => clock,
+      sweepIntervalMs: 5_000,
+      run: async () => {},
+    });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(async () => (await inbox.counts()).processed === 1);
+    clock += 2_000;
+    worker.wake();
+    await sleep(30);
+    // Past the retention, but the sweep interval has not come round yet.
+    expect(inbox.size()).toBe(1);
+    clock += 5_000;
+    worker.wake();
+    await until(() => inbox.size() === 0);
+  });
 });
