@@ -1,8 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { C2pError, type WebhookRequest, type Webhooks } from '@c2p/core';
-import { readBodyWithLimit } from '@c2p/core/kit';
+import { C2pError, type WebhookBody, type Webhooks } from '@c2p/core';
+import { fromNodeRequest, writeNodeResponse } from '@c2p/core/node';
 
-type Request = IncomingMessage & { body?: unknown };
+type Request = IncomingMessage & {
+  body?: unknown;
+  path?: string;
+  baseUrl?: string;
+  originalUrl?: string;
+  route?: { path?: unknown };
+};
 type Next = (error?: unknown) => void;
 
 /** Options for {@link createExpressHandler}. */
@@ -28,47 +34,42 @@ export function createExpressHandler(
   options: ExpressHandlerOptions = {},
 ): ExpressWebhookHandler {
   const peer = options.getPeerAddress ?? ((req) => req.socket.remoteAddress);
-  const answer = (req: Request, res: ServerResponse, next: Next, body: WebhookRequest['body']) => {
-    const header = (name: string) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(', ') : value;
-    };
+  const answer = (req: Request, res: ServerResponse, next: Next, body?: WebhookBody) => {
+    if (!isExactPath(req)) return next();
     webhooks
-      .handle({ method: req.method ?? '', header, body, peerAddress: peer(req) })
-      .then((response) => {
-        // A body left unread (refused, or cut at the limit) is never drained: close once answered.
-        if (!req.complete) res.setHeader('connection', 'close');
-        res.writeHead(response.status, response.headers).end(response.body);
-      }, next);
+      .handle(fromNodeRequest(req, { peerAddress: peer(req), body }))
+      .then((response) => writeNodeResponse(req, res, response), next);
   };
   return [
-    (req, res, next) => {
-      if (!req.readableEnded)
-        return answer(req, res, next, (max) => readBodyWithLimit(unread(req), max));
-      // A body parser ran first: bytes and text as they are, a parsed object re-serialised
-      // (express.json() turns an empty body into {}: zero bytes declared stay zero bytes).
-      const { body } = req;
-      if (req.headers['content-length'] === '0') return answer(req, res, next, '');
-      const raw =
-        body instanceof Uint8Array || typeof body === 'string' ? body : JSON.stringify(body);
-      answer(req, res, next, raw ?? '');
-    },
+    // Unread, core reads the stream itself (lazily, within the limit); else a body parser ran first.
+    (req, res, next) => answer(req, res, next, req.readableEnded ? parsedBody(req) : undefined),
     (error, req, res, next) => {
       const type = (error as { type?: unknown } | null)?.type;
-      if (type === 'entity.too.large') {
-        answer(req, res, next, async () => {
-          throw new C2pError('PAYLOAD_TOO_LARGE');
-        });
-      } else if (type === 'entity.parse.failed') {
+      if (type === 'entity.too.large') answer(req, res, next, tooLarge);
+      else if (type === 'entity.parse.failed')
         answer(req, res, next, String((error as { body?: unknown }).body ?? ''));
-      } else next(error);
+      else next(error);
     },
   ];
 }
 
-// Node destroys a stream (and the socket the 413 goes out on) when a for-await loop
-// stops early; an iterator without return() leaves it paused instead.
-function unread(req: IncomingMessage): AsyncIterable<Uint8Array> {
-  const chunks = req[Symbol.asyncIterator]();
-  return { [Symbol.asyncIterator]: () => ({ next: () => chunks.next() }) };
+// Express matches routes case-insensitively and with a trailing slash; c2p answers only
+// the path as configured, and leaves any other spelling to the next route (a 404).
+function isExactPath(req: Request): boolean {
+  const route = req.route?.path;
+  if (typeof route === 'string') return /[:*(]/.test(route) || req.path === route;
+  // Mounted with app.use(path): the mount path itself, without a trailing slash.
+  return req.path === '/' && req.originalUrl?.split('?')[0] === req.baseUrl;
+}
+
+// Bytes and text as they are, a parsed object re-serialised (express.json() turns an
+// empty body into {}: zero bytes declared stay zero bytes).
+function parsedBody(req: Request): WebhookBody {
+  const { body } = req;
+  if (req.headers['content-length'] === '0' || body === undefined) return '';
+  return body instanceof Uint8Array || typeof body === 'string' ? body : JSON.stringify(body);
+}
+
+async function tooLarge(): Promise<never> {
+  throw new C2pError('PAYLOAD_TOO_LARGE');
 }

@@ -1,30 +1,34 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Webhooks } from '@c2p/core';
-import { describeAdapterConformance } from '@c2p/testing/adapter-conformance';
+import {
+  type AdapterConformanceCase,
+  conformanceServerOptions,
+  describeAdapterConformance,
+} from '@c2p/testing/adapter-conformance';
 import express5 from 'express';
 import express4 from 'express4';
 import { createExpressHandler } from '../src/index.js';
 
 type Parser = 'none' | 'json' | 'raw' | 'text';
 const path = '/webhooks/clik2pay';
+// Above the suite's largest raised maxBodyBytes, so core, not the parser, sets the limit.
+const limit = '32mb';
 
 // Parsers answer every content type here, so the adapter really receives what each one leaves.
+// They run in the webhook's own route, as the README shows, so their errors reach the adapter.
 function listen(express: typeof express5, parser: Parser, webhooks: Webhooks) {
   const app = express();
-  if (parser === 'none') app.all(path, createExpressHandler(webhooks));
-  else {
-    if (parser === 'json') app.use(express.json());
-    if (parser === 'raw') app.use(express.raw({ type: () => true }));
-    if (parser === 'text') app.use(express.text({ type: () => true }));
-    // app.use (not app.all): a parser's error reaches only middleware mounted with use.
-    app.use(path, createExpressHandler(webhooks));
-  }
-  return start(app.listen(0, '127.0.0.1'));
+  const handler = createExpressHandler(webhooks);
+  if (parser === 'none') app.all(path, handler);
+  if (parser === 'json') app.all(path, express.json({ limit, type: () => true }), handler);
+  if (parser === 'raw') app.all(path, express.raw({ limit, type: () => true }), handler);
+  if (parser === 'text') app.all(path, express.text({ limit, type: () => true }), handler);
+  return start(createServer(conformanceServerOptions, app).listen(0, '127.0.0.1'));
 }
 
-async function start(server: Server) {
+async function start(server: ReturnType<typeof createServer>) {
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
@@ -33,6 +37,17 @@ async function start(server: Server) {
   };
 }
 
+const readFirst =
+  'a body parser mounted before the adapter reads the whole body before any check: mount the handler first (see the README)';
+const decodedFirst =
+  'a parser that decodes the body to text or JSON first hands core its reading of the bytes, not the bytes (lossy UTF-8, nesting re-serialised)';
+const skips: Record<Parser, Partial<Record<AdapterConformanceCase, string>>> = {
+  none: {},
+  raw: { 'slow-unauthenticated': readFirst },
+  json: { 'slow-unauthenticated': readFirst, 'body-hostile': decodedFirst },
+  text: { 'slow-unauthenticated': readFirst, 'body-hostile': decodedFirst },
+};
+
 for (const [version, express] of [
   ['express 5', express5],
   ['express 4', express4],
@@ -40,6 +55,7 @@ for (const [version, express] of [
   for (const parser of ['none', 'json', 'raw', 'text'] as const) {
     describeAdapterConformance(`${version}, body parser: ${parser}`, {
       start: (webhooks) => listen(express, parser, webhooks),
+      skip: skips[parser],
     });
   }
 }

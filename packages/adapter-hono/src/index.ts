@@ -27,9 +27,19 @@ export function createHonoHandler(webhooks: Webhooks, options: HonoHandlerOption
     );
   }
   return async (c) => {
+    // Router options (strict: false) may match other spellings: only the configured one is ours.
+    const route = c.req.routePath;
+    if (pathOf(c.req.url) !== route && !/[:*{]/.test(route)) return c.notFound();
     const request = fromWebRequest(c.req.raw, getPeerAddress(c));
     // A middleware that read the body first (c.req.json(), a validator) left it in Hono's cache.
     if (c.req.raw.bodyUsed) request.body = async () => new Uint8Array(await c.req.arrayBuffer());
     return toWebResponse(await webhooks.handle(request));
   };
+}
+
+// The path as sent (Hono's c.req.path drops a trailing slash when not strict).
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const end = url.indexOf('?', start);
+  return url.slice(start, end < 0 ? undefined : end);
 }

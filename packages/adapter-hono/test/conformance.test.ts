@@ -1,36 +1,40 @@
 import type { AddressInfo } from 'node:net';
-import { createWebhooks, encodeBasicAuth } from '@c2p/core';
-import { describeAdapterConformance } from '@c2p/testing/adapter-conformance';
+import { createWebhooks, encodeBasicAuth, type Webhooks } from '@c2p/core';
+import {
+  conformanceServerOptions,
+  describeAdapterConformance,
+} from '@c2p/testing/adapter-conformance';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { expect, it } from 'vitest';
 import { createHonoHandler } from '../src/index.js';
 
-describeAdapterConformance('hono 4 on @hono/node-server', {
-  start: async (webhooks) => {
-    const app = new Hono();
-    app.all(
-      '/webhooks/clik2pay',
-      createHonoHandler(webhooks, { getPeerAddress: (c) => getConnInfo(c).remote.address }),
+async function start(webhooks: Webhooks, strict: boolean) {
+  const app = new Hono({ strict });
+  app.all(
+    '/webhooks/clik2pay',
+    createHonoHandler(webhooks, { getPeerAddress: (c) => getConnInfo(c).remote.address }),
+  );
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const options = { fetch: app.fetch, port: 0, hostname: '127.0.0.1' };
+    const started = serve({ ...options, serverOptions: conformanceServerOptions }, () =>
+      resolve(started),
     );
-    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
-        resolve(started),
-      );
-    });
-    const { port } = server.address() as AddressInfo;
-    return {
-      url: `http://127.0.0.1:${port}/webhooks/clik2pay`,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
-  },
-  skip: {
-    'size-declared':
-      '@hono/node-server answers early but keeps the connection open, draining the upload for up to 500 ms, ' +
-      "then closes it; undici's fetch, still uploading, reports 'other side closed' instead of the 413. " +
-      'Transport between @hono/node-server and undici; the same 413 through app.fetch is tested below.',
-  },
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/webhooks/clik2pay`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describeAdapterConformance('hono 4 on @hono/node-server', {
+  start: (webhooks) => start(webhooks, true),
+});
+
+describeAdapterConformance('hono 4 on @hono/node-server, lenient router (strict: false)', {
+  start: (webhooks) => start(webhooks, false),
 });
 
 it('answers a declared oversized body with core’s 413 through app.fetch, no server needed', async () => {

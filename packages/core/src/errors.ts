@@ -1,28 +1,42 @@
 /**
- * Every code c2p can answer with or throw, mapped to its HTTP status and a
- * generic message. Messages never contain credentials or request input.
+ * Every code c2p can answer with or throw, mapped to its HTTP status, the
+ * pipeline step that answers with it (see {@link DeliveryStep}), and a generic
+ * message. Messages never contain credentials or request input. A batch of
+ * events answers with its worst outcome: the code with the highest status.
  */
 export const errorCodes = {
-  METHOD_NOT_ALLOWED: { status: 405, message: 'Only POST is accepted.' },
-  IP_NOT_ALLOWED: { status: 403, message: 'The client address is not allowed.' },
-  UNAUTHORIZED: { status: 401, message: 'Valid Basic credentials are required.' },
-  PAYLOAD_TOO_LARGE: { status: 413, message: 'The body exceeds the size limit.' },
-  INVALID_JSON: { status: 400, message: 'The body is not valid JSON.' },
+  METHOD_NOT_ALLOWED: { status: 405, step: 'method', message: 'Only POST is accepted.' },
+  IP_NOT_ALLOWED: { status: 403, step: 'ip', message: 'The client address is not allowed.' },
+  UNAUTHORIZED: { status: 401, step: 'auth', message: 'Valid Basic credentials are required.' },
+  PAYLOAD_TOO_LARGE: { status: 413, step: 'size', message: 'The body exceeds the size limit.' },
+  INVALID_JSON: { status: 400, step: 'json', message: 'The body is not valid JSON.' },
   INVALID_PAYLOAD: {
     status: 422,
+    step: 'payload',
     message: 'The body is not a Clik2pay event or an array of events.',
   },
   IN_PROGRESS: {
     status: 409,
+    step: 'events',
     message: 'This event is being processed by another worker; retry later.',
   },
-  HANDLER_FAILED: { status: 500, message: 'The event could not be processed.' },
-  STORE_UNAVAILABLE: { status: 503, message: 'The idempotency store is unavailable.' },
-  INVALID_OPTIONS: { status: 500, message: 'The configuration is invalid.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  HANDLER_FAILED: { status: 500, step: 'events', message: 'The event could not be processed.' },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    step: 'events',
+    message: 'The idempotency store is unavailable.',
+  },
+  INVALID_OPTIONS: { status: 500, step: 'options', message: 'The configuration is invalid.' },
+} as const satisfies Record<string, { status: number; step: string; message: string }>;
 
 /** A code from {@link errorCodes}. */
 export type C2pErrorCode = keyof typeof errorCodes;
+
+/**
+ * A step of the pipeline, in order: `method`, `ip`, `auth`, `size`, `json`,
+ * `payload`, `events`. `options` is construction, not a delivery.
+ */
+export type DeliveryStep = Exclude<(typeof errorCodes)[C2pErrorCode]['step'], 'options'>;
 
 /** Options for {@link C2pError}. */
 export interface C2pErrorOptions {

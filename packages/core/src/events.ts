@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRecord } from './is-record.js';
 
 /** The event types Clik2pay documents. Others may appear: see {@link UnknownEventTypeEvent}. */
 export const eventTypes = [
@@ -169,8 +170,8 @@ export function resolveResourceKind(
     if (slug === 'paymentrequest' || slug === 'paymentrequests') return 'payment-request';
     if (slug === 'payment' || slug === 'payments') return 'payment';
   }
-  const hasPayer = isObject(resource.payer);
-  const hasRecipient = isObject(resource.recipient);
+  const hasPayer = isRecord(resource.payer);
+  const hasRecipient = isRecord(resource.recipient);
   if (hasPayer && !hasRecipient) return 'payment-request';
   if (hasRecipient && !hasPayer) return 'payment';
   return 'unknown';
@@ -189,8 +190,4 @@ export function toEvent(wire: WireEvent): C2pEvent {
     resource: wire.resource,
     raw: wire,
   } as C2pEvent;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

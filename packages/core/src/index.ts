@@ -14,23 +14,19 @@ export {
   type ClientIpResolver,
   createClientIpResolver,
 } from './client-ip.js';
-export {
-  createWebhooks,
-  type DeliveryReport,
-  type DeliveryStep,
-  defaultIdempotencyKey,
-  type ErrorContext,
-  type EventHandler,
-  type EventOutcome,
-  type EventReport,
-  type HandlerContext,
-  type Webhooks,
-  type WebhooksOptions,
-} from './create-webhooks.js';
+export { createWebhooks, type Webhooks } from './create-webhooks.js';
+export type {
+  DeliveryReport,
+  ErrorContext,
+  EventOutcome,
+  EventReport,
+  FailedOutcome,
+} from './delivery-report.js';
 export {
   C2pError,
   type C2pErrorCode,
   type C2pErrorOptions,
+  type DeliveryStep,
   errorCodes,
   isC2pError,
 } from './errors.js';
@@ -53,6 +49,8 @@ export {
   type ResourceKind,
   type UnknownEventTypeEvent,
 } from './events.js';
+export type { EventHandler, HandlerContext } from './handler-registry.js';
+export { defaultIdempotencyKey } from './idempotency-key.js';
 export type {
   ClaimResult,
   IdempotencyStore,
@@ -95,6 +93,7 @@ export {
   parseEvents,
   type RawBody,
 } from './parse-events.js';
+export type { WebhooksOptions } from './resolve-options.js';
 export {
   createRetrySchedule,
   type RetrySchedule,

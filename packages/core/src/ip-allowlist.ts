@@ -58,7 +58,8 @@ export function canonicalIpAddress(address: Address): string {
 /**
  * Compiles an allowlist of addresses, CIDRs (IPv4 and IPv6) and preset names
  * (`production`, `sandbox`, `loopback`). Exact addresses take a set lookup;
- * CIDRs are matched after. A bad rule throws, naming it.
+ * CIDRs are matched after. A bad rule throws, naming it, and so does an empty
+ * list, which would refuse everyone.
  *
  * @example
  * const allowlist = createIpAllowlist(['production', '10.0.0.0/8']);
@@ -71,6 +72,12 @@ export function createIpAllowlist(
   const path = options.optionPath ?? 'options.allowedIps';
   if (!Array.isArray(rules))
     throw invalidOption(path, 'must be an array of addresses, CIDRs or preset names');
+  if (rules.length === 0) {
+    throw invalidOption(
+      path,
+      'is empty, which would refuse every request: name who may call, e.g. ["production"]',
+    );
+  }
   const exact = new Set<string>();
   // IPv4 CIDRs as [network, mask] integers: a peer in dotted decimal is matched
   // without building an address object. IPv6 CIDRs go through ipaddr.js.

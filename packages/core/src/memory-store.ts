@@ -14,6 +14,7 @@ interface Entry {
 
 /** The in-memory store, with {@link MemoryStore.size} for tests and metrics. */
 export interface MemoryStore extends IdempotencyStore {
+  renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** How many keys are held (pending or completed), expired ones swept first. */
   size(): number;
   /** Forgets every key. */
@@ -30,8 +31,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const entries = new Map<string, Entry>();
   let claimsSinceSweep = 0;
   // Tokens only need to tell this store's owners apart: a counter under a random
-  // prefix does that without a UUID's cost on every claim.
-  const tokenPrefix = `${crypto.randomUUID()}:`;
+  // prefix does that without a UUID's cost on every claim. The prefix is drawn at
+  // the first claim, not here: Cloudflare Workers refuse random values at module
+  // scope, where createWebhooks (and so this store) is usually built.
+  let tokenPrefix: string | undefined;
   let tokens = 0;
 
   const sweep = (at: number): void => {
@@ -54,6 +57,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (entry && entry.expiresAt > at) {
         return entry.completed ? { status: 'completed' } : { status: 'in_progress' };
       }
+      tokenPrefix ??= `${crypto.randomUUID()}:`;
       const token = `${tokenPrefix}${++tokens}`;
       entries.set(key, { completed: false, token, expiresAt: at + leaseMs });
       return { status: 'acquired', token };
@@ -64,6 +68,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!entry) return false;
       entry.completed = true;
       entry.expiresAt = at + retainMs;
+      return true;
+    },
+    async renew(key, token, leaseMs) {
+      const at = now();
+      const entry = owned(key, token, at);
+      if (!entry) return false;
+      entry.expiresAt = at + leaseMs;
       return true;
     },
     async release(key, token) {

@@ -14,5 +14,10 @@ export function writeNodeResponse(
   response: WebhookResponse,
 ): void {
   if (!req.complete) res.setHeader('connection', 'close');
-  res.writeHead(response.status, response.headers).end(response.body);
+  // With its length given, the answer is not sent chunked.
+  const headers = {
+    ...response.headers,
+    'content-length': String(Buffer.byteLength(response.body)),
+  };
+  res.writeHead(response.status, headers).end(response.body);
 }

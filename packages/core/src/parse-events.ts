@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type C2pEvent, eventSchema, toEvent, type WireEvent } from './events.js';
+import { isRecord } from './is-record.js';
 
 /** Raw body bytes or text, as the framework handed them over. */
 export type RawBody = string | Uint8Array;
@@ -68,10 +69,6 @@ export function isWireEvent(value: unknown): value is WireEvent {
     merchantTransactionId === null ||
     typeof merchantTransactionId === 'string'
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // A union's issues say little: re-validate the branch the body evidently meant

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createBasicAuthVerifier, encodeBasicAuth, verifyBasicAuth } from './basic-auth.js';
-import { C2pError } from './errors.js';
+import { createBasicAuthVerifier, encodeBasicAuth, verifyBasicAuth } from '../src/basic-auth.js';
+import { C2pError } from '../src/errors.js';
 
 const user = 'clik2pay';
 const pass = 's3cret:with:colons';

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
-import type { ClaimResult } from './idempotency-store.js';
-import { createMemoryStore } from './memory-store.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { ClaimResult } from '../src/idempotency-store.js';
+import { createMemoryStore } from '../src/memory-store.js';
 
 function fakeClock(start = 1_000_000) {
   let time = start;
@@ -24,6 +24,41 @@ async function acquire(
 }
 
 describe('createMemoryStore', () => {
+  it('draws no random value until the first claim (Workers refuse them at module scope)', async () => {
+    const randomUUID = vi.spyOn(crypto, 'randomUUID');
+    try {
+      const store = createMemoryStore();
+      expect(randomUUID).not.toHaveBeenCalled();
+      await store.claim('k', 10);
+      await store.claim('other', 10);
+      expect(randomUUID).toHaveBeenCalledTimes(1);
+    } finally {
+      randomUUID.mockRestore();
+    }
+  });
+
+  it('renews a lease for its owner only, from now', async () => {
+    const clock = fakeClock();
+    const store = createMemoryStore({ now: clock.now });
+    const token = await acquire(store, 'k', 1000);
+    clock.advance(900);
+    expect(await store.renew('k', 'someone else', 1000)).toBe(false);
+    expect(await store.renew('k', token, 1000)).toBe(true);
+    clock.advance(900); // 1800 ms after the claim, 900 ms after the renewal
+    expect(await store.claim('k', 1000)).toEqual({ status: 'in_progress' });
+    clock.advance(100);
+    expect(await store.renew('k', token, 1000)).toBe(false); // ran out: another may claim it
+    expect(await store.claim('k', 1000)).toMatchObject({ status: 'acquired' });
+    expect(await store.complete('k', token, 1000)).toBe(false);
+  });
+
+  it('does not renew a completed key', async () => {
+    const store = createMemoryStore();
+    const token = await acquire(store, 'k', 1000);
+    await store.complete('k', token, 5000);
+    expect(await store.renew('k', token, 1000)).toBe(false);
+  });
+
   it('issues a different token for every claim, and across stores', async () => {
     let now = 0;
     const one = createMemoryStore({ now: () => now });

@@ -1,5 +1,4 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { createWebhooks, type HandlerContext } from './create-webhooks.js';
 import type {
   C2pEvent,
   EventFor,
@@ -9,15 +8,16 @@ import type {
   PaymentResource,
   ResourceBase,
   UnknownEventTypeEvent,
-} from './events.js';
-import type { IdempotencyStore, TransactionalIdempotencyStore } from './idempotency-store.js';
-import { createMemoryStore } from './memory-store.js';
+} from '../src/events.js';
+import type { IdempotencyStore, TransactionalIdempotencyStore } from '../src/idempotency-store.js';
+import { createWebhooks, type HandlerContext } from '../src/index.js';
+import { createMemoryStore } from '../src/memory-store.js';
 
 const credentials = { username: 'u', password: 'p' };
 
 describe('handler narrowing', () => {
   it('gives on("PAYMENT-COMPLETED") the narrowed event', () => {
-    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', (event) => {
+    createWebhooks({ credentials, allowedIps: ['production'] }).on('PAYMENT-COMPLETED', (event) => {
       expectTypeOf(event).toEqualTypeOf<EventFor<'PAYMENT-COMPLETED'>>();
       expectTypeOf(event.eventType).toEqualTypeOf<'PAYMENT-COMPLETED'>();
       expectTypeOf(event.known).toEqualTypeOf<true>();
@@ -26,7 +26,7 @@ describe('handler narrowing', () => {
   });
 
   it('gives a list of types the union of their events', () => {
-    createWebhooks({ credentials, allowedIps: [] }).on(
+    createWebhooks({ credentials, allowedIps: ['production'] }).on(
       ['PAYMENT-FAILED', 'PAYMENT-LINK-FOLLOWED'],
       (event) => {
         expectTypeOf(event.eventType).toEqualTypeOf<'PAYMENT-FAILED' | 'PAYMENT-LINK-FOLLOWED'>();
@@ -35,7 +35,7 @@ describe('handler narrowing', () => {
   });
 
   it('narrows the resource by kind', () => {
-    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', (event) => {
+    createWebhooks({ credentials, allowedIps: ['production'] }).on('PAYMENT-COMPLETED', (event) => {
       if (event.kind === 'payment-request') {
         expectTypeOf(event.resource).toEqualTypeOf<PaymentRequestResource>();
         expectTypeOf(event.resource.payer).toEqualTypeOf<
@@ -56,11 +56,11 @@ describe('handler narrowing', () => {
 
   it('rejects an event type it does not know', () => {
     // @ts-expect-error: not a documented event type; use onUnknown
-    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-REFUNDED', () => {});
+    createWebhooks({ credentials, allowedIps: ['production'] }).on('PAYMENT-REFUNDED', () => {});
   });
 
   it('gives onUnknown the unknown event type', () => {
-    createWebhooks({ credentials, allowedIps: [] }).onUnknown((event) => {
+    createWebhooks({ credentials, allowedIps: ['production'] }).onUnknown((event) => {
       expectTypeOf(event).toEqualTypeOf<UnknownEventTypeEvent>();
       expectTypeOf(event.known).toEqualTypeOf<false>();
       expectTypeOf(event.eventType).toEqualTypeOf<string>();
@@ -68,7 +68,7 @@ describe('handler narrowing', () => {
   });
 
   it('gives onAny every event, narrowed by known, then eventType, then kind', () => {
-    createWebhooks({ credentials, allowedIps: [] }).onAny((event) => {
+    createWebhooks({ credentials, allowedIps: ['production'] }).onAny((event) => {
       expectTypeOf(event).toEqualTypeOf<C2pEvent>();
       if (event.known) {
         expectTypeOf(event).toEqualTypeOf<KnownEvent>();
@@ -91,7 +91,11 @@ describe('ctx.tx', () => {
   const transactional = {} as TransactionalIdempotencyStore<Tx>;
 
   it('is the transaction of a transactional store', () => {
-    const webhooks = createWebhooks({ credentials, allowedIps: [], store: transactional });
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['production'],
+      store: transactional,
+    });
     webhooks.on('PAYMENT-COMPLETED', (_event, ctx) => {
       expectTypeOf(ctx).toEqualTypeOf<HandlerContext<Tx>>();
       expectTypeOf(ctx.tx).toEqualTypeOf<Tx>();
@@ -103,27 +107,31 @@ describe('ctx.tx', () => {
     webhooks.onUnknown((_event, { tx }) => {
       expectTypeOf(tx).toEqualTypeOf<Tx>();
     });
-    expectTypeOf(webhooks.store).toEqualTypeOf<TransactionalIdempotencyStore<Tx>>();
   });
 
   it('is undefined for a plain store and for the default one', () => {
-    createWebhooks({ credentials, allowedIps: [], store: createMemoryStore() }).on(
+    createWebhooks({ credentials, allowedIps: ['production'], store: createMemoryStore() }).on(
       'PAYMENT-COMPLETED',
       (_event, { tx }) => {
         expectTypeOf(tx).toEqualTypeOf<undefined>();
       },
     );
-    createWebhooks({ credentials, allowedIps: [], store: {} as IdempotencyStore }).onAny(
-      (_event, { tx }) => {
-        expectTypeOf(tx).toEqualTypeOf<undefined>();
-      },
-    );
-    createWebhooks({ credentials, allowedIps: [] }).onAny((_event, { tx }) => {
+    createWebhooks({
+      credentials,
+      allowedIps: ['production'],
+      store: {} as IdempotencyStore,
+    }).onAny((_event, { tx }) => {
+      expectTypeOf(tx).toEqualTypeOf<undefined>();
+    });
+    createWebhooks({ credentials, allowedIps: ['production'] }).onAny((_event, { tx }) => {
       expectTypeOf(tx).toEqualTypeOf<undefined>();
     });
   });
 
   it('accepts async handlers', () => {
-    createWebhooks({ credentials, allowedIps: [] }).on('PAYMENT-COMPLETED', async () => {});
+    createWebhooks({ credentials, allowedIps: ['production'] }).on(
+      'PAYMENT-COMPLETED',
+      async () => {},
+    );
   });
 });

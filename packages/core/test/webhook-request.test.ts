@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { encodeBasicAuth } from './basic-auth.js';
-import { createWebhooks } from './create-webhooks.js';
-import { isC2pError } from './errors.js';
-import { fromWebRequest, readBodyWithLimit, toWebResponse } from './webhook-request.js';
+import { encodeBasicAuth } from '../src/basic-auth.js';
+import { createWebhooks } from '../src/create-webhooks.js';
+import { isC2pError } from '../src/errors.js';
+import { fromWebRequest, readBodyWithLimit, toWebResponse } from '../src/webhook-request.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 

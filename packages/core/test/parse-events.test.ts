@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodySchema, eventSchema, eventTypes, resolveResourceKind } from './events.js';
-import { isWireEvent, parseEvents } from './parse-events.js';
+import { bodySchema, eventSchema, eventTypes, resolveResourceKind } from '../src/events.js';
+import { isWireEvent, parseEvents } from '../src/parse-events.js';
 
 // The body Clik2pay's documentation shows, values verbatim.
 const documentedExample = `[

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
-import { C2pError } from './errors.js';
+import { C2pError } from '../src/errors.js';
 import {
   canonicalIpAddress,
   clik2payIps,
   createIpAllowlist,
   parseIpAddress,
-} from './ip-allowlist.js';
+} from '../src/ip-allowlist.js';
 
 function configError(fn: () => unknown): C2pError {
   try {
@@ -135,8 +135,10 @@ describe('createIpAllowlist', () => {
     expect(list.allows('198.51.100.1')).toBe(false);
   });
 
-  it('denies everything when empty', () => {
-    expect(createIpAllowlist([]).allows('127.0.0.1')).toBe(false);
+  it('refuses an empty list, which would deny everything', () => {
+    expect(() => createIpAllowlist([])).toThrow(
+      '[@c2p/core] options.allowedIps: is empty, which would refuse every request',
+    );
   });
 
   it.each([

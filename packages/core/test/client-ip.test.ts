@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createClientIpResolver } from './client-ip.js';
-import { C2pError } from './errors.js';
-import { createIpAllowlist } from './ip-allowlist.js';
+import { createClientIpResolver } from '../src/client-ip.js';
+import { C2pError } from '../src/errors.js';
+import { createIpAllowlist } from '../src/ip-allowlist.js';
 
 describe('createClientIpResolver', () => {
   it('without trusted proxies, answers the peer and ignores X-Forwarded-For', () => {

@@ -1,21 +1,21 @@
 import { describe, expect, it, vi } from 'vitest';
-import { encodeBasicAuth } from './basic-auth.js';
+import { encodeBasicAuth } from '../src/basic-auth.js';
+import { C2pError, type C2pErrorCode, errorCodes } from '../src/errors.js';
+import type { C2pEvent } from '../src/events.js';
+import type {
+  ClaimResult,
+  IdempotencyStore,
+  TransactionalIdempotencyStore,
+} from '../src/idempotency-store.js';
 import {
   createWebhooks,
   type DeliveryReport,
   defaultIdempotencyKey,
   type WebhooksOptions,
-} from './create-webhooks.js';
-import { C2pError, type C2pErrorCode, errorCodes } from './errors.js';
-import type { C2pEvent } from './events.js';
-import type {
-  ClaimResult,
-  IdempotencyStore,
-  TransactionalIdempotencyStore,
-} from './idempotency-store.js';
-import { createMemoryStore } from './memory-store.js';
-import { parseEvents } from './parse-events.js';
-import type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
+} from '../src/index.js';
+import { createMemoryStore } from '../src/memory-store.js';
+import { parseEvents } from '../src/parse-events.js';
+import type { WebhookBody, WebhookRequest, WebhookResponse } from '../src/webhook-request.js';
 
 const USERNAME = 'clik2pay';
 const PASSWORD = 'hunter2:SECRET_PASSWORD_MARKER';
@@ -297,7 +297,8 @@ describe('createWebhooks().handle()', () => {
         ...req,
         header: (name) => (name === 'authorization' ? auth : req.header(name)),
       });
-      expectError(response, 'UNAUTHORIZED', challenge);
+      // The body it never read closes the connection (see 'an unread body').
+      expectError(response, 'UNAUTHORIZED', { ...challenge, connection: 'close' });
       expect(body).not.toHaveBeenCalled();
       expect(reports[0]).toMatchObject({ status: 401, code: 'UNAUTHORIZED', step: 'auth' });
     });
@@ -334,7 +335,7 @@ describe('createWebhooks().handle()', () => {
       const response = await webhooks.handle(
         request({ body, headers: { 'content-length': '101' } }),
       );
-      expectError(response, 'PAYLOAD_TOO_LARGE');
+      expectError(response, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
       expect(body).not.toHaveBeenCalled();
       expect(reports[0]).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', step: 'size' });
     });
@@ -819,6 +820,213 @@ describe('createWebhooks().handle()', () => {
     });
   });
 
+  describe('a store with processOnce (crash-safe sync mode)', () => {
+    interface Tx {
+      writes: string[];
+    }
+
+    /** processOnce over a memory store: one call per event, the writes kept only on success. */
+    function processOnceStore(answer?: 'duplicate' | 'in_progress') {
+      const memory = createMemoryStore();
+      const committed: string[] = [];
+      const calls: string[] = [];
+      const unused = async (): Promise<never> => {
+        throw new Error('the pipeline must use processOnce');
+      };
+      const store: TransactionalIdempotencyStore<Tx> = {
+        claim: unused,
+        complete: unused,
+        release: unused,
+        completeWithin: unused,
+        async processOnce(key, retainMs, work) {
+          calls.push(key);
+          if (answer) return answer;
+          const claim = await memory.claim(key, 60_000);
+          if (claim.status !== 'acquired') return 'duplicate';
+          const tx: Tx = { writes: [] };
+          try {
+            await work(tx);
+          } catch (error) {
+            await memory.release(key, claim.token);
+            throw error;
+          }
+          await memory.complete(key, claim.token, retainMs);
+          committed.push(...tx.writes);
+          return 'processed';
+        },
+      };
+      return { store, committed, calls };
+    }
+
+    it('runs the handlers inside processOnce with its transaction, once', async () => {
+      const { store, committed, calls } = processOnceStore();
+      const { webhooks } = setup({ store });
+      webhooks.on('PAYMENT-COMPLETED', (event, { tx, key }) => {
+        tx.writes.push(`fulfil ${event.resource.id} ${key}`);
+      });
+      const first = await webhooks.handle(request());
+      const second = await webhooks.handle(request());
+      expect([first.body, second.body]).toEqual([
+        '{"received":1,"processed":1,"duplicates":0}',
+        '{"received":1,"processed":0,"duplicates":1}',
+      ]);
+      expect(committed).toEqual([`fulfil 8ecd810d-c0e2-40a6-8ab9-da12d72a3d6a ${KEY}`]);
+      expect(calls).toEqual([KEY, KEY]);
+    });
+
+    it('answers 409 when processOnce says another owner is processing the event', async () => {
+      const { store } = processOnceStore('in_progress');
+      const { webhooks, reports } = setup({ store });
+      expectError(await webhooks.handle(request()), 'IN_PROGRESS');
+      expect(reports[0]?.events[0]?.outcome).toBe('in_progress');
+    });
+
+    it("answers 500 with the handler's own error as the cause when the handler throws", async () => {
+      const { store, committed } = processOnceStore();
+      const { webhooks, errors } = setup({ store });
+      const thrown = new Error('ledger offline');
+      webhooks.on('PAYMENT-COMPLETED', (_event, { tx }) => {
+        tx.writes.push('half done');
+        throw thrown;
+      });
+      expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
+      expect(errors.map((e) => [e.error.code, e.error.cause, e.key])).toEqual([
+        ['HANDLER_FAILED', thrown, KEY],
+      ]);
+      expect(committed).toEqual([]);
+    });
+
+    it('answers 503 when processOnce cannot reach its backend', async () => {
+      const { store } = processOnceStore();
+      const down = new Error('ECONNREFUSED');
+      const { webhooks, errors } = setup({
+        store: { ...store, processOnce: async () => Promise.reject(down) },
+      });
+      expectError(await webhooks.handle(request()), 'STORE_UNAVAILABLE');
+      expect(errors.map((e) => [e.error.code, e.error.cause])).toEqual([
+        ['STORE_UNAVAILABLE', down],
+      ]);
+    });
+  });
+
+  describe('leases', () => {
+    function recordingStore(withRenew: boolean) {
+      const memory = createMemoryStore();
+      const leases: number[] = [];
+      const renewals: number[] = [];
+      const store: IdempotencyStore = {
+        claim: (key, leaseMs) => {
+          leases.push(leaseMs);
+          return memory.claim(key, leaseMs);
+        },
+        complete: memory.complete,
+        release: memory.release,
+        ...(withRenew && {
+          renew: (key: string, token: string, leaseMs: number) => {
+            renewals.push(leaseMs);
+            return memory.renew(key, token, leaseMs);
+          },
+        }),
+      };
+      return { store, leases, renewals };
+    }
+
+    it('defaults to a 10 s lease for a store that renews, 60 s for one that cannot', async () => {
+      const renewing = recordingStore(true);
+      const fixed = recordingStore(false);
+      await setup({ store: renewing.store }).webhooks.handle(request());
+      await setup({ store: fixed.store }).webhooks.handle(request());
+      expect([renewing.leases, fixed.leases]).toEqual([[10_000], [60_000]]);
+    });
+
+    it('renews the lease every third of it while the handlers run, and stops after', async () => {
+      const { store, renewals } = recordingStore(true);
+      const { webhooks } = setup({ store, leaseMs: 30 });
+      webhooks.onAny(() => new Promise((resolve) => setTimeout(resolve, 200)));
+      const response = webhooks.handle(request());
+      // Long past the 30 ms lease, the event is still held: a redelivery is told to wait.
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expectError(await webhooks.handle(request()), 'IN_PROGRESS');
+      expect((await response).status).toBe(200);
+      const renewed = renewals.length;
+      expect(renewed).toBeGreaterThanOrEqual(5);
+      expect(new Set(renewals)).toEqual(new Set([30]));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(renewals.length).toBe(renewed);
+    });
+
+    it('lets another delivery take over a lease that is not renewed', async () => {
+      const { store } = recordingStore(false);
+      const { webhooks } = setup({ store, leaseMs: 30 });
+      let runs = 0;
+      webhooks.onAny(async () => {
+        // Only the first run is slow, past its lease.
+        if (++runs === 1) await new Promise((resolve) => setTimeout(resolve, 150));
+      });
+      const first = webhooks.handle(request());
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      const second = await webhooks.handle(request());
+      // The first owner's completion finds the key taken over: it answers 409.
+      expect([second.status, (await first).status, runs]).toEqual([200, 409, 2]);
+    });
+  });
+
+  describe('an unread body', () => {
+    const event = JSON.stringify(paymentRequestEvent());
+
+    it.each([
+      ['refused at the method', { method: 'PUT' }, 'METHOD_NOT_ALLOWED'],
+      ['refused at the IP', { peer: '192.0.2.1' }, 'IP_NOT_ALLOWED'],
+      ['refused at the credentials', { headers: { authorization: 'Basic eDp5' } }, 'UNAUTHORIZED'],
+    ] as const)('closes the connection when %s before reading', async (_name, init, code) => {
+      const { webhooks } = setup();
+      const body = lazyBody(event);
+      const headers = {
+        'content-length': String(event.length),
+        ...('headers' in init ? init.headers : {}),
+      };
+      const response = await webhooks.handle(request({ ...init, headers, body }));
+      expect([response.status, response.headers.connection]).toEqual([
+        errorCodes[code].status,
+        'close',
+      ]);
+      expect(body).not.toHaveBeenCalled();
+    });
+
+    it('closes the connection when a chunked body is cut at the limit', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 100 });
+      const body = vi.fn(async (): Promise<string> => {
+        throw new C2pError('PAYLOAD_TOO_LARGE');
+      });
+      const response = await webhooks.handle(
+        request({ body, headers: { 'transfer-encoding': 'chunked' } }),
+      );
+      expectError(response, 'PAYLOAD_TOO_LARGE', { connection: 'close' });
+    });
+
+    it('keeps the connection when the body was read whole, or there was none', async () => {
+      const { webhooks } = setup();
+      const length = { 'content-length': String(event.length) };
+      const answers = await Promise.all([
+        webhooks.handle(request({ body: lazyBody(event), headers: length })),
+        webhooks.handle(request({ body: lazyBody('{'), headers: { 'content-length': '1' } })),
+        webhooks.handle(request({ method: 'GET', body: lazyBody('') })),
+        webhooks.handle(
+          request({ peer: '192.0.2.1', body: lazyBody(''), headers: { 'content-length': '0' } }),
+        ),
+        // A body a framework already read is no longer on the connection.
+        webhooks.handle(request({ peer: '192.0.2.1', body: event, headers: length })),
+      ]);
+      expect(answers.map((answer) => [answer.status, answer.headers.connection])).toEqual([
+        [200, undefined],
+        [400, undefined],
+        [405, undefined],
+        [403, undefined],
+        [403, undefined],
+      ]);
+    });
+  });
+
   it('never echoes credentials or input in any error response', async () => {
     const { webhooks } = setup({ maxBodyBytes: 1000 });
     webhooks.onAny(() => {
@@ -868,56 +1076,57 @@ describe('createWebhooks() options', () => {
     ],
     [
       'a bad trusted proxy',
-      { credentials, allowedIps: [], trustedProxies: ['lb'] },
+      { credentials, allowedIps: ['loopback'], trustedProxies: ['lb'] },
       '[@c2p/core] options.trustedProxies[0]: "lb" is not an address, CIDR or preset name (production, sandbox, loopback)',
     ],
     [
       'missing credentials',
-      { allowedIps: [] },
+      { allowedIps: ['loopback'] },
       '[@c2p/core] options.credentials.username: must be a non-empty string',
     ],
     [
       'a zero body limit',
-      { credentials, allowedIps: [], maxBodyBytes: 0 },
+      { credentials, allowedIps: ['loopback'], maxBodyBytes: 0 },
       '[@c2p/core] options.maxBodyBytes: must be a positive integer',
     ],
     [
       'a fractional lease',
-      { credentials, allowedIps: [], leaseMs: 1.5 },
+      { credentials, allowedIps: ['loopback'], leaseMs: 1.5 },
       '[@c2p/core] options.leaseMs: must be a positive integer',
     ],
     [
       'a negative retention',
-      { credentials, allowedIps: [], retainMs: -1 },
+      { credentials, allowedIps: ['loopback'], retainMs: -1 },
       '[@c2p/core] options.retainMs: must be a positive integer',
     ],
     [
       'a store without release',
-      { credentials, allowedIps: [], store: { claim() {}, complete() {} } },
+      { credentials, allowedIps: ['loopback'], store: { claim() {}, complete() {} } },
       '[@c2p/core] options.store: has no release() method',
     ],
     [
       'a key that is not a function',
-      { credentials, allowedIps: [], idempotencyKey: 'id' },
+      { credentials, allowedIps: ['loopback'], idempotencyKey: 'id' },
       '[@c2p/core] options.idempotencyKey: must be a function',
     ],
     [
       'a realm with a quote',
-      { credentials, allowedIps: [], realm: 'a"b' },
+      { credentials, allowedIps: ['loopback'], realm: 'a"b' },
       '[@c2p/core] options.realm: must be a string without quotes, backslashes or control characters',
     ],
   ])('throws on %s, naming the option', (_name, options, expected) => {
     expect(message(() => createWebhooks(options as unknown as WebhooksOptions))).toBe(expected);
   });
 
-  it('exposes its settings', () => {
-    const store = createMemoryStore();
-    const webhooks = createWebhooks({ credentials, allowedIps: [], store, maxBodyBytes: 10 });
-    expect(webhooks.store).toBe(store);
+  it('exposes its body limit, for adapters that enforce it while reading', () => {
+    const webhooks = createWebhooks({ credentials, allowedIps: ['loopback'], maxBodyBytes: 10 });
     expect(webhooks.maxBodyBytes).toBe(10);
-    expect(webhooks.hasErrorHook).toBe(false);
-    webhooks.onError(() => {});
-    expect(webhooks.hasErrorHook).toBe(true);
+  });
+
+  it('refuses an empty allowlist, which would refuse every request', () => {
+    expect(message(() => createWebhooks({ credentials, allowedIps: [] }))).toBe(
+      '[@c2p/core] options.allowedIps: is empty, which would refuse every request: name who may call, e.g. ["production"]',
+    );
   });
 
   it('builds the default key from kind, id, eventType and status', () => {

@@ -1,0 +1,75 @@
+import type { DeliveryReport } from './delivery-report.js';
+import type { DeliveryStep } from './errors.js';
+import type { C2pEvent } from './events.js';
+import { parseEvents } from './parse-events.js';
+import { hasBody, readBody } from './read-body.js';
+import type { ResolvedOptions } from './resolve-options.js';
+import { refuse } from './responses.js';
+import type { WebhookRequest, WebhookResponse } from './webhook-request.js';
+
+/** What deciding a delivery needs: the resolved options and the events step. */
+export interface DeliveryPipeline {
+  readonly options: ResolvedOptions;
+  /** The events step: processes (sync mode) or stores (inbox mode) the parsed events. */
+  acceptEvents(events: readonly C2pEvent[], report: DeliveryReport): Promise<WebhookResponse>;
+}
+
+/**
+ * Decides one delivery, step by step as the README's table: each step passes or
+ * refuses with its one code. May throw only if the request object itself is
+ * broken (a throwing header lookup).
+ */
+export async function decideDelivery(
+  request: WebhookRequest,
+  report: DeliveryReport,
+  pipeline: DeliveryPipeline,
+): Promise<WebhookResponse> {
+  const response = await decide(request, report, pipeline);
+  return leftUnread(request, report) ? closing(response) : response;
+}
+
+async function decide(
+  request: WebhookRequest,
+  report: DeliveryReport,
+  { options, acceptEvents }: DeliveryPipeline,
+): Promise<WebhookResponse> {
+  if (!isPost(request.method)) return refuse(report, 'METHOD_NOT_ALLOWED', allowPost);
+  report.clientIp = options.clientIpOf(request);
+  if (!options.allowlist.allows(report.clientIp)) return refuse(report, 'IP_NOT_ALLOWED');
+  if (!options.verify(request.header('authorization')))
+    return refuse(report, 'UNAUTHORIZED', { headers: { 'www-authenticate': options.challenge } });
+  const read = await readBody(request, options.maxBodyBytes);
+  if (!read.ok) return refuse(report, read.code);
+  const parsed = parseEvents(read.body);
+  if (!parsed.success) return refuse(report, parsed.error.code, { issues: parsed.error.issues });
+  report.step = 'events';
+  return acceptEvents(parsed.data, report);
+}
+
+const allowPost = { headers: { allow: 'POST' } };
+
+function isPost(method: string): boolean {
+  return method === 'POST' || (typeof method === 'string' && method.toUpperCase() === 'POST');
+}
+
+// The steps that refuse a lazily read body before it is read whole.
+const beforeTheBody: ReadonlySet<DeliveryStep> = new Set(['method', 'ip', 'auth', 'size']);
+
+/** Was a body refused before it was read whole (never read, or cut at the limit)? */
+function leftUnread(request: WebhookRequest, report: DeliveryReport): boolean {
+  return (
+    typeof request.body === 'function' &&
+    report.code !== undefined &&
+    beforeTheBody.has(report.step) &&
+    hasBody(request)
+  );
+}
+
+/**
+ * An unread body is never drained: the answer says `Connection: close`, so the
+ * server closes once it is sent, and the unread bytes cannot be taken for the
+ * next request on a kept-alive connection.
+ */
+function closing(response: WebhookResponse): WebhookResponse {
+  return { ...response, headers: { ...response.headers, connection: 'close' } };
+}

@@ -1,0 +1,68 @@
+import type { C2pEvent } from './events.js';
+
+/** What a handler receives beside the event. */
+export interface HandlerContext<Tx = undefined> {
+  /** The event's idempotency key. */
+  key: string;
+  /**
+   * The store's transaction, for a transactional store (SQLite, PostgreSQL):
+   * write through it and your write commits together with the completion.
+   * `undefined` for other stores.
+   */
+  tx: Tx;
+}
+
+/** A handler for events of type `E`. Throw to refuse the event: it is released and Clik2pay retries. */
+export type EventHandler<E, Tx = undefined> = (
+  event: E,
+  context: HandlerContext<Tx>,
+) => void | Promise<void>;
+
+type AnyHandler = EventHandler<C2pEvent, unknown>;
+
+/** The registered handlers, and running them for one event. */
+export interface HandlerRegistry {
+  /** Adds a handler for each of `eventTypes`. */
+  on(eventTypes: string | readonly string[], handler: AnyHandler): void;
+  /** Adds a handler for every event, run after the specific ones. */
+  onAny(handler: AnyHandler): void;
+  /** Adds a handler for event types c2p does not know. */
+  onUnknown(handler: AnyHandler): void;
+  /**
+   * Runs the event's handlers one after the other: those of its type (or the
+   * unknown-type ones), then the catch-all ones. The first that throws stops the rest.
+   */
+  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void>;
+}
+
+/** Builds an empty {@link HandlerRegistry}. */
+export function createHandlerRegistry(): HandlerRegistry {
+  const byType = new Map<string, AnyHandler[]>();
+  const anyHandlers: AnyHandler[] = [];
+  const unknownHandlers: AnyHandler[] = [];
+  return {
+    on(eventTypes, handler) {
+      for (const type of typeof eventTypes === 'string' ? [eventTypes] : eventTypes) {
+        const list = byType.get(type) ?? [];
+        list.push(handler);
+        byType.set(type, list);
+      }
+    },
+    onAny(handler) {
+      anyHandlers.push(handler);
+    },
+    onUnknown(handler) {
+      unknownHandlers.push(handler);
+    },
+    async run(event, context) {
+      const specific = event.known ? byType.get(event.eventType) : unknownHandlers;
+      for (const list of [specific, anyHandlers]) {
+        for (const handler of list ?? []) {
+          const result = handler(event, context);
+          // A synchronous handler costs no extra turn of the microtask queue.
+          if (result !== undefined) await result;
+        }
+      }
+    },
+  };
+}

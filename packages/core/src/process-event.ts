@@ -1,0 +1,135 @@
+import type { ErrorContext, EventOutcome } from './delivery-report.js';
+import { C2pError, storeUnavailable } from './errors.js';
+import type { C2pEvent } from './events.js';
+import { HandlerFailure } from './handler-failure.js';
+import type { HandlerContext } from './handler-registry.js';
+import { type IdempotencyStore, isTransactionalStore } from './idempotency-store.js';
+
+/** What processing one event needs from the pipeline. */
+export interface EventProcessor {
+  readonly store: IdempotencyStore;
+  readonly leaseMs: number;
+  readonly retainMs: number;
+  /** Runs the event's handlers. */
+  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void>;
+  /** Hands an error to the error hooks. */
+  reportError(error: C2pError, context: ErrorContext): void;
+}
+
+/** The handlers of one event, given the store's transaction (or `undefined`). */
+type Work = (tx: unknown) => Promise<void>;
+
+/**
+ * Processes one event exactly once, and answers its outcome; never throws.
+ *
+ * A store with `processOnce` (crash-safe sync mode) runs the check, the handlers'
+ * writes and the completion in one transaction. Any other store is claimed, the
+ * handlers run while the lease is renewed, and the key is completed (for a
+ * transactional store, in the handlers' transaction) or, when a handler threw,
+ * released so Clik2pay's retry runs it again.
+ */
+export async function processEvent(
+  event: C2pEvent,
+  key: string,
+  processor: EventProcessor,
+): Promise<EventOutcome> {
+  const work: Work = async (tx) => {
+    try {
+      await processor.run(event, { key, tx });
+    } catch (cause) {
+      throw new HandlerFailure(cause);
+    }
+  };
+  const { store } = processor;
+  try {
+    if (isTransactionalStore(store) && typeof store.processOnce === 'function')
+      return await store.processOnce(key, processor.retainMs, work);
+    return await claimRunComplete(event, key, work, processor);
+  } catch (error) {
+    return failure(error, event, key, processor);
+  }
+}
+
+async function claimRunComplete(
+  event: C2pEvent,
+  key: string,
+  work: Work,
+  processor: EventProcessor,
+): Promise<EventOutcome> {
+  const { store, leaseMs, retainMs } = processor;
+  const claim = await store.claim(key, leaseMs);
+  if (claim.status === 'completed') return 'duplicate';
+  if (claim.status === 'in_progress') return 'in_progress';
+  const { token } = claim;
+  const transactional = isTransactionalStore(store);
+  try {
+    const completed = await whileRenewing(store, key, token, leaseMs, async () => {
+      if (transactional) return store.completeWithin(key, token, retainMs, work);
+      await work(undefined);
+      return store.complete(key, token, retainMs);
+    });
+    // A stale owner: our lease ran out and another worker owns the event now.
+    return completed ? 'processed' : 'in_progress';
+  } catch (error) {
+    const outcome = failure(error, event, key, processor);
+    // A failed handler, or a failed transaction, applied nothing: give the key up so
+    // Clik2pay's retry runs it at once. A plain store's handlers did run before its
+    // completion failed: keep the claim until its lease ends rather than invite a second run.
+    if (outcome === 'handler_failed') {
+      await store
+        .release(key, token)
+        .catch((cause) => processor.reportError(storeUnavailable(cause), { event, key }));
+    } else if (transactional) await store.release(key, token).catch(() => {});
+    return outcome;
+  }
+}
+
+/** Reports what a step threw and answers its outcome: the handler's, or the store's. */
+function failure(
+  error: unknown,
+  event: C2pEvent,
+  key: string,
+  processor: EventProcessor,
+): 'handler_failed' | 'store_unavailable' {
+  if (error instanceof HandlerFailure) {
+    processor.reportError(new C2pError('HANDLER_FAILED', { cause: error.cause }), { event, key });
+    return 'handler_failed';
+  }
+  processor.reportError(storeUnavailable(error), { event, key });
+  return 'store_unavailable';
+}
+
+/**
+ * Runs `task` while renewing the lease every third of `leaseMs`, when the store
+ * can renew: a live owner never loses its key, however long its handlers take,
+ * and a crashed owner's key frees within one short lease.
+ */
+async function whileRenewing<T>(
+  store: IdempotencyStore,
+  key: string,
+  token: string,
+  leaseMs: number,
+  task: () => Promise<T>,
+): Promise<T> {
+  if (typeof store.renew !== 'function') return task();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = true;
+  const renewLater = (): void => {
+    timer = setTimeout(renew, Math.max(1, Math.floor(leaseMs / 3)));
+  };
+  const renew = (): void => {
+    store.renew?.(key, token, leaseMs).then(
+      // `false`: the lease is lost already; completion will say so.
+      (held) => held && running && renewLater(),
+      // A backend hiccup: keep trying while the lease lasts.
+      () => running && renewLater(),
+    );
+  };
+  renewLater();
+  try {
+    return await task();
+  } finally {
+    running = false;
+    clearTimeout(timer);
+  }
+}
