@@ -77,10 +77,11 @@ export function createReport(name) {
       console.log(`${tag} ${message}`);
     },
     async check(title, fn) {
+      const began = Date.now();
       try {
         await fn();
         passed += 1;
-        console.log(`${tag} ok   ${title}`);
+        console.log(`${tag} ok   ${title} [${((Date.now() - began) / 1000).toFixed(1)} s]`);
       } catch (error) {
         failed += 1;
         console.log(

@@ -137,11 +137,11 @@ export const store = createRedisStore({ client: 'redis://127.0.0.1:6379' });
   testing: {
     readme: 'packages/testing/README.md',
     usage: `import { createBody, createEvent, deliver } from '@c2p/testing';
-const body: string = createBody(createEvent({ eventType: 'PAYMENT-FAILED' }));
+const body = createBody(createEvent({ eventType: 'PAYMENT-FAILED' }));
 export const result = deliver({ url: 'http://127.0.0.1:1/', username: 'u', password: 'p', body, attempts: 1 });
 `,
     usageCjs: `import { createBody, createEvent } from '@c2p/testing';
-export const body: string = createBody(createEvent());
+export const body = createBody(createEvent());
 `,
     files: {
       'cli.mjs': `import { execFileSync } from 'node:child_process';
@@ -175,6 +175,7 @@ console.log('c2p example printed a PAYMENT-FAILED body');
       'pg',
       '@types/pg',
       'redis',
+      'vitest',
     ],
     usage: coreUsage,
   },

@@ -44,18 +44,20 @@ const names = Object.fromEntries(
 );
 const tarballs = {};
 
-await report.check('pnpm pack every public package', () => {
-  for (const dir of publicPackages) {
-    const out = run('npx', ['--yes', pnpmSpec(), 'pack', '--pack-destination', packDir], {
-      cwd: join(root, 'packages', dir),
-    });
-    const file = out.trim().split('\n').at(-1).trim();
-    assert(
-      file.endsWith('.tgz') && existsSync(file),
-      `pnpm pack printed no tarball for ${dir}: ${out}`,
-    );
-    tarballs[dir] = file;
-  }
+await report.check('pnpm pack every public package', async () => {
+  await Promise.all(
+    publicPackages.map(async (dir) => {
+      const out = await exec('npx', ['--yes', pnpmSpec(), 'pack', '--pack-destination', packDir], {
+        cwd: join(root, 'packages', dir),
+      });
+      const file = out.trim().split('\n').at(-1).trim();
+      assert(
+        file.endsWith('.tgz') && existsSync(file),
+        `pnpm pack printed no tarball for ${dir}: ${out}`,
+      );
+      tarballs[dir] = file;
+    }),
+  );
 });
 
 const license = readFileSync(join(root, 'LICENSE'), 'utf8');
@@ -161,9 +163,10 @@ const installs = Object.entries(projects).map(async ([name, spec]) => {
     join(dir, 'package.json'),
     `${JSON.stringify({ name: `c2p-consumer-${name}`, private: true }, null, 2)}\n`,
   );
-  const args = spec.packages
-    ? [...spec.packages.map((p) => tarballs[p]), ...spec.extra]
-    : installLine(spec.readme);
+  const args = [
+    ...(spec.packages ? spec.packages.map((p) => tarballs[p]) : installLine(spec.readme)),
+    ...(spec.extra ?? []),
+  ];
   // @c2p/core is everyone's dependency and is not on the registry yet: always the tarball.
   if (!args.includes(tarballs.core)) args.push(tarballs.core);
   const started = Date.now();
