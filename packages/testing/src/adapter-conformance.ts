@@ -456,7 +456,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         for (const framing of ['declared', 'chunked'] as const) {
           const connection = await RawConnection.open(url);
           try {
-            // Uploaded over about a second, as a slow client would: still sending when refused.
+            // Uploaded over about 640 ms, as a slow client would: still sending when refused.
             for await (const piece of paced(rawRequest(url, { body: big, framing }))) {
               if (connection.isClosed) break;
               connection.write(piece);
@@ -510,6 +510,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         }
         expect(seen).toHaveLength(delivered + 1);
       },
+      15_000,
     );
 
     test(
@@ -538,6 +539,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         expect(refused.seen).toEqual([]);
         expect(open.seen).toHaveLength(contentTypes.length);
       },
+      10_000,
     );
 
     test(
@@ -674,6 +676,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         expect(counts.accepted).toBeGreaterThan(20);
         expect(counts.refused).toBeGreaterThan(150);
       },
+      20_000,
     );
 
     test(
@@ -729,6 +732,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         expect(seen).toEqual([]);
         await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
       },
+      10_000,
     );
 
     test(
@@ -783,6 +787,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
         expect(seen).toEqual([]);
         await expectSummary(await send(url), { received: 1, processed: 1, duplicates: 0 });
       },
+      10_000,
     );
 
     test(
