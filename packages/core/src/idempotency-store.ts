@@ -49,11 +49,12 @@ export interface IdempotencyStore {
 export type ProcessOnceResult = 'processed' | 'duplicate' | 'in_progress';
 
 /**
- * A store whose completion can commit together with the handler's own writes.
- * The pipeline calls {@link TransactionalIdempotencyStore.completeWithin} instead
- * of `complete`: the store opens a transaction, hands it to `work`, marks the
- * key completed inside it (only if `token` still owns the key) and commits; if
- * `work` throws or the owner is stale, everything rolls back.
+ * A store whose completion commits together with the handlers' own writes. The
+ * pipeline calls {@link TransactionalIdempotencyStore.processOnce}: the check,
+ * the handlers' writes and the completion are one transaction, so a crash at
+ * any point leaves nothing behind. A store without it is claimed first and
+ * completed through `completeWithin`; a crash between the two then holds the
+ * key until its lease ends. Both SQL stores of c2p implement `processOnce`.
  *
  * @typeParam Tx - what the handler receives, e.g. a `pg` client inside `BEGIN`.
  */
