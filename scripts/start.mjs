@@ -9,10 +9,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pnpmSpec } from './pnpm.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-const pnpm = ['--yes', 'pnpm@12.4.2'];
+const pnpm = ['--yes', pnpmSpec()];
 
 function step(title, args) {
   console.log(`[start] ${title}: npx ${args.join(' ')}`);
