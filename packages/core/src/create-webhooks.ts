@@ -1,40 +1,77 @@
 import { callHooks } from './call-hooks.js';
 import { decideDelivery } from './decide-delivery.js';
 import { type DeliveryReport, type ErrorContext, newDeliveryReport } from './delivery-report.js';
-import { C2pError } from './errors.js';
+import { C2pError, invalidOption } from './errors.js';
 import type { C2pEvent, EventFor, KnownEventType, UnknownEventTypeEvent } from './events.js';
 import { createHandlerRegistry, type EventHandler } from './handler-registry.js';
 import type { IdempotencyStore, TransactionOf } from './idempotency-store.js';
+import type { InboxStore, InboxTransactionOf } from './inbox-store.js';
+import {
+  type AttemptReport,
+  type InboxWorker,
+  type InboxWorkerOptions,
+  startInboxWorker,
+} from './inbox-worker.js';
 import { processEvents } from './process-events.js';
 import { resolveOptions, type WebhooksOptions } from './resolve-options.js';
 import { refuse } from './responses.js';
+import { storeEvents } from './store-events.js';
 import type { WebhookRequest, WebhookResponse } from './webhook-request.js';
 
+/**
+ * The transaction handlers receive: the inbox's in inbox mode, else the store's
+ * (`undefined` for a store or inbox without transactions).
+ */
+export type HandlerTransaction<
+  S extends IdempotencyStore,
+  I extends InboxStore | undefined,
+> = I extends InboxStore ? InboxTransactionOf<I> : TransactionOf<S>;
+
+/** Options for {@link Webhooks.startWorker}. */
+export type WorkerOptions = Pick<
+  InboxWorkerOptions,
+  'concurrency' | 'leaseMs' | 'pollIntervalMs' | 'sweepIntervalMs'
+>;
+
 /** The pipeline: register handlers, then hand it requests. */
-export interface Webhooks<S extends IdempotencyStore = IdempotencyStore> {
+export interface Webhooks<
+  S extends IdempotencyStore = IdempotencyStore,
+  I extends InboxStore | undefined = undefined,
+> {
   /** Registers a handler for one or several documented event types; it receives the narrowed event. */
   on<T extends KnownEventType>(
     eventType: T | readonly T[],
-    handler: EventHandler<EventFor<T>, TransactionOf<S>>,
+    handler: EventHandler<EventFor<T>, HandlerTransaction<S, I>>,
   ): this;
   /** Registers a handler for every event, known or not, after the specific ones. */
-  onAny(handler: EventHandler<C2pEvent, TransactionOf<S>>): this;
+  onAny(handler: EventHandler<C2pEvent, HandlerTransaction<S, I>>): this;
   /** Registers a handler for event types c2p does not know yet. Such events are answered 200. */
-  onUnknown(handler: EventHandler<UnknownEventTypeEvent, TransactionOf<S>>): this;
+  onUnknown(handler: EventHandler<UnknownEventTypeEvent, HandlerTransaction<S, I>>): this;
   /** Registers the error hook: thrown handlers (the cause) and store failures. */
   onError(hook: (error: C2pError, context: ErrorContext) => unknown): this;
   /** Registers a hook called once per delivery with its {@link DeliveryReport}. */
   onDelivery(hook: (report: DeliveryReport) => unknown): this;
+  /** Inbox mode: registers a hook called once per attempt of the worker with its {@link AttemptReport}. */
+  onAttempt(hook: (report: AttemptReport) => unknown): this;
   /** Decides one delivery. Never throws. */
   handle(request: WebhookRequest): Promise<WebhookResponse>;
+  /**
+   * Inbox mode: starts a worker in this process that runs the handlers of
+   * stored events, at once after each delivery this pipeline accepts, and again
+   * on the retry schedule. Stop it before closing the inbox. Throws without
+   * `options.inbox`.
+   */
+  startWorker(options?: WorkerOptions): InboxWorker;
   /** The body limit in bytes, for adapters that enforce it while reading. */
   readonly maxBodyBytes: number;
 }
 
 /**
  * Builds the webhook pipeline: method, IP allowlist, Basic auth, size, JSON,
- * schema, then per event claim, handlers, completion. See the status table in
- * the README. A bad option throws here, naming it.
+ * schema, then the events: in sync mode per event claim, handlers, completion;
+ * in inbox mode one commit of every event into the inbox, the handlers running
+ * later in a worker. See the status table in the README. A bad option throws
+ * here, naming it.
  *
  * @example
  * const webhooks = createWebhooks({
@@ -45,21 +82,33 @@ export interface Webhooks<S extends IdempotencyStore = IdempotencyStore> {
  *   if (event.kind === 'payment-request' && event.resource.status === 'PAID') await fulfil(event.resource.id);
  * });
  */
-export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
-  options: WebhooksOptions<S>,
-): Webhooks<S> {
+export function createWebhooks<
+  S extends IdempotencyStore = IdempotencyStore,
+  I extends InboxStore | undefined = undefined,
+>(options: WebhooksOptions<S, I>): Webhooks<S, I> {
   const resolved = resolveOptions(options);
   const handlers = createHandlerRegistry();
   const errorHooks: Array<(error: C2pError, context: ErrorContext) => unknown> = [];
   const deliveryHooks: Array<(report: DeliveryReport) => unknown> = [];
+  const attemptHooks: Array<(report: AttemptReport) => unknown> = [];
+  const workers = new Set<InboxWorker>();
   const reportError = (error: C2pError, context: ErrorContext): void =>
     callHooks(errorHooks, error, context);
-  const processor = { ...resolved, run: handlers.run, reportError };
-  const pipeline = {
-    options: resolved,
-    acceptEvents: (events: readonly C2pEvent[], report: DeliveryReport) =>
-      processEvents(events, report, processor),
-  };
+  const { inbox } = resolved;
+  const acceptEvents = inbox
+    ? (events: readonly C2pEvent[], report: DeliveryReport) =>
+        storeEvents(events, report, {
+          inbox,
+          keyOf: resolved.keyOf,
+          now: Date.now,
+          wake: () => {
+            for (const worker of workers) worker.wake();
+          },
+          reportError,
+        })
+    : (events: readonly C2pEvent[], report: DeliveryReport) =>
+        processEvents(events, report, { ...resolved, run: handlers.run, reportError });
+  const pipeline = { options: resolved, acceptEvents };
 
   return {
     on(eventType, handler) {
@@ -82,6 +131,10 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
       deliveryHooks.push(hook);
       return this;
     },
+    onAttempt(hook) {
+      attemptHooks.push(hook);
+      return this;
+    },
     async handle(request) {
       const report = newDeliveryReport();
       let response: WebhookResponse;
@@ -95,6 +148,31 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
       report.status = response.status;
       callHooks(deliveryHooks, report);
       return response;
+    },
+    startWorker(workerOptions = {}) {
+      if (!inbox) {
+        throw invalidOption(
+          'options.inbox',
+          'is required to start a worker: pass an inbox to createWebhooks (inbox mode)',
+        );
+      }
+      const worker = startInboxWorker({
+        ...workerOptions,
+        inbox,
+        run: handlers.run,
+        schedule: resolved.schedule,
+        onAttempt: (report) => callHooks(attemptHooks, report),
+        onError: reportError,
+      });
+      workers.add(worker);
+      return {
+        wake: worker.wake,
+        idle: worker.idle,
+        async stop() {
+          workers.delete(worker);
+          await worker.stop();
+        },
+      };
     },
     maxBodyBytes: resolved.maxBodyBytes,
   };

@@ -3,11 +3,12 @@ import type { C2pEvent, ResourceKind } from './events.js';
 import type { ParseIssue } from './parse-events.js';
 
 /**
- * What happened to one event of a delivery. A failed outcome is its error code
+ * What happened to one event of a delivery. In inbox mode a new event is
+ * `accepted` (stored; its handlers run later) and a stored one is a `duplicate`. A failed outcome is its error code
  * in lower case (`handler_failed` is `HANDLER_FAILED`); `not_attempted` follows
  * a store failure earlier in the batch.
  */
-export type EventOutcome = 'processed' | 'duplicate' | FailedOutcome | 'not_attempted';
+export type EventOutcome = 'processed' | 'accepted' | 'duplicate' | FailedOutcome | 'not_attempted';
 
 /** The outcomes that fail a delivery, each its error code in lower case. */
 export type FailedOutcome = Lowercase<'IN_PROGRESS' | 'HANDLER_FAILED' | 'STORE_UNAVAILABLE'>;
@@ -39,6 +40,8 @@ export interface DeliveryReport {
 export interface ErrorContext {
   event?: C2pEvent;
   key?: string;
+  /** Inbox mode: the worker's attempt of the event, from 1. */
+  attempt?: number;
 }
 
 /** A report for a delivery not yet decided. */

@@ -10,6 +10,11 @@ export interface HandlerContext<Tx = undefined> {
    * `undefined` for other stores.
    */
   tx: Tx;
+  /**
+   * This attempt's number, from 1. In inbox mode it counts c2p's own attempts
+   * of the event; in sync mode it is always 1 (Clik2pay's retries are new deliveries).
+   */
+  attempt: number;
 }
 
 /** A handler for events of type `E`. Throw to refuse the event: it is released and Clik2pay retries. */

@@ -14,7 +14,12 @@ export {
   type ClientIpResolver,
   createClientIpResolver,
 } from './client-ip.js';
-export { createWebhooks, type Webhooks } from './create-webhooks.js';
+export {
+  createWebhooks,
+  type HandlerTransaction,
+  type Webhooks,
+  type WorkerOptions,
+} from './create-webhooks.js';
 export type {
   DeliveryReport,
   ErrorContext,

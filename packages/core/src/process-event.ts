@@ -35,7 +35,7 @@ export async function processEvent(
 ): Promise<EventOutcome> {
   const work: Work = async (tx) => {
     try {
-      await processor.run(event, { key, tx });
+      await processor.run(event, { key, tx, attempt: 1 });
     } catch (cause) {
       throw new HandlerFailure(cause);
     }

@@ -8,12 +8,21 @@ import { integerOption, invalidOption } from './errors.js';
 import type { C2pEvent } from './events.js';
 import { defaultIdempotencyKey } from './idempotency-key.js';
 import type { IdempotencyStore } from './idempotency-store.js';
+import type { InboxStore } from './inbox-store.js';
 import { createIpAllowlist, type IpAllowlist } from './ip-allowlist.js';
 import { createMemoryStore } from './memory-store.js';
+import {
+  createRetrySchedule,
+  type RetrySchedule,
+  type RetryScheduleOptions,
+} from './retry-schedule.js';
 import type { WebhookRequest } from './webhook-request.js';
 
 /** Options for {@link createWebhooks}. */
-export interface WebhooksOptions<S extends IdempotencyStore = IdempotencyStore> {
+export interface WebhooksOptions<
+  S extends IdempotencyStore = IdempotencyStore,
+  I extends InboxStore | undefined = undefined,
+> {
   /** The Basic credentials Clik2pay sends; give two pairs while rotating. */
   credentials: BasicCredentials | readonly BasicCredentials[];
   /**
@@ -41,6 +50,21 @@ export interface WebhooksOptions<S extends IdempotencyStore = IdempotencyStore> 
   idempotencyKey?: (event: C2pEvent) => string;
   /** The realm in `WWW-Authenticate`. Defaults to `clik2pay`. */
   realm?: string;
+  /**
+   * Inbox mode: every event of a delivery is stored here in one commit, and the
+   * delivery is answered 200 only after that commit (503 when it cannot commit).
+   * Handlers then run from the inbox in a worker ({@link Webhooks.startWorker}),
+   * retried on c2p's own schedule when they fail. Without it (sync mode) the
+   * handlers run before the answer and Clik2pay's three attempts are the only
+   * retries. An inbox deduplicates by itself: do not pass `store` with it.
+   */
+  inbox?: I;
+  /**
+   * Inbox mode: when to retry failed handlers, as options for
+   * {@link createRetrySchedule} or a schedule of your own. Defaults to about
+   * three days of exponential backoff with jitter.
+   */
+  retry?: RetryScheduleOptions | RetrySchedule;
 }
 
 /** {@link WebhooksOptions} checked and compiled, as the pipeline uses them. */
@@ -56,6 +80,10 @@ export interface ResolvedOptions<S extends IdempotencyStore = IdempotencyStore> 
   readonly keyOf: (event: C2pEvent) => string;
   /** The `WWW-Authenticate` value of a 401. */
   readonly challenge: string;
+  /** Inbox mode's inbox, or `undefined` in sync mode. */
+  readonly inbox: InboxStore | undefined;
+  /** Inbox mode's retry schedule. */
+  readonly schedule: RetrySchedule;
 }
 
 /** A plain store's lease when it can be renewed: short, so a crashed owner's key frees soon. */
@@ -65,8 +93,8 @@ const FIXED_LEASE_MS = 60_000;
 const THIRTY_DAYS_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** Checks every option, naming the first bad one, and compiles what can be compiled once. */
-export function resolveOptions<S extends IdempotencyStore>(
-  options: WebhooksOptions<S>,
+export function resolveOptions<S extends IdempotencyStore, I extends InboxStore | undefined>(
+  options: WebhooksOptions<S, I>,
 ): ResolvedOptions<S> {
   if (typeof options !== 'object' || options === null)
     throw invalidOption('options', 'must be an object');
@@ -100,7 +128,30 @@ export function resolveOptions<S extends IdempotencyStore>(
     store,
     keyOf,
     challenge: `Basic realm="${checkRealm(options.realm ?? 'clik2pay')}", charset="UTF-8"`,
+    inbox: checkInbox(options),
+    schedule:
+      typeof options.retry === 'function' ? options.retry : createRetrySchedule(options.retry),
   };
+}
+
+const inboxMethods = ['enqueue', 'lease', 'renew', 'complete', 'fail'] as const;
+
+function checkInbox(options: WebhooksOptions<IdempotencyStore, InboxStore | undefined>) {
+  const { inbox } = options;
+  if (inbox === undefined) return undefined;
+  if (typeof inbox !== 'object' || inbox === null)
+    throw invalidOption('options.inbox', 'must be an inbox store, e.g. createSqliteInbox()');
+  for (const method of inboxMethods) {
+    if (typeof inbox[method] !== 'function')
+      throw invalidOption('options.inbox', `has no ${method}() method`);
+  }
+  if (options.store !== undefined) {
+    throw invalidOption(
+      'options.store',
+      'is not used in inbox mode (options.inbox deduplicates deliveries itself): pass one or the other',
+    );
+  }
+  return inbox;
 }
 
 function clientIpRule(trustedProxies: readonly string[]): ResolvedOptions['clientIpOf'] {

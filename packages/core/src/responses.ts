@@ -37,6 +37,19 @@ export function refuse(
   };
 }
 
+/** Inbox mode's 200 answer: how many events were received, newly stored, and stored already. */
+export function acceptedResponse(
+  received: number,
+  accepted: number,
+  duplicates: number,
+): WebhookResponse {
+  return {
+    status: 200,
+    headers: jsonHeaders(),
+    body: `{"received":${received},"accepted":${accepted},"duplicates":${duplicates}}`,
+  };
+}
+
 /** The 200 answer: how many events were received, processed and already done. */
 export function summaryResponse(
   received: number,

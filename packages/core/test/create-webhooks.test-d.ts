@@ -10,7 +10,9 @@ import type {
   UnknownEventTypeEvent,
 } from '../src/events.js';
 import type { IdempotencyStore, TransactionalIdempotencyStore } from '../src/idempotency-store.js';
+import type { TransactionalInboxStore } from '../src/inbox-store.js';
 import { createWebhooks, type HandlerContext } from '../src/index.js';
+import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 
 const credentials = { username: 'u', password: 'p' };
@@ -132,6 +134,27 @@ describe('ctx.tx', () => {
     createWebhooks({ credentials, allowedIps: ['production'] }).on(
       'PAYMENT-COMPLETED',
       async () => {},
+    );
+  });
+});
+
+describe('inbox mode types', () => {
+  it('hands handlers the inbox transaction, not the store one', () => {
+    interface Client {
+      query(sql: string): Promise<void>;
+    }
+    const inbox = {} as TransactionalInboxStore<Client>;
+    createWebhooks({ credentials, allowedIps: ['production'], inbox }).on(
+      'PAYMENT-COMPLETED',
+      (_event, context) => {
+        expectTypeOf(context.tx).toEqualTypeOf<Client>();
+        expectTypeOf(context.attempt).toEqualTypeOf<number>();
+      },
+    );
+    createWebhooks({ credentials, allowedIps: ['production'], inbox: createMemoryInbox() }).onAny(
+      (_event, context) => {
+        expectTypeOf(context.tx).toEqualTypeOf<undefined>();
+      },
     );
   });
 });

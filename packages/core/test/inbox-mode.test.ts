@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryReport } from '../src/delivery-report.js';
+import type { C2pError } from '../src/errors.js';
+import type { InboxStore } from '../src/inbox-store.js';
+import type { AttemptReport, InboxWorker } from '../src/inbox-worker.js';
+import { createWebhooks, type WebhookRequest } from '../src/index.js';
+import { createMemoryInbox } from '../src/memory-inbox.js';
+import { createMemoryStore } from '../src/memory-store.js';
+
+const credentials = { username: 'clik2pay', password: 'secret' };
+const authorization = `Basic ${btoa('clik2pay:secret')}`;
+
+function event(id: string, status = 'PAID', eventType = 'PAYMENT-COMPLETED') {
+  return { eventType, resourceType: 'payment-request', resource: { id, status, amount: 10 } };
+}
+
+function post(body: unknown): WebhookRequest {
+  const text = JSON.stringify(body);
+  return {
+    method: 'POST',
+    header: (name) => (name === 'authorization' ? authorization : undefined),
+    body: text,
+    peerAddress: '127.0.0.1',
+  };
+}
+
+const workers: InboxWorker[] = [];
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
+});
+
+function setup(inbox: InboxStore = createMemoryInbox()) {
+  const reports: DeliveryReport[] = [];
+  const attempts: AttemptReport[] = [];
+  const errors: C2pError[] = [];
+  const handled: string[] = [];
+  const webhooks = createWebhooks({
+    credentials,
+    allowedIps: ['loopback'],
+    inbox,
+    retry: { baseDelayMs: 10, maxAttempts: 3, jitter: 0 },
+  })
+    .on('PAYMENT-COMPLETED', async (e, { key, attempt, tx }) => {
+      expect(tx).toBeUndefined();
+      handled.push(`${e.resource.id}:${e.resource.status}:${attempt}:${key}`);
+    })
+    .onDelivery((report) => reports.push(report))
+    .onAttempt((report) => attempts.push(report))
+    .onError((error) => errors.push(error));
+  return { webhooks, inbox, reports, attempts, errors, handled };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the condition');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('inbox mode', () => {
+  it('answers 200 once the events are stored, before any handler runs', async () => {
+    const { webhooks, inbox, reports, handled } = setup();
+    const response = await webhooks.handle(post([event('PR-1'), event('PR-2')]));
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toEqual({ received: 2, accepted: 2, duplicates: 0 });
+    expect(handled).toEqual([]);
+    expect(await inbox.counts()).toMatchObject({ pending: 2 });
+    expect(reports[0]?.events.map((e) => e.outcome)).toEqual(['accepted', 'accepted']);
+    const [stored] = await inbox.list({ state: 'pending' });
+    expect(stored).toMatchObject({
+      key: 'payment-request:PR-1:PAYMENT-COMPLETED:PAID',
+      resourceKey: 'payment-request:PR-1',
+      eventType: 'PAYMENT-COMPLETED',
+      clientIp: '127.0.0.1',
+    });
+    expect(JSON.parse(stored?.payload ?? '')).toEqual(event('PR-1'));
+  });
+
+  it('answers a redelivery and a repeat inside one batch as duplicates', async () => {
+    const { webhooks, reports } = setup();
+    await webhooks.handle(post(event('PR-1')));
+    const again = await webhooks.handle(post([event('PR-1'), event('PR-2'), event('PR-2')]));
+    expect(again.status).toBe(200);
+    expect(JSON.parse(again.body)).toEqual({ received: 3, accepted: 1, duplicates: 2 });
+    expect(reports[1]?.events.map((e) => e.outcome)).toEqual([
+      'duplicate',
+      'accepted',
+      'duplicate',
+    ]);
+  });
+
+  it('answers 503 and stores nothing it did not commit when the inbox fails', async () => {
+    const inbox = createMemoryInbox();
+    const failing: InboxStore = {
+      ...inbox,
+      enqueue: async () => {
+        throw new Error('disk full');
+      },
+    };
+    const { webhooks, reports, errors } = setup(failing);
+    const response = await webhooks.handle(post([event('PR-1'), event('PR-2')]));
+    expect(response.status).toBe(503);
+    expect(JSON.parse(response.body).error.code).toBe('STORE_UNAVAILABLE');
+    expect(reports[0]?.events.map((e) => e.outcome)).toEqual([
+      'store_unavailable',
+      'store_unavailable',
+    ]);
+    expect(errors[0]?.code).toBe('STORE_UNAVAILABLE');
+    expect(inbox.size()).toBe(0);
+  });
+
+  it('still refuses what sync mode refuses, before touching the inbox', async () => {
+    const inbox = createMemoryInbox();
+    const { webhooks } = setup(inbox);
+    const forged = { ...post(event('PR-1')), header: () => 'Basic eDp5' };
+    expect((await webhooks.handle(forged)).status).toBe(401);
+    expect((await webhooks.handle({ ...post(event('PR-1')), body: '{' })).status).toBe(400);
+    expect((await webhooks.handle(post({ eventType: 'X' }))).status).toBe(422);
+    expect(inbox.size()).toBe(0);
+  });
+
+  it('runs stored events in the worker at once, with their key and attempt', async () => {
+    const { webhooks, handled, attempts } = setup();
+    workers.push(webhooks.startWorker({ pollIntervalMs: 60_000 }));
+    await webhooks.handle(post(event('PR-1')));
+    // The accepted delivery woke the worker: no poll interval passed.
+    await until(() => attempts.length === 1);
+    expect(handled).toEqual(['PR-1:PAID:1:payment-request:PR-1:PAYMENT-COMPLETED:PAID']);
+    expect(attempts[0]).toMatchObject({ outcome: 'processed', attempt: 1 });
+  });
+
+  it('retries a failing handler on its schedule and reports each attempt and error', async () => {
+    const inbox = createMemoryInbox();
+    let failures = 2;
+    const attempts: AttemptReport[] = [];
+    const errors: C2pError[] = [];
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      inbox,
+      retry: (attempt) => (attempt < 5 ? 10 : null),
+    })
+      .onAny(async () => {
+        if (failures-- > 0) throw new Error('order system down');
+      })
+      .onAttempt((report) => attempts.push(report))
+      .onError((error) => errors.push(error));
+    workers.push(webhooks.startWorker({ pollIntervalMs: 5 }));
+    await webhooks.handle(post(event('PR-1')));
+    await until(() => attempts.some((a) => a.outcome === 'processed'));
+    expect(attempts.map((a) => a.outcome)).toEqual(['retrying', 'retrying', 'processed']);
+    expect(errors.map((e) => e.code)).toEqual(['HANDLER_FAILED', 'HANDLER_FAILED']);
+    expect(await inbox.counts()).toMatchObject({ processed: 1 });
+  });
+
+  it('refuses a worker without an inbox, and a store beside an inbox, naming the option', () => {
+    const sync = createWebhooks({ credentials, allowedIps: ['loopback'] });
+    expect(() => sync.startWorker()).toThrow(/options\.inbox/);
+    expect(() =>
+      createWebhooks({
+        credentials,
+        allowedIps: ['loopback'],
+        store: createMemoryStore(),
+        inbox: createMemoryInbox(),
+      }),
+    ).toThrow(/options\.store: is not used in inbox mode/);
+    expect(() =>
+      createWebhooks({
+        credentials,
+        allowedIps: ['loopback'],
+        inbox: { enqueue: async () => [] } as unknown as InboxStore,
+      }),
+    ).toThrow(/options\.inbox: has no lease\(\) method/);
+    expect(() =>
+      createWebhooks({
+        credentials,
+        allowedIps: ['loopback'],
+        inbox: createMemoryInbox(),
+        retry: { maxAttempts: 0 },
+      }),
+    ).toThrow(/options\.retry\.maxAttempts/);
+  });
+});
