@@ -19,6 +19,8 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
+  realpathSync,
   statSync,
 } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -29,10 +31,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const servicesDir = join(root, '.services');
 const host = '127.0.0.1';
 
-/** Dedicated ports, away from the defaults so a system server never collides. */
+/**
+ * Dedicated ports, away from the defaults so a system server never collides.
+ * e2e/services.mjs moves them (C2P_SERVICES_*_PORT) to test this file on servers of its own.
+ */
+const portEnv = (name, fallback) => Number(process.env[`C2P_SERVICES_${name}_PORT`] ?? fallback);
 export const ports = {
-  postgres: 54329,
-  redis: 63799,
+  postgres: portEnv('POSTGRES', 54329),
+  redis: portEnv('REDIS', 63799),
 };
 
 /** The URLs the tests read, keyed by the env var they are read from. */
@@ -189,32 +195,95 @@ async function postgresAnswers() {
   return result.status === 0;
 }
 
-/** The data directory of the PostgreSQL answering on our port. */
+/**
+ * The process listening on a loopback port and its working directory, read from
+ * /proc (PostgreSQL runs in its data directory, Redis in its `dir`). A directory
+ * that was deleted reads as `… (deleted)`. Undefined where /proc does not tell
+ * (not Linux, or another user's process without root).
+ */
+function listenerOf(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(hex) && fields[3] === '0A') inodes.add(`socket:[${fields[9]}]`);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    let fds;
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (!inodes.has(target)) continue;
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const deleted = cwd.endsWith(' (deleted)');
+      return { pid: Number(pid), dir: deleted ? cwd.slice(0, -' (deleted)'.length) : cwd, deleted };
+    }
+  }
+  return undefined;
+}
+
+/** The data directory of the PostgreSQL answering on our port (asked over SQL). */
 function postgresOwner() {
   const args = ['-h', host, '-p', String(ports.postgres), '-U', 'postgres', '-d', 'postgres'];
-  return execFileSync(postgresBin('psql'), [...args, '-tAc', 'SHOW data_directory'])
+  return execFileSync(postgresBin('psql'), [...args, '-tAc', 'SHOW data_directory'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
     .toString()
     .trim();
 }
 
-/** The working directory of the Redis answering on our port. */
+/** The working directory of the Redis answering on our port (asked over its protocol). */
 function redisOwner() {
   const args = ['-h', host, '-p', String(ports.redis), '--raw', 'CONFIG', 'GET', 'dir'];
   return execFileSync(redisBin('redis-cli'), args).toString().split('\n')[1]?.trim() ?? '';
 }
 
+const samePath = (a, b) => {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
+};
+
 /**
- * A server on our port from another checkout would be shared silently, and
- * stopped or restarted under the other's feet: refuse it, saying whose. One whose
- * checkout is gone (a deleted clone) is an orphan nobody can stop by name: answer
- * false so the caller stops it and starts ours.
+ * Whose server answers on our port. A server from another checkout would be
+ * shared silently, and stopped or restarted under the other's feet: refuse it,
+ * saying whose. One whose checkout is gone (a deleted clone) is an orphan nobody
+ * can stop by name: stop it here, and answer false so the caller starts ours.
  */
-function checkOwner(name, owner, ours) {
-  if (owner === ours) return true;
-  if (owner && !existsSync(owner)) {
+async function checkOwner(name, ours) {
+  const listener = listenerOf(ports[name]);
+  let owner = listener?.dir;
+  if (!listener) {
+    try {
+      owner = name === 'postgres' ? postgresOwner() : redisOwner();
+    } catch {
+      owner = undefined; // a server whose files are gone may not even answer
+    }
+  }
+  if (owner && samePath(owner, ours) && !listener?.deleted) return true;
+  if (owner && (listener?.deleted || !existsSync(owner))) {
     log(
       `${name} on ${host}:${ports[name]} belongs to ${owner}, which no longer exists: stopping it`,
     );
+    if (listener) process.kill(listener.pid, name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+    else if (name === 'redis') await probe(ports.redis, 'SHUTDOWN NOSAVE\r\n', '\0');
+    else throw new Error(`[services] cannot find the process of the orphaned ${name} to stop it`);
+    await waitFor(async () => !(await probe(ports[name])), `orphaned ${name} shutdown`, 30_000);
     return false;
   }
   throw new Error(
@@ -223,27 +292,14 @@ function checkOwner(name, owner, ours) {
   );
 }
 
-/** Stops a PostgreSQL whose data directory is gone: its postmaster is the parent of our backend. */
-async function stopOrphanPostgres() {
-  const args = ['-h', host, '-p', String(ports.postgres), '-U', 'postgres', '-d', 'postgres'];
-  const backend = execFileSync(postgresBin('psql'), [...args, '-tAc', 'SELECT pg_backend_pid()'])
-    .toString()
-    .trim();
-  const status = readFileSync(`/proc/${backend}/status`, 'utf8');
-  const postmaster = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-  if (!postmaster) throw new Error('[services] cannot find the orphaned postgres to stop it');
-  process.kill(postmaster, 'SIGINT'); // fast shutdown
-  await waitFor(async () => !(await probe(ports.postgres)), 'orphaned postgres shutdown', 30_000);
-}
-
 /** Starts PostgreSQL; answers true when this call started it, false when it already ran. */
 async function startPostgres() {
-  if (await postgresAnswers()) {
-    if (checkOwner('postgres', postgresOwner(), pgData)) {
+  if (await probe(ports.postgres)) {
+    if (await checkOwner('postgres', pgData)) {
+      await waitFor(postgresAnswers, 'postgres');
       log(`postgres already answers on ${host}:${ports.postgres}`);
       return false;
     }
-    await stopOrphanPostgres();
   }
   mkdirSync(pgDir, { recursive: true });
   if (isRoot) {
@@ -321,12 +377,12 @@ async function shutdownRedis() {
 
 /** Starts Redis; answers true when this call started it, false when it already ran. */
 async function startRedis() {
-  if (await redisAnswers()) {
-    if (checkOwner('redis', redisOwner(), redisDir)) {
+  if (await probe(ports.redis)) {
+    if (await checkOwner('redis', redisDir)) {
+      await waitFor(redisAnswers, 'redis');
       log(`redis already answers on ${host}:${ports.redis}`);
       return false;
     }
-    await shutdownRedis();
   }
   mkdirSync(redisDir, { recursive: true });
   // appendonly + everysec: a restart keeps completed keys (a graceful shutdown fsyncs).
@@ -357,9 +413,8 @@ async function startRedis() {
 }
 
 async function stopRedis() {
-  if (!(await redisAnswers())) return;
-  checkOwner('redis', redisOwner(), redisDir);
-  await shutdownRedis();
+  if (!(await probe(ports.redis))) return;
+  if (await checkOwner('redis', redisDir)) await shutdownRedis();
 }
 
 // ---- Commands ---------------------------------------------------------------
