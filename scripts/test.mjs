@@ -110,6 +110,9 @@ proofs.push(
 proofs.push(
   await proof("core's main entry imports no node: module", 'e2e/core-entry.mjs', [], env),
 );
+proofs.push(
+  await proof('services: two checkouts one after the other', 'e2e/services.mjs', [], env),
+);
 
 const results = join(mkdtempSync(join(tmpdir(), 'c2p-test-')), 'vitest.json');
 const tests = [
