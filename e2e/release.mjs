@@ -1,10 +1,12 @@
 #!/usr/bin/env node
+
 // Proves the release configuration in a temporary copy of the workspace's
 // manifests: `changeset version` must give the versions and changelogs we
 // promise in CONTRIBUTING.md (a first release of minor changes is 0.1.0
 // throughout; core and the adapters move together; a store's peer range on core
 // does not drag it to a major).
 
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -162,6 +164,58 @@ await report.check(
       [],
       'changesets consumed',
     );
+  },
+);
+
+await report.check(
+  'the changeset check, in a clone: no base passes; a source change after a release tag needs a changeset naming it',
+  () => {
+    const dir = join(tempDir('changeset-check'), 'clone');
+    dirs.push(join(dir, '..'));
+    run('git', ['clone', '--quiet', '--no-hardlinks', root, dir]);
+    const git = (...args) =>
+      run('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.invalid', ...args], {
+        cwd: dir,
+      });
+    const check = () =>
+      spawnSync(process.execPath, ['e2e/changesets.mjs'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, C2P_CHANGESET_BASE: '' },
+      });
+    const fresh = check();
+    assertEqual(fresh.status, 0, `a fresh clone without tags passes (output:\n${fresh.stdout})`);
+    git('tag', '@c2p/core@0.0.0');
+    for (const file of readdirSync(join(dir, '.changeset')).filter(
+      (f) => f.endsWith('.md') && f !== 'README.md',
+    )) {
+      rmSync(join(dir, '.changeset', file));
+    }
+    git('commit', '--quiet', '-am', 'release: changesets consumed');
+    git('tag', '@c2p/store-redis@0.0.0');
+    const source = join(dir, 'packages', 'store-redis', 'src', 'index.ts');
+    writeFileSync(source, `${readFileSync(source, 'utf8')}\n// a change\n`);
+    git('commit', '--quiet', '-am', 'store-redis: a change');
+    const missing = check();
+    assertEqual(
+      missing.status,
+      1,
+      `a change without a changeset fails (output:\n${missing.stdout})`,
+    );
+    if (
+      !/FAIL @c2p\/store-redis/.test(missing.stdout) ||
+      /FAIL @c2p\/(?!store-redis)/.test(missing.stdout)
+    ) {
+      throw new Error(`only @c2p/store-redis should fail:\n${missing.stdout}`);
+    }
+    writeFileSync(
+      join(dir, '.changeset', 'redis-change.md'),
+      "---\n'@c2p/store-redis': patch\n---\n\nA change.\n",
+    );
+    git('add', '.changeset/redis-change.md');
+    git('commit', '--quiet', '-m', 'changeset');
+    const covered = check();
+    assertEqual(covered.status, 0, `with a changeset it passes (output:\n${covered.stdout})`);
   },
 );
 
