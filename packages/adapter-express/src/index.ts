@@ -67,7 +67,17 @@ function isExactPath(req: Request): boolean {
 function parsedBody(req: Request): WebhookBody {
   const { body } = req;
   if (req.headers['content-length'] === '0' || body === undefined) return '';
-  return body instanceof Uint8Array || typeof body === 'string' ? body : JSON.stringify(body);
+  if (body instanceof Uint8Array || typeof body === 'string') return body;
+  try {
+    return JSON.stringify(body);
+  } catch {
+    // Nested too deep to re-serialise: core answers it as a body it could not read (400).
+    return unreadable;
+  }
+}
+
+async function unreadable(): Promise<never> {
+  throw new Error('the parsed body cannot be re-serialised');
 }
 
 async function tooLarge(): Promise<never> {
