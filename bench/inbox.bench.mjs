@@ -12,8 +12,8 @@
 // - drained in: after the load stops, until every accepted event has reached
 //   the order system.
 //
-// Prints a table; asserts nothing but that every delivery got a 2xx and every
-// accepted event was processed. Run from the repo root after a build:
+// Prints a table (deliveries not answered 2xx are counted in its last column);
+// fails only when an accepted event is not processed within a minute. Run from the repo root after a build:
 //   node bench/inbox.bench.mjs            (5 s per configuration)
 //   node bench/inbox.bench.mjs --smoke    (1 s each, 4 clients: a CI smoke of a few seconds)
 import { spawn } from 'node:child_process';
@@ -129,7 +129,7 @@ async function startListener(env) {
 async function load(url) {
   const answeredAt = new Map();
   const latencies = [];
-  let failed = 0;
+  const refused = new Map();
   const until = performance.now() + durationMs;
   const client = async () => {
     while (performance.now() < until) {
@@ -145,14 +145,13 @@ async function load(url) {
       if (response.status >= 200 && response.status < 300) {
         answeredAt.set(id, at);
         latencies.push(at - started);
-      } else failed++;
+      } else refused.set(response.status, (refused.get(response.status) ?? 0) + 1);
     }
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, client));
   const elapsed = performance.now() - started;
-  if (failed > 0) throw new Error(`${failed} deliveries were not answered 2xx`);
-  return { answeredAt, latencies, perSecond: (answeredAt.size * 1000) / elapsed };
+  return { answeredAt, latencies, refused, perSecond: (answeredAt.size * 1000) / elapsed };
 }
 
 async function measure(storeName, mode, storeUrl) {
@@ -171,7 +170,7 @@ async function measure(storeName, mode, storeUrl) {
         );
       }
     }
-    const { answeredAt, latencies, perSecond } = await load(listener.url);
+    const { answeredAt, latencies, refused, perSecond } = await load(listener.url);
     const stoppedAt = performance.now();
     while (orders.calledAt.size < answeredAt.size && performance.now() - stoppedAt < drainLimitMs) {
       await sleep(20);
@@ -191,6 +190,7 @@ async function measure(storeName, mode, storeUrl) {
       processedP99: mode === 'inbox' ? percentile(toProcessed, 99) : undefined,
       drainedIn: Math.max(0, lastCall - stoppedAt),
       events: answeredAt.size,
+      refused: [...refused].map(([status, count]) => `${count}×${status}`).join(' ') || '0',
     };
   } finally {
     await listener.stop();
@@ -218,11 +218,11 @@ console.log(
   `node ${process.version}, reference app (fastify), ${concurrency} clients, ${durationMs / 1000} s per configuration, new PAID events, order system answering at once`,
 );
 console.log(
-  `${'store'.padEnd(12)} ${'mode'.padEnd(6)} ${'accepted/s'.padStart(10)} ${'2xx p50 ms'.padStart(11)} ${'2xx p99 ms'.padStart(11)} ${'200→processed p50 ms'.padStart(21)} ${'p99 ms'.padStart(8)} ${'drained in ms'.padStart(14)} ${'events'.padStart(7)}`,
+  `${'store'.padEnd(12)} ${'mode'.padEnd(6)} ${'accepted/s'.padStart(10)} ${'2xx p50 ms'.padStart(11)} ${'2xx p99 ms'.padStart(11)} ${'200→processed p50 ms'.padStart(21)} ${'p99 ms'.padStart(8)} ${'drained in ms'.padStart(14)} ${'events'.padStart(7)}  not 2xx`,
 );
 const print = (row) =>
   console.log(
-    `${row.store.padEnd(12)} ${row.mode.padEnd(6)} ${row.perSecond.toFixed(0).padStart(10)} ${f(row.p50).padStart(11)} ${f(row.p99).padStart(11)} ${f(row.processedP50).padStart(21)} ${f(row.processedP99).padStart(8)} ${f(row.drainedIn).padStart(14)} ${String(row.events).padStart(7)}`,
+    `${row.store.padEnd(12)} ${row.mode.padEnd(6)} ${row.perSecond.toFixed(0).padStart(10)} ${f(row.p50).padStart(11)} ${f(row.p99).padStart(11)} ${f(row.processedP50).padStart(21)} ${f(row.processedP99).padStart(8)} ${f(row.drainedIn).padStart(14)} ${String(row.events).padStart(7)}  ${row.refused}`,
   );
 try {
   for (const mode of ['sync', 'inbox']) {

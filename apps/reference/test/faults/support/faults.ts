@@ -38,6 +38,8 @@ export interface SupervisorStats {
   uptimesMs: number[];
   /** From the SIGKILL to the next `ready`. */
   downtimesMs: number[];
+  /** Exits nobody asked for (not our SIGKILL or SIGTERM), with the process's last output. */
+  crashes: string[];
 }
 
 /**
@@ -96,11 +98,13 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     ADMIN_PORT: String(adminPort),
     ...options.env,
   };
-  const stats: SupervisorStats = { kills: 0, uptimesMs: [], downtimesMs: [] };
+  const stats: SupervisorStats = { kills: 0, uptimesMs: [], downtimesMs: [], crashes: [] };
+  let expectingExit = false;
   let child: ChildProcess;
   let output = '';
   let readyAt = 0;
   let starts = 0;
+  let stopped = false;
 
   const start = async (): Promise<void> => {
     starts++;
@@ -124,6 +128,9 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       current.stdout?.setEncoding('utf8').on('data', onData);
       current.stderr?.setEncoding('utf8').on('data', onData);
       current.once('exit', (code, signal) => {
+        if (!expectingExit) {
+          stats.crashes.push(`exited ${code ?? signal} unasked:\n${output.slice(-3000)}`);
+        }
         if (readyAt < 0) {
           clearTimeout(timer);
           fail(new Error(`exited ${code ?? signal} before ready\n${output.slice(-4000)}`));
@@ -150,16 +157,22 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     stats: () => stats,
     tail: () => output.slice(-4000),
     async killAndRestart() {
+      if (stopped) throw new Error('the listener was stopped');
       const killedAt = performance.now();
       stats.uptimesMs.push(killedAt - readyAt);
       const dead = exited(child);
+      expectingExit = true;
       child.kill('SIGKILL');
       await dead;
+      expectingExit = false;
       stats.kills++;
+      if (stopped) throw new Error('the listener was stopped');
       await start();
       stats.downtimesMs.push(readyAt - killedAt);
     },
     async stop() {
+      stopped = true;
+      expectingExit = true;
       const current = child;
       const code = exited(current);
       current.kill('SIGTERM');
