@@ -12,6 +12,7 @@ import {
   type InboxWorkerOptions,
   startInboxWorker,
 } from './inbox-worker.js';
+import { createLeaseKeeper } from './lease-keeper.js';
 import { processEvents } from './process-events.js';
 import { resolveOptions, type WebhooksOptions } from './resolve-options.js';
 import { refuse } from './responses.js';
@@ -95,6 +96,8 @@ export function createWebhooks<
   const reportError = (error: C2pError, context: ErrorContext): void =>
     callHooks(errorHooks, error, context);
   const { inbox } = resolved;
+  const leases = createLeaseKeeper(resolved.store, resolved.leaseMs);
+  const processor = { ...resolved, leases, run: handlers.run, reportError };
   const acceptEvents = inbox
     ? (events: readonly C2pEvent[], report: DeliveryReport) =>
         storeEvents(events, report, {
@@ -107,7 +110,7 @@ export function createWebhooks<
           reportError,
         })
     : (events: readonly C2pEvent[], report: DeliveryReport) =>
-        processEvents(events, report, { ...resolved, run: handlers.run, reportError });
+        processEvents(events, report, processor);
   const pipeline = { options: resolved, acceptEvents };
 
   return {

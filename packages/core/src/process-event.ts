@@ -4,12 +4,15 @@ import type { C2pEvent } from './events.js';
 import { HandlerFailure } from './handler-failure.js';
 import type { HandlerContext } from './handler-registry.js';
 import { type IdempotencyStore, isTransactionalStore } from './idempotency-store.js';
+import type { LeaseKeeper } from './lease-keeper.js';
 
 /** What processing one event needs from the pipeline. */
 export interface EventProcessor {
   readonly store: IdempotencyStore;
   readonly leaseMs: number;
   readonly retainMs: number;
+  /** Renews the leases of claimed events while their handlers run. */
+  readonly leases: LeaseKeeper;
   /** Runs the event's handlers. */
   run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void>;
   /** Hands an error to the error hooks. */
@@ -63,11 +66,17 @@ async function claimRunComplete(
   const { token } = claim;
   const transactional = isTransactionalStore(store);
   try {
-    const completed = await whileRenewing(store, key, token, leaseMs, async () => {
-      if (transactional) return store.completeWithin(key, token, retainMs, work);
-      await work(undefined);
-      return store.complete(key, token, retainMs);
-    });
+    let completed: boolean;
+    const letGo = processor.leases.hold(key, token);
+    try {
+      if (transactional) completed = await store.completeWithin(key, token, retainMs, work);
+      else {
+        await work(undefined);
+        completed = await store.complete(key, token, retainMs);
+      }
+    } finally {
+      letGo();
+    }
     // A stale owner: our lease ran out and another worker owns the event now.
     return completed ? 'processed' : 'in_progress';
   } catch (error) {
@@ -97,39 +106,4 @@ function failure(
   }
   processor.reportError(storeUnavailable(error), { event, key });
   return 'store_unavailable';
-}
-
-/**
- * Runs `task` while renewing the lease every third of `leaseMs`, when the store
- * can renew: a live owner never loses its key, however long its handlers take,
- * and a crashed owner's key frees within one short lease.
- */
-async function whileRenewing<T>(
-  store: IdempotencyStore,
-  key: string,
-  token: string,
-  leaseMs: number,
-  task: () => Promise<T>,
-): Promise<T> {
-  if (typeof store.renew !== 'function') return task();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running = true;
-  const renewLater = (): void => {
-    timer = setTimeout(renew, Math.max(1, Math.floor(leaseMs / 3)));
-  };
-  const renew = (): void => {
-    store.renew?.(key, token, leaseMs).then(
-      // `false`: the lease is lost already; completion will say so.
-      (held) => held && running && renewLater(),
-      // A backend hiccup: keep trying while the lease lasts.
-      () => running && renewLater(),
-    );
-  };
-  renewLater();
-  try {
-    return await task();
-  } finally {
-    running = false;
-    clearTimeout(timer);
-  }
 }
