@@ -9,7 +9,15 @@
 //
 //   node e2e/consumer/run.mjs            (after the workspace is built)
 
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { pnpmSpec } from '../../scripts/pnpm.mjs';
@@ -75,7 +83,19 @@ for (const dir of publicPackages) {
       );
       const manifest = run('tar', ['-xOzf', tarballs[dir], 'package/package.json']);
       assert(!manifest.includes('workspace:'), 'package.json still has workspace: ranges');
-      assert(JSON.parse(manifest).license === 'MIT', 'license field is not MIT');
+      const parsed = JSON.parse(manifest);
+      assert(parsed.license === 'MIT', 'license field is not MIT');
+      // Every file an entry point, a types condition or a bin names is in the tarball.
+      const named = new Set();
+      const collect = (value) => {
+        if (typeof value === 'string') named.add(value.replace(/^\.\//, 'package/'));
+        else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+      };
+      collect([parsed.exports, parsed.main, parsed.module, parsed.types, parsed.bin]);
+      const missing = [...named].filter((file) => !file.endsWith('/') && !entries.includes(file));
+      assert(missing.length === 0, `named by package.json but not packed: ${missing.join(', ')}`);
+      const kb = (statSync(tarballs[dir]).size / 1024).toFixed(1);
+      report.log(`${names[dir]}: ${entries.filter(Boolean).length} files, ${kb} KiB packed`);
     },
   );
 }
