@@ -14,12 +14,7 @@ export {
   type ClientIpResolver,
   createClientIpResolver,
 } from './client-ip.js';
-export {
-  createWebhooks,
-  type HandlerTransaction,
-  type Webhooks,
-  type WorkerOptions,
-} from './create-webhooks.js';
+export { createWebhooks } from './create-webhooks.js';
 export type {
   DeliveryReport,
   ErrorContext,
@@ -105,3 +100,4 @@ export {
   type RetryScheduleOptions,
 } from './retry-schedule.js';
 export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
+export type { HandlerTransaction, Webhooks, WorkerOptions } from './webhooks.js';
