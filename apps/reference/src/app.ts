@@ -1,13 +1,21 @@
-import { createWebhooks, type Webhooks } from '@c2p/core';
+import {
+  type C2pError,
+  createWebhooks,
+  type DeliveryReport,
+  type ErrorContext,
+  type IdempotencyStore,
+  type InboxWorker,
+  type Webhooks,
+} from '@c2p/core';
 import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
-import { type Backend, openBackend } from './backend.js';
+import { type AppInbox, type Backend, openBackend, type SyncStore } from './backend.js';
 import type { AdapterName, Config } from './config.js';
 import { createDeliveryLog, type DeliveryLog } from './delivery-log.js';
 import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
 import { fulfils } from './order.js';
-import { registerOrderHandlers } from './order-handlers.js';
+import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -17,8 +25,20 @@ export interface App {
   webhookUrls: Partial<Record<AdapterName, string>>;
   adminUrl: string;
   backend: Backend;
-  /** Stops accepting, finishes in-flight deliveries, closes the store. */
+  /**
+   * Stops accepting, finishes in-flight deliveries and (inbox mode) the
+   * worker's running attempts, then closes the store.
+   */
   close(): Promise<void>;
+}
+
+/** What every pipeline of the app shares. */
+interface Shared {
+  config: Config;
+  backend: Backend;
+  deliveries: DeliveryLog;
+  fulfilment: FulfilmentClient | undefined;
+  logger: Logger;
 }
 
 /**
@@ -26,25 +46,44 @@ export interface App {
  * Each listener has its own pipeline (so deliveries are logged with the
  * listener that took them); they share the store, so a duplicate is caught
  * whichever listener it reaches.
+ *
+ * Inbox mode: the listeners' pipelines only store events, and one more
+ * pipeline, which takes no deliveries, holds the order handlers and runs the
+ * process's one worker. Core wakes a worker only for deliveries its own
+ * pipeline accepted, so each listener's `onDelivery` wakes it when it stored
+ * something new (the admin's replay and retry-now wake it too); without a
+ * wake it still polls every second. One worker, one set of handlers.
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
-  const backend = await openBackend(config.store);
+  const backend = await openBackend(config);
   const deliveries = createDeliveryLog(backend.deliveries, {
     capacity: 500,
     onError: (error) => logger.error({ err: error }, 'delivery log write failed'),
   });
   const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
+  const shared: Shared = { config, backend, deliveries, fulfilment, logger };
   const started: RunningServer[] = [];
+  let worker: InboxWorker | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all(started.map((server) => server.close()));
+    // The worker finishes its running attempts while the listeners finish
+    // theirs; events stored meanwhile wait, pending, for the next start.
+    await Promise.all([...started.map((server) => server.close()), worker?.stop()]);
     await deliveries.close();
     await backend.close();
   };
   try {
+    const { intake } = backend;
+    if (intake.mode === 'inbox') worker = startWorker(intake.inbox, shared);
+    const wake = (): void => worker?.wake();
     const webhookUrls: App['webhookUrls'] = {};
     for (const name of config.adapters) {
-      const webhooks = createPipeline(name, { config, backend, deliveries, fulfilment, logger });
+      // The adapters type their parameter as sync mode's `Webhooks` but only call
+      // `handle()` (and read `maxBodyBytes`), which an inbox pipeline has alike.
+      const webhooks =
+        intake.mode === 'inbox'
+          ? (createInboxListenerPipeline(name, intake.inbox, wake, shared) as unknown as Webhooks)
+          : createSyncPipeline(name, intake.store, shared);
       const running = await startListener(name, config, { webhooks, health });
       started.push(running);
       webhookUrls[name] = `${running.origin}${webhookPath}`;
@@ -61,6 +100,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       createAdminListener({
         deliveries,
         orders: backend.orders,
+        inbox: intake.mode === 'inbox' ? { store: intake.inbox, wake } : undefined,
         health,
         access: {
           host: config.admin.host,
@@ -79,28 +119,15 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   }
 }
 
-interface PipelineOptions {
-  config: Config;
-  backend: Backend;
-  deliveries: DeliveryLog;
-  fulfilment: FulfilmentClient | undefined;
-  logger: Logger;
-}
-
-function createPipeline(
-  listener: AdapterName,
-  { config, backend, deliveries, fulfilment, logger }: PipelineOptions,
-): Webhooks<Backend['store']> {
-  const log = logger.child({ listener });
-  const webhooks = createWebhooks({
-    credentials: config.credentials,
-    allowedIps: config.allowedIps,
-    trustedProxies: config.trustedProxies,
-    store: backend.store,
-  });
-  return registerOrderHandlers(webhooks, async (event, context) => {
-    // The order system first, decided on the committed order: no database lock
-    // is held across the network call. A failure throws: the event is retried.
+/**
+ * The order logic, the same in both modes: the order system first, decided on
+ * the committed order, so no database lock is held across the network call (a
+ * failure throws: the event is retried); then the order's transition, written
+ * through the store's or inbox's transaction, so it commits with the event's
+ * completion (SQLite, PostgreSQL).
+ */
+function orderSink({ backend, fulfilment }: Shared, log: Logger): OrderSink<unknown> {
+  return async (event, context) => {
     if (fulfilment && fulfils(await backend.orders.get(event.orderId), event)) {
       await fulfilment.fulfil(event);
     }
@@ -110,42 +137,129 @@ function createPipeline(
         { orderId: order.id, state: order.state, fulfilments: order.fulfilments },
         'order updated',
       );
+  };
+}
+
+function logError(log: Logger) {
+  return (error: C2pError, context: ErrorContext): void => {
+    log.error(
+      { code: error.code, key: context.key, err: error.cause ?? error },
+      error.code === 'STORE_UNAVAILABLE' ? 'store unavailable' : 'event handler failed',
+    );
+  };
+}
+
+/** Records the delivery in the log and writes its one log line: never the body or credentials. */
+function recordDelivery(listener: AdapterName, { deliveries }: Shared, log: Logger) {
+  return (report: DeliveryReport): void => {
+    const entry = deliveries.record(listener, report);
+    log.info(
+      {
+        status: entry.status,
+        outcome: entry.outcome,
+        step: entry.step,
+        code: entry.code ?? undefined,
+        reason: entry.reason ?? undefined,
+        clientIp: entry.clientIp ?? undefined,
+        events: entry.events.map(
+          (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,
+        ),
+      },
+      'delivery',
+    );
+  };
+}
+
+/** Sync mode: the listener's pipeline runs the handlers before answering. */
+function createSyncPipeline(
+  listener: AdapterName,
+  store: SyncStore,
+  shared: Shared,
+): Webhooks<SyncStore> {
+  const log = shared.logger.child({ listener });
+  const webhooks = createWebhooks<SyncStore>({
+    credentials: shared.config.credentials,
+    allowedIps: shared.config.allowedIps,
+    trustedProxies: shared.config.trustedProxies,
+    store,
+  });
+  return registerOrderHandlers(webhooks, orderSink(shared, log))
+    .onError(logError(log))
+    .onDelivery(recordDelivery(listener, shared, log));
+}
+
+/** Inbox mode: the listener's pipeline stores the events (one commit) and wakes the worker. */
+function createInboxListenerPipeline(
+  listener: AdapterName,
+  inbox: AppInbox,
+  wake: () => void,
+  shared: Shared,
+): Webhooks<IdempotencyStore, AppInbox> {
+  const log = shared.logger.child({ listener });
+  const record = recordDelivery(listener, shared, log);
+  return createWebhooks<IdempotencyStore, AppInbox>({
+    credentials: shared.config.credentials,
+    allowedIps: shared.config.allowedIps,
+    trustedProxies: shared.config.trustedProxies,
+    inbox,
   })
-    .onError((error, context) => {
-      log.error(
-        { code: error.code, key: context.key, err: error.cause ?? error },
-        error.code === 'STORE_UNAVAILABLE' ? 'store unavailable' : 'event handler failed',
-      );
-    })
+    .onError(logError(log))
     .onDelivery((report) => {
-      const entry = deliveries.record(listener, report);
-      // One line per delivery: the deciding step and the outcome; never the body or credentials.
-      log.info(
-        {
-          status: entry.status,
-          outcome: entry.outcome,
-          step: entry.step,
-          code: entry.code ?? undefined,
-          reason: entry.reason ?? undefined,
-          clientIp: entry.clientIp ?? undefined,
-          events: entry.events.map(
-            (e) => `${e.eventType} ${e.kind}:${e.resourceId} ${e.status ?? ''} ${e.outcome}`,
-          ),
-        },
-        'delivery',
-      );
+      if (report.events.some((event) => event.outcome === 'accepted')) wake();
+      record(report);
     });
 }
 
-/** `GET /healthz`: the store and the order book must answer within 3 s. */
+/**
+ * Inbox mode: the process's one worker, on a pipeline that takes no
+ * deliveries and holds the order handlers. Each attempt is logged; a failed
+ * one is retried on `C2P_RETRY_*`'s schedule, then kept as `dead`.
+ */
+function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
+  const log = shared.logger.child({ worker: true });
+  const webhooks = createWebhooks<IdempotencyStore, AppInbox>({
+    credentials: shared.config.credentials,
+    allowedIps: shared.config.allowedIps,
+    inbox,
+    retry: shared.config.retry,
+  });
+  return registerOrderHandlers(webhooks, orderSink(shared, log))
+    .onError(logError(log))
+    .onAttempt((report) => {
+      const line = {
+        id: report.id,
+        key: report.key,
+        attempt: report.attempt,
+        outcome: report.outcome,
+        durationMs: report.durationMs,
+        nextAttemptAt:
+          report.nextAttemptAt === null ? undefined : new Date(report.nextAttemptAt).toISOString(),
+      };
+      if (report.outcome === 'processed') log.info(line, 'attempt');
+      else log.warn(line, 'attempt');
+    })
+    .startWorker();
+}
+
+/** `GET /healthz`: the store (inbox mode: the inbox) and the order book must answer within 3 s. */
 function createHealthCheck(backend: Backend, logger: Logger): HealthCheck {
   return async () => {
     try {
       await withTimeout(backend.check(), 3_000, 'timed out after 3 s');
-      return { status: 200, body: JSON.stringify({ status: 'ok', store: backend.kind }) };
+      return {
+        status: 200,
+        body: JSON.stringify({ status: 'ok', store: backend.kind, mode: backend.intake.mode }),
+      };
     } catch (error) {
       logger.warn({ err: error }, 'health check failed');
-      return { status: 503, body: JSON.stringify({ status: 'unavailable', store: backend.kind }) };
+      return {
+        status: 503,
+        body: JSON.stringify({
+          status: 'unavailable',
+          store: backend.kind,
+          mode: backend.intake.mode,
+        }),
+      };
     }
   };
 }

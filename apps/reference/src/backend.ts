@@ -2,14 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  createMemoryInbox,
   createMemoryStore,
   type IdempotencyStore,
+  type InboxStore,
   type TransactionalIdempotencyStore,
+  type TransactionalInboxStore,
 } from '@c2p/core';
-import { createSqliteStore } from '@c2p/store-sqlite';
+import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { ConfigError, redactUrl, type StoreConfig } from './config.js';
+import { type Config, ConfigError, redactUrl, type StoreConfig } from './config.js';
 import { createMemoryDeliveryStorage, type DeliveryLogStorage } from './delivery-log.js';
 import {
   createPostgresDeliveryStorage,
@@ -27,11 +30,24 @@ import {
 } from './order-book.js';
 import { withTimeout } from './with-timeout.js';
 
-/** The store and the order book, opened together because they may share a database. */
+/** An inbox; transactional for SQLite and PostgreSQL, whose handlers then get its transaction. */
+export type AppInbox = InboxStore | TransactionalInboxStore<unknown>;
+
+/** A sync-mode store; transactional for SQLite and PostgreSQL, whose handlers then get its transaction. */
+export type SyncStore = IdempotencyStore | TransactionalIdempotencyStore<unknown>;
+
+/** What the pipelines run on: a store (sync mode) or an inbox (inbox mode). */
+export type Intake = { mode: 'sync'; store: SyncStore } | { mode: 'inbox'; inbox: AppInbox };
+
+/**
+ * The store or inbox and the order book, opened together because they share a
+ * database. The app's own tables (orders, deliveries, and the inbox) are named
+ * `reference_*` (`c2p-reference:` in Redis), so they never meet another
+ * program's c2p tables in a shared database.
+ */
 export interface Backend {
   kind: StoreConfig['kind'];
-  /** Transactional for SQLite and PostgreSQL: handlers then get its transaction. */
-  store: IdempotencyStore | TransactionalIdempotencyStore<unknown>;
+  intake: Intake;
   orders: OrderBook;
   /** Where the delivery log is kept: the same database, so it survives restarts. */
   deliveries: DeliveryLogStorage;
@@ -44,13 +60,22 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/** What {@link openBackend} reads from the configuration. */
+export type BackendConfig = Pick<Config, 'store' | 'mode' | 'redisDurability'>;
+
+/** The app's inbox table (SQLite, PostgreSQL) and key prefix (Redis). */
+export const inboxTable = 'reference_inbox';
+export const redisInboxPrefix = 'c2p-reference:inbox:';
+
 /**
- * Opens the configured store and its order book. A store that cannot be
- * reached stops start-up with a {@link ConfigError} naming `C2P_STORE`.
+ * Opens the configured store (sync mode) or inbox (inbox mode) and its order
+ * book. A store that cannot be reached stops start-up with a
+ * {@link ConfigError} naming `C2P_STORE`.
  */
-export async function openBackend(config: StoreConfig): Promise<Backend> {
+export async function openBackend(settings: BackendConfig): Promise<Backend> {
+  const config = settings.store;
   try {
-    return await open(config);
+    return await open(settings);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const where =
@@ -63,42 +88,53 @@ export async function openBackend(config: StoreConfig): Promise<Backend> {
   }
 }
 
-async function open(config: StoreConfig): Promise<Backend> {
+async function open({ store: config, mode, redisDurability }: BackendConfig): Promise<Backend> {
+  const inboxMode = mode === 'inbox';
   switch (config.kind) {
-    case 'memory':
+    case 'memory': {
+      const intake: Intake = inboxMode
+        ? { mode, inbox: createMemoryInbox() }
+        : { mode: 'sync', store: createMemoryStore() };
       return withHealth({
         kind: 'memory',
-        store: createMemoryStore(),
+        intake,
         orders: createMemoryOrderBook(),
         deliveries: createMemoryDeliveryStorage(),
         description: 'memory (lost at restart)',
-        guarantee: 'exactly once while the process lives; nothing survives a restart',
+        guarantee: inboxMode
+          ? "a 2xx means the events are in this process's memory: a restart loses those not yet processed"
+          : 'a 2xx means the handlers ran, exactly once while the process lives; nothing survives a restart',
         close: async () => {},
       });
+    }
     case 'sqlite': {
       const path = resolve(config.path);
       mkdirSync(dirname(path), { recursive: true });
       const writer = new Database(path);
-      const store = createSqliteStore({ database: writer });
+      // The book creates its table on `writer`; its writes go through the store's or inbox's transaction.
       const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
+      const intake: Intake = inboxMode
+        ? { mode, inbox: createSqliteInbox({ database: writer, table: inboxTable }) }
+        : { mode: 'sync', store: createSqliteStore({ database: writer }) };
       const deliveries = createSqliteDeliveryStorage(path);
       return withHealth({
         kind: 'sqlite',
-        store,
+        intake,
         orders,
         deliveries,
         description: `sqlite:${path}`,
-        guarantee:
-          'exactly once: the fulfilment and the completed key commit in one SQLite transaction',
+        guarantee: inboxMode
+          ? "a 2xx means the events are committed to the SQLite inbox (fsynced); the fulfilment commits once, with the event's processed state"
+          : 'a 2xx means the handlers ran: exactly once, the fulfilment and the completed key commit in one SQLite transaction',
         close: async () => {
-          await store.close();
+          await closeIntake(intake);
           await orders.close();
           writer.close();
         },
       });
     }
     case 'postgres': {
-      const { createPostgresStore } = await import('@c2p/store-postgres');
+      const { createPostgresStore, createPostgresInbox } = await import('@c2p/store-postgres');
       const pool = new pg.Pool({
         connectionString: config.url,
         max: 10,
@@ -106,32 +142,48 @@ async function open(config: StoreConfig): Promise<Backend> {
       });
       // An idle client's error (the server restarted) must not crash the process.
       pool.on('error', () => undefined);
+      let intake: Intake | undefined;
       try {
-        const store = createPostgresStore({ connection: pool });
-        await store.migrate();
+        if (inboxMode) {
+          // Its own two pools: ingestion never waits for a connection a handler holds.
+          const inbox = createPostgresInbox({
+            connection: config.url,
+            table: inboxTable,
+            connectionTimeoutMs: 5_000,
+          });
+          intake = { mode, inbox };
+          await inbox.migrate();
+        } else {
+          const store = createPostgresStore({ connection: pool });
+          intake = { mode: 'sync', store };
+          await store.migrate();
+        }
         await migratePostgresOrderBook(pool);
         await migratePostgresDeliveryStorage(pool);
         const orders = createPostgresOrderBook(pool);
+        const opened = intake;
         return withHealth({
           kind: 'postgres',
-          store,
+          intake: opened,
           orders,
           deliveries: createPostgresDeliveryStorage(pool),
           description: redactUrl(config.url),
-          guarantee:
-            'exactly once across instances: the fulfilment and the completed key commit in one PostgreSQL transaction',
+          guarantee: inboxMode
+            ? "a 2xx means the events are committed to the PostgreSQL inbox; the fulfilment commits once, with the event's processed state, across instances"
+            : 'a 2xx means the handlers ran: exactly once across instances, the fulfilment and the completed key commit in one PostgreSQL transaction',
           close: async () => {
-            await store.close();
+            await closeIntake(opened);
             await orders.close();
           },
         });
       } catch (error) {
+        if (intake) await closeIntake(intake).catch(() => undefined);
         await pool.end().catch(() => undefined);
         throw error;
       }
     }
     case 'redis': {
-      const { createRedisStore } = await import('@c2p/store-redis');
+      const { createRedisStore, createRedisInbox } = await import('@c2p/store-redis');
       const { createClient } = await import('redis');
       const client = createClient({
         url: config.url,
@@ -144,22 +196,45 @@ async function open(config: StoreConfig): Promise<Backend> {
       client.on('error', () => undefined);
       try {
         await withTimeout(client.connect(), 5_000, 'no answer within 5 s');
-        const store = createRedisStore({ client });
-        await store.migrate();
+        let intake: Intake;
+        let inboxCheck: (() => Promise<void>) | undefined;
+        if (inboxMode) {
+          const inbox = createRedisInbox({
+            client,
+            keyPrefix: redisInboxPrefix,
+            durability: redisDurability,
+          });
+          if (redisDurability === 'verify') {
+            await verifyRedis(inbox, config.url);
+            // Settings can change under a running server: /healthz says so.
+            inboxCheck = () => inbox.verifyDurability();
+          }
+          intake = { mode, inbox };
+        } else {
+          const store = createRedisStore({ client });
+          await store.migrate();
+          intake = { mode: 'sync', store };
+        }
         const orders = createRedisOrderBook(client);
-        return withHealth({
-          kind: 'redis',
-          store,
-          orders,
-          deliveries: createRedisDeliveryStorage(client),
-          description: redactUrl(config.url),
-          guarantee:
-            'at least once into the order book, made exactly once by its conditional transition (no shared transaction)',
-          close: async () => {
-            await store.close();
-            await client.close();
+        return withHealth(
+          {
+            kind: 'redis',
+            intake,
+            orders,
+            deliveries: createRedisDeliveryStorage(client),
+            description: redactUrl(config.url),
+            guarantee: inboxMode
+              ? redisDurability === 'verify'
+                ? 'a 2xx means the events are in Redis and on disk (appendfsync always, checked); handlers run at least once, made exactly once by the order book'
+                : "a 2xx means the events are in Redis; on disk only as far as the server's own persistence (C2P_REDIS_DURABILITY=trust, not checked); handlers run at least once, made exactly once by the order book"
+              : 'a 2xx means the handlers ran: at least once into the order book, made exactly once by its conditional transition (no shared transaction)',
+            close: async () => {
+              await closeIntake(intake);
+              await client.close();
+            },
           },
-        });
+          inboxCheck,
+        );
       } catch (error) {
         client.destroy();
         throw error;
@@ -168,14 +243,53 @@ async function open(config: StoreConfig): Promise<Backend> {
   }
 }
 
-/** Adds the health check: a claim and release of a throwaway key, and a read of the order book. */
-function withHealth(backend: Omit<Backend, 'check'>): Backend {
+/**
+ * With `C2P_REDIS_DURABILITY=verify` a Redis that could lose an acknowledged
+ * delivery (no `appendonly`, `appendfsync` other than `always`, an eviction
+ * policy) stops start-up: the inbox would refuse every delivery with 503 anyway.
+ */
+async function verifyRedis(
+  inbox: { verifyDurability(): Promise<void> },
+  url: string,
+): Promise<void> {
+  try {
+    await inbox.verifyDurability();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const settings = /\(([^)]*needs[^)]*)\)/.exec(message)?.[1];
+    throw new ConfigError(
+      settings
+        ? `C2P_REDIS_DURABILITY: "${redactUrl(url)}" could lose acknowledged deliveries (${settings}); fix the server, or set C2P_REDIS_DURABILITY=trust to accept that, or C2P_MODE=sync`
+        : `C2P_REDIS_DURABILITY: cannot check "${redactUrl(url)}"'s persistence (CONFIG GET failed); set C2P_REDIS_DURABILITY=trust once you have checked appendonly yes, appendfsync always and maxmemory-policy noeviction`,
+    );
+  }
+}
+
+async function closeIntake(intake: Intake): Promise<void> {
+  const closable = (intake.mode === 'sync' ? intake.store : intake.inbox) as {
+    close?: () => Promise<void>;
+  };
+  await closable.close?.();
+}
+
+/**
+ * Adds the health check. Sync mode: a claim and release of a throwaway key.
+ * Inbox mode: a read of the inbox (and, on Redis with `verify`, its durability
+ * settings). Both: a read of the order book.
+ */
+function withHealth(backend: Omit<Backend, 'check'>, inboxCheck?: () => Promise<void>): Backend {
   return {
     ...backend,
     async check() {
-      const key = `c2p-reference:health:${randomUUID()}`;
-      const claim = await backend.store.claim(key, 5_000);
-      if (claim.status === 'acquired') await backend.store.release(key, claim.token);
+      const { intake } = backend;
+      if (intake.mode === 'sync') {
+        const key = `c2p-reference:health:${randomUUID()}`;
+        const claim = await intake.store.claim(key, 5_000);
+        if (claim.status === 'acquired') await intake.store.release(key, claim.token);
+      } else {
+        await intake.inbox.list({ state: 'pending', limit: 1 });
+        await inboxCheck?.();
+      }
       await backend.orders.ping();
     },
   };

@@ -14,9 +14,22 @@ export type StoreConfig =
   | { kind: 'postgres'; url: string }
   | { kind: 'redis'; url: string };
 
+/** How deliveries are accepted: see the README's "Two modes". */
+export const modes = ['inbox', 'sync'] as const;
+export type Mode = (typeof modes)[number];
+
 /** The whole configuration, validated. */
 export interface Config {
   production: boolean;
+  /** `inbox` (the default): 2xx once stored, handlers run by a worker; `sync`: 2xx once the handlers ran. */
+  mode: Mode;
+  /** Inbox mode's retry schedule; unset fields keep core's defaults (25 attempts from 2 s, about three days). */
+  retry: { maxAttempts?: number; baseDelayMs?: number };
+  /**
+   * Inbox mode on Redis: `verify` refuses to start (and to accept deliveries)
+   * unless the server persists every write before answering; `trust` skips the check.
+   */
+  redisDurability: 'verify' | 'trust';
   credentials: { username: string; password: string };
   /** `true` when the credentials were generated at start (development only). */
   generatedCredentials: boolean;
@@ -69,6 +82,31 @@ const port = (fallback: number) =>
       return z.NEVER;
     }
     return n;
+  });
+
+/** The longest delay core's retry schedule allows by default (6 h): the base may not exceed it. */
+const maxRetryDelayMs = 6 * 60 * 60 * 1000;
+
+const integer = (min: number, max: number) =>
+  optional.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a whole number from ${min} to ${max}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  optional.transform((value, ctx): T => {
+    if (value === undefined) return fallback;
+    if ((values as readonly string[]).includes(value)) return value as T;
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not ${values.join(' or ')}` });
+    return z.NEVER;
   });
 
 const bool = optional.transform((value, ctx) => {
@@ -160,6 +198,10 @@ const envSchema = z.object({
   C2P_ALLOWED_IPS: ipRules(true),
   C2P_TRUSTED_PROXIES: ipRules(false),
   C2P_STORE: store,
+  C2P_MODE: oneOf(modes, 'inbox'),
+  C2P_RETRY_MAX_ATTEMPTS: integer(1, 1000),
+  C2P_RETRY_BASE_MS: integer(0, maxRetryDelayMs),
+  C2P_REDIS_DURABILITY: oneOf(['verify', 'trust'] as const, 'verify'),
   C2P_ADAPTERS: adapters,
   C2P_TLS_TERMINATED_UPSTREAM: bool,
   EXPRESS_PORT: port(3001),
@@ -281,8 +323,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     );
   }
 
+  const retry: Config['retry'] = {};
+  if (e.C2P_RETRY_MAX_ATTEMPTS !== undefined) retry.maxAttempts = e.C2P_RETRY_MAX_ATTEMPTS;
+  if (e.C2P_RETRY_BASE_MS !== undefined) retry.baseDelayMs = e.C2P_RETRY_BASE_MS;
+
   return {
     production,
+    mode: e.C2P_MODE,
+    retry,
+    redisDurability: e.C2P_REDIS_DURABILITY,
     credentials,
     generatedCredentials,
     allowedIps,

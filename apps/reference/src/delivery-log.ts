@@ -2,8 +2,12 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { type DeliveryReport, errorCodes } from '@c2p/core';
 import type { AdapterName } from './config.js';
 
-/** How one delivery ended, as the admin page shows it. */
-export type DeliveryOutcome = 'processed' | 'duplicate' | 'rejected';
+/**
+ * How one delivery ended, as the admin page shows it: `processed` (sync mode:
+ * its handlers ran), `accepted` (inbox mode: stored, its handlers run from the
+ * inbox), `duplicate` (nothing new in it) or `rejected`.
+ */
+export type DeliveryOutcome = 'processed' | 'accepted' | 'duplicate' | 'rejected';
 
 /** One delivery, as `GET /api/events` lists it. Never holds credentials or the body. */
 export interface DeliveryEntry {
@@ -59,10 +63,11 @@ export interface DeliveryLogOptions {
   onError?: (error: unknown) => void;
 }
 
-/** A delivery that was answered 200 and processed no event is a pure duplicate. */
+/** A delivery that was answered 200 and neither processed nor stored an event is a pure duplicate. */
 export function deliveryOutcome(report: DeliveryReport): DeliveryOutcome {
   if (report.status !== 200) return 'rejected';
-  return report.events.some((event) => event.outcome === 'processed') ? 'processed' : 'duplicate';
+  if (report.events.some((event) => event.outcome === 'processed')) return 'processed';
+  return report.events.some((event) => event.outcome === 'accepted') ? 'accepted' : 'duplicate';
 }
 
 /**

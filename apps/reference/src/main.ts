@@ -53,6 +53,7 @@ console.log(banner(config, running));
 logger.info(
   {
     mode: config.production ? 'production' : 'development',
+    c2pMode: config.mode,
     pid: process.pid,
     listeners: running.webhookUrls,
     admin: running.adminUrl,
@@ -79,7 +80,16 @@ function banner(config: Config, app: App): string {
     lines.push(`  ${name.padEnd(8)} POST ${url}`);
   }
   lines.push(`  ${'admin'.padEnd(8)} ${app.adminUrl}`);
-  lines.push(`  ${'store'.padEnd(8)} ${app.backend.description}: ${app.backend.guarantee}`);
+  lines.push(`  ${'store'.padEnd(8)} ${app.backend.description}`);
+  lines.push(`  ${'mode'.padEnd(8)} ${config.mode}: ${app.backend.guarantee}`);
+  if (config.mode === 'inbox') {
+    const { maxAttempts, baseDelayMs } = config.retry;
+    const schedule =
+      maxAttempts === undefined && baseDelayMs === undefined
+        ? "c2p's default schedule, backoff with jitter for about three days"
+        : `${maxAttempts ?? "c2p's default number of"} attempts in all, the first retry after ${baseDelayMs ?? "c2p's default"} ms, doubling`;
+    lines.push(`  ${'retries'.padEnd(8)} ${schedule}; then dead (replay it on the admin page)`);
+  }
   lines.push(`  ${'allowed'.padEnd(8)} ${config.allowedIps.join(', ')}`);
   const first = Object.values(app.webhookUrls)[0] as string;
   const ca =

@@ -1,8 +1,9 @@
 import type {
   C2pEvent,
   HandlerContext,
+  HandlerTransaction,
   IdempotencyStore,
-  TransactionOf,
+  InboxStore,
   Webhooks,
 } from '@c2p/core';
 import type { OrderEvent, OrderState } from './order.js';
@@ -33,11 +34,11 @@ export function hasStatus(resource: { status?: string | undefined }, status: str
  *
  * A resource of unknown kind only records: it may be a payout.
  */
-export function registerOrderHandlers<S extends IdempotencyStore>(
-  webhooks: Webhooks<S>,
-  sink: OrderSink<TransactionOf<S>>,
-): Webhooks<S> {
-  type Context = HandlerContext<TransactionOf<S>>;
+export function registerOrderHandlers<
+  S extends IdempotencyStore,
+  I extends InboxStore | undefined = undefined,
+>(webhooks: Webhooks<S, I>, sink: OrderSink<HandlerTransaction<S, I>>): Webhooks<S, I> {
+  type Context = HandlerContext<HandlerTransaction<S, I>>;
   const send = (event: C2pEvent, context: Context, target: OrderState | undefined) =>
     sink(toOrderEvent(event, context.key, target), context);
   return webhooks
