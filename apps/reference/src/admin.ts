@@ -240,8 +240,10 @@ export function createAdminListener(
       });
       return;
     }
+    // Read before the worker is woken, so the answer shows the state the action left.
+    const after = (await inbox.get(id)) ?? entry;
     options.inbox.wake();
-    json(res, 200, publicInboxEntry((await inbox.get(id)) ?? entry));
+    json(res, 200, publicInboxEntry(after));
   };
 
   return (req, res) => {

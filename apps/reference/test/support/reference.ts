@@ -136,7 +136,7 @@ export interface OrderBody {
 export interface DeliveryBody {
   listener: string;
   status: number;
-  outcome: 'processed' | 'duplicate' | 'rejected';
+  outcome: 'processed' | 'accepted' | 'duplicate' | 'rejected';
   code: string | null;
   step: string;
   events: Array<{ resourceId: string; outcome: string }>;
@@ -190,4 +190,81 @@ export function serviceUrl(name: 'C2P_TEST_POSTGRES_URL' | 'C2P_TEST_REDIS_URL')
     );
   }
   return url;
+}
+
+/** Polls `read` until `done` holds for its answer, or fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > until) {
+      throw new Error(
+        `${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A database of its own on the test PostgreSQL (so no other test's inbox shares it), dropped by `drop()`. */
+export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const { default: pg } = await import('pg');
+  const serverUrl = serviceUrl('C2P_TEST_POSTGRES_URL');
+  const name = `c2p_reference_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** An inbox event as `GET /api/inbox` lists it. */
+export interface InboxEventBody {
+  id: string;
+  key: string;
+  eventType: string;
+  resource: string;
+  state: 'pending' | 'retrying' | 'dead' | 'processed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  receivedAt: string;
+  processedAt: string | null;
+}
+
+/** The inbox event with idempotency key `key`, looked for in every state's listing. */
+export async function inboxEvent(
+  app: RunningReference,
+  key: string,
+): Promise<InboxEventBody | undefined> {
+  for (const state of ['pending', 'retrying', 'dead', 'processed']) {
+    const { body } = await getJson<{ events: InboxEventBody[] }>(
+      new URL(`api/inbox?state=${state}&limit=500`, app.adminUrl).href,
+    );
+    const found = body.events.find((e) => e.key === key);
+    if (found) return found;
+  }
+  return undefined;
 }
