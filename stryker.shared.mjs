@@ -28,9 +28,13 @@ export function strykerConfig(target) {
     htmlReporter: { fileName: 'reports/mutation/index.html' },
     jsonReporter: { fileName: 'reports/mutation/mutation.json' },
     clearTextReporter: { allowColor: false, reportMutants: true, reportTests: false },
-    // Sandboxes sit two levels below the repository root, as the packages do, so
-    // tests that reach `../../../scripts/services.mjs` from their own folder find it.
+    // Sandboxes sit in .stryker-tmp/, two levels below the repository root as the
+    // packages are, so a sandbox's tsconfig.json extends ../../tsconfig.base.json as
+    // it is (Stryker's own rewrite assumes a sandbox inside the package: a
+    // tsconfigFile that does not exist skips it), and tests that reach
+    // ../../../scripts/services.mjs find it.
     tempDirName: '../../.stryker-tmp',
+    tsconfigFile: 'no-tsconfig-rewrite.json',
     ignorePatterns: ['coverage', '.turbo', 'reports'],
     cleanTempDir: true,
     ...target,
