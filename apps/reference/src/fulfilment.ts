@@ -20,6 +20,17 @@ export interface FulfilmentRequest {
 }
 
 /**
+ * The event's key as a header value: as it is when it is printable ASCII
+ * without `%` (every key of a Clik2pay UUID), else percent-encoded
+ * (`encodeURIComponent`), since a header cannot carry other characters and a
+ * resource id may hold any. The same key always gives the same value, and an
+ * encoded one always holds a `%`, so two keys never share a value.
+ */
+export function headerKey(key: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(key) ? key : encodeURIComponent(key);
+}
+
+/**
  * Calls `C2P_FULFIL_URL`. The event's idempotency key goes in `Idempotency-Key`,
  * so the order system can recognise a repeat: a retried event (the write after
  * this call failed, the process died) calls it again with the same key.
@@ -38,7 +49,7 @@ export function createFulfilmentClient(url: string, timeoutMs = 10_000): Fulfilm
       try {
         response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': event.key },
+          headers: { 'content-type': 'application/json', 'idempotency-key': headerKey(event.key) },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(timeoutMs),
         });

@@ -6,7 +6,7 @@ import { credentials, type RunningReference, startReference } from './support/re
 
 const executablePath = '/usr/bin/chromium';
 
-describe('the admin page in headless Chromium', () => {
+describe('the admin page in headless Chromium, in sync mode', () => {
   let app: RunningReference;
   let browser: Browser;
   beforeAll(async () => {
@@ -15,7 +15,7 @@ describe('the admin page in headless Chromium', () => {
         `${executablePath} is missing: install Debian's chromium (apt-get install -y chromium)`,
       );
     }
-    app = await startReference({ C2P_STORE: 'memory' });
+    app = await startReference({ C2P_STORE: 'memory', C2P_MODE: 'sync' });
     browser = await chromium.launch({
       executablePath,
       args: [

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { clik2payIps, createIpAllowlist } from '@c2p/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { credentials, runToExit, selfSignedCertificate, tempDir } from './support/reference.js';
+import {
+  credentials,
+  runToExit,
+  selfSignedCertificate,
+  serviceUrl,
+  tempDir,
+} from './support/reference.js';
 
 const dir = tempDir();
 let tls: { certFile: string; keyFile: string };
@@ -128,6 +134,28 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
       ADMIN_HOST: '0.0.0.0',
     }),
     'ADMIN_TOKEN: is required in production when ADMIN_HOST ("0.0.0.0") is not a loopback address',
+  ],
+  ['an unknown mode', () => ({ C2P_MODE: 'async' }), 'C2P_MODE: "async" is not inbox or sync'],
+  [
+    'a retry count of 0',
+    () => ({ C2P_RETRY_MAX_ATTEMPTS: '0' }),
+    'C2P_RETRY_MAX_ATTEMPTS: "0" is not a whole number from 1 to 1000',
+  ],
+  [
+    'a retry delay past the 6 h cap',
+    () => ({ C2P_RETRY_BASE_MS: '21600001' }),
+    'C2P_RETRY_BASE_MS: "21600001" is not a whole number from 0 to 21600000',
+  ],
+  [
+    'an unknown Redis durability',
+    () => ({ C2P_REDIS_DURABILITY: 'hope' }),
+    'C2P_REDIS_DURABILITY: "hope" is not verify or trust',
+  ],
+  [
+    // The test Redis runs appendfsync everysec: the inbox would refuse every delivery.
+    'inbox mode on a Redis that could lose acknowledged deliveries',
+    () => ({ C2P_STORE: serviceUrl('C2P_TEST_REDIS_URL') }),
+    /^C2P_REDIS_DURABILITY: "redis:\/\/127\.0\.0\.1:\d+\/?" could lose acknowledged deliveries \(appendfsync is everysec, needs always\); fix the server, or set C2P_REDIS_DURABILITY=trust to accept that, or C2P_MODE=sync$/,
   ],
 ];
 

@@ -53,7 +53,8 @@ async function startDownstream(): Promise<Downstream> {
   return downstream;
 }
 
-describe('C2P_FULFIL_URL, the merchant order system, with the SQLite store', () => {
+// Sync mode: the call's failure is the delivery's (500). Inbox mode's retries are in inbox.test.ts.
+describe('C2P_FULFIL_URL, the merchant order system, with the SQLite store in sync mode', () => {
   const dir = tempDir();
   let downstream: Downstream;
   let app: RunningReference;
@@ -61,6 +62,7 @@ describe('C2P_FULFIL_URL, the merchant order system, with the SQLite store', () 
     downstream = await startDownstream();
     app = await startReference({
       C2P_STORE: `sqlite:${dir.path}/reference.db`,
+      C2P_MODE: 'sync',
       C2P_FULFIL_URL: downstream.url,
     });
   });
