@@ -478,7 +478,7 @@ const adminScript = `'use strict';
         var answer = await fetch('/api/inbox/' + encodeURIComponent(id) + '/' + action, { method: 'POST' });
         var body = await answer.json();
         message.textContent = answer.ok
-          ? 'Event ' + visible(String(id)) + ': ' + (action === 'replay' ? 'replayed' : 'retried now') + ', now ' + body.state + '.'
+          ? 'Event ' + visible(String(id)) + ': ' + (action === 'replay' ? 'replayed' : 'retried now') + '.'
           : 'Event ' + visible(String(id)) + ': ' + visible(String(body.error && body.error.message));
         message.className = answer.ok ? '' : 'error';
         await refresh();
