@@ -146,9 +146,12 @@ async function open({ store: config, mode, redisDurability }: BackendConfig): Pr
       try {
         if (inboxMode) {
           // Its own two pools: ingestion never waits for a connection a handler holds.
+          // The worker runs 4 events at once (core's default): 4 connections, plus
+          // 2 for leases and renewals, as the store's README advises.
           const inbox = createPostgresInbox({
             connection: config.url,
             table: inboxTable,
+            workerMax: 6,
             connectionTimeoutMs: 5_000,
           });
           intake = { mode, inbox };
