@@ -78,11 +78,9 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     const wake = (): void => worker?.wake();
     const webhookUrls: App['webhookUrls'] = {};
     for (const name of config.adapters) {
-      // The adapters type their parameter as sync mode's `Webhooks` but only call
-      // `handle()` (and read `maxBodyBytes`), which an inbox pipeline has alike.
       const webhooks =
         intake.mode === 'inbox'
-          ? (createInboxListenerPipeline(name, intake.inbox, wake, shared) as unknown as Webhooks)
+          ? createInboxListenerPipeline(name, intake.inbox, wake, shared)
           : createSyncPipeline(name, intake.store, shared);
       const running = await startListener(name, config, { webhooks, health });
       started.push(running);

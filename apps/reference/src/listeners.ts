@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Webhooks } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core';
 import type { AdapterName, Config } from './config.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
 
@@ -10,7 +10,7 @@ export const webhookPath = '/webhooks/clik2pay';
 export type HealthCheck = () => Promise<{ status: number; body: string }>;
 
 interface ListenerOptions {
-  webhooks: Webhooks;
+  webhooks: DeliveryHandler;
   health: HealthCheck;
   tls: Config['tls'];
 }

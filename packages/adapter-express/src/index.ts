@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { C2pError, type WebhookBody, type Webhooks } from '@c2p/core';
+import { C2pError, type DeliveryHandler, type WebhookBody } from '@c2p/core';
 import { fromNodeRequest, writeNodeResponse } from '@c2p/core/node';
 
 type Request = IncomingMessage & {
@@ -30,7 +30,7 @@ export type ExpressWebhookHandler = [
  * app.all('/webhooks/clik2pay', createExpressHandler(webhooks)); // before app.use(express.json())
  */
 export function createExpressHandler(
-  webhooks: Webhooks,
+  webhooks: DeliveryHandler,
   options: ExpressHandlerOptions = {},
 ): ExpressWebhookHandler {
   const peer = options.getPeerAddress ?? ((req) => req.socket.remoteAddress);

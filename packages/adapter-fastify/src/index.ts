@@ -1,11 +1,11 @@
-import type { Webhooks } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core';
 import { invalidOption } from '@c2p/core/kit';
 import { fromNodeRequest, writeNodeResponse } from '@c2p/core/node';
 import type { FastifyPluginAsync } from 'fastify';
 
 /** Options for {@link fastifyWebhooks}, passed to `app.register`. */
 export interface FastifyWebhooksOptions {
-  webhooks: Webhooks;
+  webhooks: DeliveryHandler;
   /** The route, under any `prefix`. Defaults to `/webhooks/clik2pay`. */
   path?: string;
 }

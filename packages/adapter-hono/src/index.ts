@@ -1,4 +1,4 @@
-import type { Webhooks } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core';
 import { fromWebRequest, invalidOption, toWebResponse } from '@c2p/core/kit';
 import type { Context, Handler } from 'hono';
 
@@ -17,7 +17,7 @@ export interface HonoHandlerOptions {
  * @example
  * app.all('/webhooks/clik2pay', createHonoHandler(webhooks, { getPeerAddress: (c) => getConnInfo(c).remote.address }));
  */
-export function createHonoHandler(webhooks: Webhooks, options: HonoHandlerOptions): Handler {
+export function createHonoHandler(webhooks: DeliveryHandler, options: HonoHandlerOptions): Handler {
   const getPeerAddress = options?.getPeerAddress;
   if (typeof getPeerAddress !== 'function') {
     throw invalidOption(

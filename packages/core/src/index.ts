@@ -100,4 +100,9 @@ export {
   type RetryScheduleOptions,
 } from './retry-schedule.js';
 export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
-export type { HandlerTransaction, Webhooks, WorkerOptions } from './webhooks.js';
+export type {
+  DeliveryHandler,
+  HandlerTransaction,
+  Webhooks,
+  WorkerOptions,
+} from './webhooks.js';

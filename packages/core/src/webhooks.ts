@@ -22,11 +22,23 @@ export type WorkerOptions = Pick<
   'concurrency' | 'leaseMs' | 'pollIntervalMs' | 'sweepIntervalMs'
 >;
 
+/**
+ * What an adapter needs of a pipeline, whatever its mode, store or inbox: any
+ * {@link Webhooks} is one. Adapters take this, so a pipeline typed for its
+ * inbox's transaction needs no cast.
+ */
+export interface DeliveryHandler {
+  /** Decides one delivery. Never throws. */
+  handle(request: WebhookRequest): Promise<WebhookResponse>;
+  /** The body limit in bytes, for adapters that enforce it while reading. */
+  readonly maxBodyBytes: number;
+}
+
 /** The pipeline: register handlers, then hand it requests. */
 export interface Webhooks<
   S extends IdempotencyStore = IdempotencyStore,
   I extends InboxStore | undefined = undefined,
-> {
+> extends DeliveryHandler {
   /** Registers a handler for one or several documented event types; it receives the narrowed event. */
   on<T extends KnownEventType>(
     eventType: T | readonly T[],
@@ -42,8 +54,6 @@ export interface Webhooks<
   onDelivery(hook: (report: DeliveryReport) => unknown): this;
   /** Inbox mode: registers a hook called once per attempt of the worker with its {@link AttemptReport}. */
   onAttempt(hook: (report: AttemptReport) => unknown): this;
-  /** Decides one delivery. Never throws. */
-  handle(request: WebhookRequest): Promise<WebhookResponse>;
   /**
    * Inbox mode: starts a worker in this process that runs the handlers of
    * stored events, at once after each delivery this pipeline accepts, and again
@@ -51,6 +61,4 @@ export interface Webhooks<
    * `options.inbox`.
    */
   startWorker(options?: WorkerOptions): InboxWorker;
-  /** The body limit in bytes, for adapters that enforce it while reading. */
-  readonly maxBodyBytes: number;
 }
