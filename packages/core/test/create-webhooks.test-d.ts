@@ -11,7 +11,7 @@ import type {
 } from '../src/events.js';
 import type { IdempotencyStore, TransactionalIdempotencyStore } from '../src/idempotency-store.js';
 import type { TransactionalInboxStore } from '../src/inbox-store.js';
-import { createWebhooks, type HandlerContext } from '../src/index.js';
+import { createWebhooks, type DeliveryHandler, type HandlerContext } from '../src/index.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 
@@ -156,5 +156,18 @@ describe('inbox mode types', () => {
         expectTypeOf(context.tx).toEqualTypeOf<undefined>();
       },
     );
+  });
+});
+
+describe('adapters take any pipeline', () => {
+  it('accepts a sync or an inbox pipeline as a DeliveryHandler', () => {
+    const sync = createWebhooks({ credentials, allowedIps: ['production'] });
+    const inboxed = createWebhooks({
+      credentials,
+      allowedIps: ['production'],
+      inbox: createMemoryInbox(),
+    });
+    expectTypeOf(sync).toExtend<DeliveryHandler>();
+    expectTypeOf(inboxed).toExtend<DeliveryHandler>();
   });
 });
