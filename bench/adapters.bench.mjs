@@ -6,15 +6,18 @@
 // client's; the server's CPU time per request is the figure that decides a
 // saturated server's throughput, and bare/c2p of it is the share c2p keeps.
 // Prints figures; asserts nothing. Run: npx pnpm@12.4.2 --filter @c2p/bench adapters
+// `--smoke`: one 1-second round per framework and mode, no warm-up (CI: every server
+// still starts and answers 2xx).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const smoke = process.argv.includes('--smoke');
+const SECONDS = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 20;
-const ROUNDS = 2; // bare and c2p alternate, so drift hits both alike
+const ROUNDS = smoke ? 1 : 2; // bare and c2p alternate, so drift hits both alike
 const authorization = `Basic ${Buffer.from('clik2pay:correct horse battery staple').toString('base64')}`;
 const server = fileURLToPath(new URL('./adapter-server.mjs', import.meta.url));
 
@@ -62,7 +65,7 @@ async function usage(child) {
 
 async function measure(framework, mode) {
   const { child, port } = await start(framework, mode);
-  await load(port); // warm-up, discarded
+  if (!smoke) await load(port); // warm-up, discarded
   const before = await usage(child);
   const figures = await load(port);
   const after = await usage(child);

@@ -5,22 +5,28 @@
 // that explain the figures: a bare round trip per server, and each SQL store
 // without its per-commit fsync. Prints figures; asserts nothing.
 //
+// Then inbox acceptance through the pipeline (`createWebhooks({ inbox })`, every
+// step of a real delivery: auth, parse, one commit into the inbox, the 200) for the
+// memory, SQLite FULL and PostgreSQL inboxes at concurrency 1 and 50.
+//
 // Run: npx pnpm@12.4.2 --filter @c2p/bench stores   (starts PostgreSQL and Redis itself)
 //      C2P_BENCH_MS=3000 ... to measure each case for longer (default 1500 ms).
+//      --smoke: 100 ms per case (CI: the script still runs against every store).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMemoryStore } from '@c2p/core';
-import { createPostgresStore } from '@c2p/store-postgres';
+import { createMemoryInbox, createMemoryStore, createWebhooks, encodeBasicAuth } from '@c2p/core';
+import { createPostgresInbox, createPostgresStore } from '@c2p/store-postgres';
 import { createRedisStore } from '@c2p/store-redis';
-import { createSqliteStore } from '@c2p/store-sqlite';
+import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { startServices } from '../scripts/services.mjs';
 
-const durationMs = Number(process.env.C2P_BENCH_MS ?? 1500);
+const smoke = process.argv.includes('--smoke');
+const durationMs = smoke ? 100 : Number(process.env.C2P_BENCH_MS ?? 1500);
 const LEASE = 30_000;
 const RETAIN = 30 * 24 * 3600 * 1000;
 
@@ -174,6 +180,57 @@ await redis.close();
 
 console.log('\nfloors: what one operation costs without the store around it');
 console.table(floors.map((f) => ({ ...f, 'per second': Math.round(f['per second']) })));
+
+// ---- Inbox acceptance through the pipeline ------------------------------------
+
+const inboxes = {
+  memory: async () => createMemoryInbox(),
+  'sqlite FULL': async (id) =>
+    createSqliteInbox({ database: join(dir, `${id}.db`), synchronous: 'FULL' }),
+  postgres: async (id) => {
+    const table = `bench_${run}_${id}`;
+    tables.push(table);
+    const inbox = createPostgresInbox({ connection: env.C2P_TEST_POSTGRES_URL, table, max: 50 });
+    await inbox.migrate();
+    return inbox;
+  },
+};
+const authorization = encodeBasicAuth('clik2pay', 'correct horse battery staple');
+const headers = { authorization, 'content-type': 'application/json' };
+let eventId = 0;
+const delivery = () => ({
+  method: 'POST',
+  header: (name) => headers[name],
+  body: `[{"message":"The payer successfully completed the transaction.","eventType":"PAYMENT-COMPLETED","resourceType":"payment-request","resource":{"id":"8ecd810d-c0e2-40a6-8ab9-${String(++eventId).padStart(12, '0')}","merchantTransactionId":null,"amount":1.0,"type":"EBILL","status":"PAID","deliveryMode":"SMS","merchant":{"id":"a7815ec3-72cd-4efe-b809-28f14501a5d3","name":"Merchant name"},"payer":{"name":"firstName lastName"}}}]`,
+  peerAddress: '127.0.0.1',
+});
+const inboxRows = [];
+for (const [name, make] of Object.entries(inboxes)) {
+  const row = { inbox: name };
+  for (const concurrency of [1, 50]) {
+    const inbox = await make(`i${id++}`);
+    const webhooks = createWebhooks({
+      credentials: { username: 'clik2pay', password: 'correct horse battery staple' },
+      allowedIps: ['loopback'],
+      inbox,
+    });
+    const accept = async () => {
+      const response = await webhooks.handle(delivery());
+      if (response.status !== 200) throw new Error(`${name}: answered ${response.status}`);
+    };
+    await perSecond(accept, concurrency); // warm up
+    row[`accepted/s c=${concurrency}`] = Math.round(await perSecond(accept, concurrency));
+    await inbox.close?.();
+  }
+  inboxRows.push(row);
+}
+const memoryAt50 = inboxRows[0]['accepted/s c=50'];
+for (const row of inboxRows)
+  row['c=50 / memory'] = (row['accepted/s c=50'] / memoryAt50).toFixed(2);
+console.log(
+  '\ninbox acceptance through createWebhooks({ inbox }): new single-event deliveries answered 200 per second',
+);
+console.table(inboxRows);
 
 const dropPool = new pg.Pool({ connectionString: env.C2P_TEST_POSTGRES_URL, max: 1 });
 for (const table of tables) await dropPool.query(`DROP TABLE IF EXISTS ${table}`);

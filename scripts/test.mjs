@@ -102,6 +102,28 @@ step(
   env,
 );
 
+// A few seconds of every benchmark, so none can rot (their figures are not checked):
+// one command per script, each exiting non-zero when it cannot run.
+const benchSmokes = [
+  ['bench/core.bench.mjs', '--smoke'],
+  ['bench/core-instructions.mjs', '--smoke'],
+  ['bench/adapters.bench.mjs', '--smoke'],
+  ['bench/stores.bench.mjs', '--smoke'],
+  ['bench/memory.bench.mjs', '--smoke'],
+];
+console.log('\n[test] benchmark smoke');
+const benchStarted = Date.now();
+for (const [script, ...args] of benchSmokes) {
+  const run = spawnSync(process.execPath, [join(root, script), ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env,
+  });
+  if (run.status !== 0)
+    fail(`${script} ${args.join(' ')} failed (exit ${run.status ?? run.signal}).`);
+}
+done('benchmark smoke', benchStarted);
+
 const proofs = [];
 proofs.push(await proof('changesets for changed packages', 'e2e/changesets.mjs', [], env));
 proofs.push(

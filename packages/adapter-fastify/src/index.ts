@@ -33,7 +33,7 @@ export const fastifyWebhooks: FastifyPluginAsync<FastifyWebhooksOptions> = async
     {
       onRequest: async (request, reply) => {
         // Router options (ignoreTrailingSlash, caseSensitive: false) may match other spellings.
-        if (request.url.split('?')[0] !== request.routeOptions.url) return reply.callNotFound();
+        if (pathOf(request.url) !== request.routeOptions.url) return reply.callNotFound();
         const response = await webhooks.handle(fromNodeRequest(request.raw));
         reply.hijack(); // Fastify's onResponse hooks and request logging still run.
         writeNodeResponse(request.raw, reply.raw, response);
@@ -43,3 +43,8 @@ export const fastifyWebhooks: FastifyPluginAsync<FastifyWebhooksOptions> = async
     async () => undefined,
   );
 };
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}

@@ -36,8 +36,10 @@ export interface HandlerRegistry {
   /**
    * Runs the event's handlers one after the other: those of its type (or the
    * unknown-type ones), then the catch-all ones. The first that throws stops the rest.
+   * Answers a promise once a handler returns one, `undefined` when all were synchronous
+   * (a synchronous throw is thrown).
    */
-  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void>;
+  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void> | undefined;
 }
 
 /** Builds an empty {@link HandlerRegistry}. */
@@ -59,15 +61,39 @@ export function createHandlerRegistry(): HandlerRegistry {
     onUnknown(handler) {
       unknownHandlers.push(handler);
     },
-    async run(event, context) {
-      const specific = event.known ? byType.get(event.eventType) : unknownHandlers;
-      for (const list of [specific, anyHandlers]) {
-        for (const handler of list ?? []) {
-          const result = handler(event, context);
-          // A synchronous handler costs no extra turn of the microtask queue.
-          if (result !== undefined) await result;
+    run(event, context) {
+      const specific = (event.known ? byType.get(event.eventType) : unknownHandlers) ?? none;
+      const lists = anyHandlers.length === 0 ? [specific] : [specific, anyHandlers];
+      for (let l = 0; l < lists.length; l++) {
+        const list = lists[l] as AnyHandler[];
+        for (let i = 0; i < list.length; i++) {
+          const result = (list[i] as AnyHandler)(event, context);
+          // A synchronous handler costs no promise and no turn of the microtask queue.
+          if (result !== undefined) return finish(result, lists, l, i + 1, event, context);
         }
       }
+      return undefined;
     },
   };
+}
+
+const none: AnyHandler[] = [];
+
+/** The rest of {@link HandlerRegistry.run} once a handler returned a promise: awaits it, then the others in turn. */
+async function finish(
+  pending: Promise<void>,
+  lists: readonly AnyHandler[][],
+  l: number,
+  i: number,
+  event: C2pEvent,
+  context: HandlerContext<unknown>,
+): Promise<void> {
+  await pending;
+  for (; l < lists.length; l++, i = 0) {
+    const list = lists[l] as AnyHandler[];
+    for (; i < list.length; i++) {
+      const result = (list[i] as AnyHandler)(event, context);
+      if (result !== undefined) await result;
+    }
+  }
 }

@@ -52,7 +52,7 @@ export interface AttemptReport {
 export interface InboxWorkerOptions {
   inbox: InboxStore;
   /** Runs the handlers for one event; throws to fail the attempt. */
-  run(event: C2pEvent, context: InboxRunContext): Promise<void>;
+  run(event: C2pEvent, context: InboxRunContext): Promise<void> | undefined;
   /** When to try again after a failure. */
   schedule: RetrySchedule;
   /** How many events run at once in this process. Defaults to `4`. */

@@ -1,3 +1,4 @@
+import { integerOption } from './errors.js';
 import type {
   InboxEntry,
   InboxFailure,
@@ -14,6 +15,13 @@ export interface MemoryInboxOptions {
   retainMs?: number;
   /** The clock, in milliseconds; inject a fake one in tests. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * The most processed events kept: past it the oldest processed ones are
+   * forgotten first (and a redelivery of one would be stored again), so a trial
+   * under load cannot grow the process without end. Pending, retrying and dead
+   * events are never dropped. Defaults to `10000`.
+   */
+  maxProcessed?: number;
 }
 
 /** The in-memory inbox, with {@link MemoryInbox.size} for tests. */
@@ -35,6 +43,8 @@ interface Slot {
  * An {@link InboxStore} in this process's memory, for tests and trials. It is
  * NOT durable: a 2xx from a pipeline on it survives nothing, not even a restart.
  * Use `@c2p/store-sqlite` or `@c2p/store-postgres` for anything you deploy.
+ * Memory stays bounded: processed events leave after `retainMs` (at `sweep()`,
+ * which a worker calls) or, sooner, once more than `maxProcessed` are held.
  */
 export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox {
   const now = options.now ?? Date.now;
@@ -43,6 +53,11 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
   const byKey = new Map<string, Slot>();
   // Pending and retrying events in arrival order: the only ones a lease looks at.
   const unfinished = new Map<string, Slot>();
+  // Processed events in the order they were processed: the oldest leave first.
+  const processed = new Map<string, Slot>();
+  const maxProcessed = integerOption(options.maxProcessed, 'options.maxProcessed', {
+    fallback: 10_000,
+  });
   let seq = 0;
   let tokens = 0;
   let tokenPrefix: string | undefined;
@@ -58,6 +73,23 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     const { state } = slot.entry;
     if (state === 'pending' || state === 'retrying') unfinished.set(slot.entry.id, slot);
     else unfinished.delete(slot.entry.id);
+    if (state === 'processed') {
+      processed.set(slot.entry.id, slot);
+      if (processed.size > maxProcessed) forgetOldest(processed.size - maxProcessed);
+    }
+  };
+
+  const forget = (slot: Slot): void => {
+    byId.delete(slot.entry.id);
+    byKey.delete(slot.entry.key);
+    processed.delete(slot.entry.id);
+  };
+
+  const forgetOldest = (count: number): void => {
+    for (const slot of processed.values()) {
+      if (count-- <= 0) break;
+      forget(slot);
+    }
   };
 
   const held = (id: string, token: string, at: number): Slot | undefined => {
@@ -177,11 +209,10 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     async sweep() {
       const before = now() - retainMs;
       let swept = 0;
-      for (const [id, slot] of byId) {
+      for (const slot of processed.values()) {
         const { processedAt } = slot.entry;
         if (processedAt !== null && processedAt <= before) {
-          byId.delete(id);
-          byKey.delete(slot.entry.key);
+          forget(slot);
           swept++;
         }
       }
@@ -194,6 +225,7 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
       byId.clear();
       byKey.clear();
       unfinished.clear();
+      processed.clear();
     },
   };
 }

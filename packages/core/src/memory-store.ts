@@ -1,13 +1,19 @@
+import { integerOption } from './errors.js';
 import type { ClaimResult, IdempotencyStore } from './idempotency-store.js';
 
 /** Options for {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
   /** The clock, in milliseconds; inject a fake one in tests. Defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * The most keys held: past it the oldest completed keys are forgotten first
+   * (a key being processed never is), so a flood of unique deliveries cannot
+   * grow the process without end. Defaults to `100000` (some 30 MB).
+   */
+  maxKeys?: number;
 }
 
-interface Entry {
-  completed: boolean;
+interface Lease {
   token: string;
   expiresAt: number;
 }
@@ -21,14 +27,22 @@ export interface MemoryStore extends IdempotencyStore {
   close(): Promise<void>;
 }
 
+// The same answers for every caller: nothing to allocate for a duplicate.
+const completedClaim: ClaimResult = Object.freeze({ status: 'completed' });
+const inProgressClaim: ClaimResult = Object.freeze({ status: 'in_progress' });
+
 /**
- * An {@link IdempotencyStore} in this process's memory. It serves one process
- * that never restarts: use a durable store (`@c2p/store-sqlite` and others) for
- * anything you deploy. Expired entries are swept as new keys arrive.
+ * An {@link IdempotencyStore} in this process's memory, for tests and trials. It
+ * serves one process that never restarts, and holds at most
+ * `maxKeys` keys: use a durable store (`@c2p/store-sqlite` and
+ * others) for anything you deploy. Expired entries are swept as new keys arrive.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
+  const maxKeys = integerOption(options.maxKeys, 'options.maxKeys', { fallback: 100_000 });
+  // A claimed key holds its lease; a completed one only its expiry (one number,
+  // not an object, per remembered key). In claim order: the oldest come first.
+  const entries = new Map<string, Lease | number>();
   let claimsSinceSweep = 0;
   // Tokens only need to tell this store's owners apart: a counter under a random
   // prefix does that without a UUID's cost on every claim. The prefix is drawn at
@@ -37,14 +51,31 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let tokenPrefix: string | undefined;
   let tokens = 0;
 
+  const expiryOf = (entry: Lease | number): number =>
+    typeof entry === 'number' ? entry : entry.expiresAt;
+
   const sweep = (at: number): void => {
-    for (const [key, entry] of entries) if (entry.expiresAt <= at) entries.delete(key);
+    for (const [key, entry] of entries) if (expiryOf(entry) <= at) entries.delete(key);
     claimsSinceSweep = 0;
   };
 
-  const owned = (key: string, token: string, at: number): Entry | undefined => {
+  // Past the bound, forget the oldest completed sixteenth at once: amortised, a
+  // key costs one step of this loop.
+  const bound = (): void => {
+    if (entries.size <= maxKeys) return;
+    let excess = entries.size - maxKeys + Math.ceil(maxKeys / 16);
+    for (const [key, entry] of entries) {
+      if (excess <= 0) break;
+      if (typeof entry === 'number') {
+        entries.delete(key);
+        excess--;
+      }
+    }
+  };
+
+  const owned = (key: string, token: string, at: number): Lease | undefined => {
     const entry = entries.get(key);
-    return entry && !entry.completed && entry.token === token && entry.expiresAt > at
+    return typeof entry === 'object' && entry.token === token && entry.expiresAt > at
       ? entry
       : undefined;
   };
@@ -54,27 +85,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const at = now();
       if (++claimsSinceSweep >= 1024 && claimsSinceSweep >= entries.size) sweep(at);
       const entry = entries.get(key);
-      if (entry && entry.expiresAt > at) {
-        return entry.completed ? { status: 'completed' } : { status: 'in_progress' };
+      if (entry !== undefined) {
+        if (typeof entry === 'number') {
+          if (entry > at) return completedClaim;
+        } else if (entry.expiresAt > at) return inProgressClaim;
       }
       tokenPrefix ??= `${crypto.randomUUID()}:`;
       const token = `${tokenPrefix}${++tokens}`;
-      entries.set(key, { completed: false, token, expiresAt: at + leaseMs });
+      entries.set(key, { token, expiresAt: at + leaseMs });
       return { status: 'acquired', token };
     },
     async complete(key, token, retainMs) {
       const at = now();
-      const entry = owned(key, token, at);
-      if (!entry) return false;
-      entry.completed = true;
-      entry.expiresAt = at + retainMs;
+      if (!owned(key, token, at)) return false;
+      entries.set(key, at + retainMs);
+      bound();
       return true;
     },
     async renew(key, token, leaseMs) {
       const at = now();
-      const entry = owned(key, token, at);
-      if (!entry) return false;
-      entry.expiresAt = at + leaseMs;
+      const lease = owned(key, token, at);
+      if (!lease) return false;
+      lease.expiresAt = at + leaseMs;
       return true;
     },
     async release(key, token) {

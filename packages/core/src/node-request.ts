@@ -1,7 +1,7 @@
 /// <reference types="node" />
 import type { IncomingMessage } from 'node:http';
+import { C2pError } from './errors.js';
 import type { WebhookBody, WebhookRequest } from './webhook-request.js';
-import { readBodyWithLimit } from './webhook-request.js';
 
 /** Options for {@link fromNodeRequest}. */
 export interface NodeRequestOptions {
@@ -32,7 +32,7 @@ export function fromNodeRequest(
   return {
     method: req.method ?? '',
     header: (name) => headerOf(raw, name),
-    body: options.body ?? ((maxBytes) => readBodyWithLimit(unread(req), maxBytes)),
+    body: options.body ?? ((maxBytes) => readNodeBody(req, maxBytes)),
     peerAddress: 'peerAddress' in options ? options.peerAddress : req.socket?.remoteAddress,
   };
 }
@@ -51,9 +51,53 @@ function headerOf(raw: readonly string[], name: string): string | undefined {
   return value;
 }
 
-// Node destroys a stream (and the socket the 413 goes out on) when a for-await loop
-// stops early; an iterator without return() leaves it paused instead.
-function unread(req: IncomingMessage): AsyncIterable<Uint8Array> {
-  const chunks = req[Symbol.asyncIterator]();
-  return { [Symbol.asyncIterator]: () => ({ next: () => chunks.next() }) };
+const encoder = new TextEncoder();
+
+/**
+ * Reads `req` within `maxBytes` from its events (an async iterator over a Node
+ * stream costs several promises per chunk). Past the limit it stops reading and
+ * leaves the stream paused, not destroyed, so the 413 can still go out on its
+ * socket; a stream that fails or closes before its end rejects.
+ */
+function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  if (req.readableEnded) return Promise.resolve(new Uint8Array(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      // The error listener stays, a no-op from now on: nothing can throw out of it later.
+      if (error !== undefined) reject(error);
+      else resolve(chunks.length === 1 ? (chunks[0] as Uint8Array) : concat(chunks, total));
+    };
+    const onData = (chunk: Uint8Array | string): void => {
+      const bytes = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+      total += bytes.byteLength;
+      if (total > maxBytes) {
+        req.pause();
+        settle(new C2pError('PAYLOAD_TOO_LARGE'));
+      } else chunks.push(bytes);
+    };
+    const onEnd = (): void => settle();
+    const onClose = (): void => settle(new Error('the request closed before its body ended'));
+    req.on('error', settle);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('data', onData);
+  });
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
 }

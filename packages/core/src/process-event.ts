@@ -13,8 +13,8 @@ export interface EventProcessor {
   readonly retainMs: number;
   /** Renews the leases of claimed events while their handlers run. */
   readonly leases: LeaseKeeper;
-  /** Runs the event's handlers. */
-  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void>;
+  /** Runs the event's handlers: a promise only when one of them returned one. */
+  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void> | undefined;
   /** Hands an error to the error hooks. */
   reportError(error: C2pError, context: ErrorContext): void;
 }
@@ -36,27 +36,30 @@ export async function processEvent(
   key: string,
   processor: EventProcessor,
 ): Promise<EventOutcome> {
-  const work: Work = async (tx) => {
+  const { store } = processor;
+  try {
+    if (isTransactionalStore(store) && typeof store.processOnce === 'function')
+      return await store.processOnce(key, processor.retainMs, guarded(event, key, processor));
+    return await claimRunComplete(event, key, processor);
+  } catch (error) {
+    return failure(error, event, key, processor);
+  }
+}
+
+/** The handlers of one event as a store's transaction runs them: a throw becomes a {@link HandlerFailure}. */
+function guarded(event: C2pEvent, key: string, processor: EventProcessor): Work {
+  return async (tx) => {
     try {
       await processor.run(event, { key, tx, attempt: 1 });
     } catch (cause) {
       throw new HandlerFailure(cause);
     }
   };
-  const { store } = processor;
-  try {
-    if (isTransactionalStore(store) && typeof store.processOnce === 'function')
-      return await store.processOnce(key, processor.retainMs, work);
-    return await claimRunComplete(event, key, work, processor);
-  } catch (error) {
-    return failure(error, event, key, processor);
-  }
 }
 
 async function claimRunComplete(
   event: C2pEvent,
   key: string,
-  work: Work,
   processor: EventProcessor,
 ): Promise<EventOutcome> {
   const { store, leaseMs, retainMs } = processor;
@@ -69,9 +72,21 @@ async function claimRunComplete(
     let completed: boolean;
     const letGo = processor.leases.hold(key, token);
     try {
-      if (transactional) completed = await store.completeWithin(key, token, retainMs, work);
+      if (transactional)
+        completed = await store.completeWithin(
+          key,
+          token,
+          retainMs,
+          guarded(event, key, processor),
+        );
       else {
-        await work(undefined);
+        // The handlers run here, without a closure or an extra promise when they are synchronous.
+        try {
+          const ran = processor.run(event, { key, tx: undefined, attempt: 1 });
+          if (ran !== undefined) await ran;
+        } catch (cause) {
+          throw new HandlerFailure(cause);
+        }
         completed = await store.complete(key, token, retainMs);
       }
     } finally {

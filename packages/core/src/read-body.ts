@@ -14,19 +14,33 @@ export type ReadBodyResult =
  * (the client went away, a broken stream) reads as no JSON.
  */
 export async function readBody(request: WebhookRequest, maxBytes: number): Promise<ReadBodyResult> {
-  const declared = request.header('content-length');
-  if (declared && Number(declared) > maxBytes) return { ok: false, code: 'PAYLOAD_TOO_LARGE' };
+  if (typeof request.body !== 'function') return checkBody(request, maxBytes);
+  if (declaredOver(request, maxBytes)) return tooLarge;
   let body: RawBody | undefined;
   try {
-    body = typeof request.body === 'function' ? await request.body(maxBytes) : request.body;
+    body = await request.body(maxBytes);
   } catch (error) {
-    return {
-      ok: false,
-      code: isC2pError(error, 'PAYLOAD_TOO_LARGE') ? 'PAYLOAD_TOO_LARGE' : 'INVALID_JSON',
-    };
+    return isC2pError(error, 'PAYLOAD_TOO_LARGE') ? tooLarge : { ok: false, code: 'INVALID_JSON' };
   }
+  return measured(body, maxBytes);
+}
+
+/** {@link readBody} for a body handed over whole (not a reader): synchronous. */
+export function checkBody(request: WebhookRequest, maxBytes: number): ReadBodyResult {
+  if (declaredOver(request, maxBytes)) return tooLarge;
+  return measured(request.body as RawBody | undefined, maxBytes);
+}
+
+const tooLarge: ReadBodyResult = { ok: false, code: 'PAYLOAD_TOO_LARGE' };
+
+function declaredOver(request: WebhookRequest, maxBytes: number): boolean {
+  const declared = request.header('content-length');
+  return !!declared && Number(declared) > maxBytes;
+}
+
+function measured(body: RawBody | undefined, maxBytes: number): ReadBodyResult {
   if (body === undefined) return { ok: true, body: '' };
-  return exceeds(body, maxBytes) ? { ok: false, code: 'PAYLOAD_TOO_LARGE' } : { ok: true, body };
+  return exceeds(body, maxBytes) ? tooLarge : { ok: true, body };
 }
 
 /**

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryInbox } from '../src/memory-inbox.js';
+import { createMemoryStore } from '../src/memory-store.js';
+
+// The memory store and inbox are for tests and trials, but a trial under load must
+// not grow the process without end: both hold a bounded number of finished keys.
+
+describe('memory store bound', () => {
+  it('holds at most maxKeys keys, forgetting the oldest completed first and never a claimed one', async () => {
+    const store = createMemoryStore({ maxKeys: 32 });
+    const claimed = await store.claim('held', 60_000);
+    expect(claimed.status).toBe('acquired');
+    for (let i = 0; i < 100; i++) {
+      const claim = await store.claim(`k${i}`, 60_000);
+      if (claim.status !== 'acquired') throw new Error(`k${i}: ${claim.status}`);
+      expect(await store.complete(`k${i}`, claim.token, 60_000)).toBe(true);
+    }
+    expect(store.size()).toBeLessThanOrEqual(32);
+    console.log(`memory store, maxKeys 32, 101 keys claimed: holds ${store.size()}`);
+    // The claimed key survived every eviction and is still its owner's.
+    expect(await store.claim('held', 60_000)).toEqual({ status: 'in_progress' });
+    if (claimed.status === 'acquired')
+      expect(await store.complete('held', claimed.token, 60_000)).toBe(true);
+    // The newest completed keys are still duplicates; the oldest were forgotten.
+    expect(await store.claim('k99', 60_000)).toEqual({ status: 'completed' });
+    expect((await store.claim('k0', 60_000)).status).toBe('acquired');
+  });
+
+  it('names a bad maxKeys', () => {
+    expect(() => createMemoryStore({ maxKeys: 0 })).toThrow('options.maxKeys');
+  });
+});
+
+describe('memory inbox bound', () => {
+  const record = (i: number) => ({
+    key: `k${i}`,
+    resourceKey: `payment-request:r${i}`,
+    eventType: 'PAYMENT-COMPLETED',
+    payload: '{}',
+    receivedAt: 0,
+    clientIp: null,
+  });
+
+  it('keeps at most maxProcessed processed events, oldest first out, and never drops unfinished ones', async () => {
+    const inbox = createMemoryInbox({ maxProcessed: 10 });
+    expect(await inbox.enqueue(Array.from({ length: 40 }, (_, i) => record(i)))).toEqual(
+      Array(40).fill(true),
+    );
+    // Process the first 30; the other 10 stay pending.
+    for (const { entry, token } of await inbox.lease(30, 60_000))
+      expect(await inbox.complete(entry.id, token)).toBe(true);
+    const counts = await inbox.counts();
+    console.log(`memory inbox, maxProcessed 10, 30 of 40 processed: ${JSON.stringify(counts)}`);
+    expect(counts).toEqual({ pending: 10, retrying: 0, dead: 0, processed: 10 });
+    expect(inbox.size()).toBe(20);
+    // The newest processed ones still deduplicate; the oldest were forgotten.
+    expect(await inbox.enqueue([record(29), record(0)])).toEqual([false, true]);
+  });
+
+  it('names a bad maxProcessed', () => {
+    expect(() => createMemoryInbox({ maxProcessed: -1 })).toThrow('options.maxProcessed');
+  });
+});
