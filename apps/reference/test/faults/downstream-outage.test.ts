@@ -2,11 +2,14 @@
  * The merchant's order system (`C2P_FULFIL_URL`) answers 503 for 8 s, longer
  * than Clik2pay's three attempts (1 s and 2 s apart), then 200 again.
  *
+ * - inbox mode: every delivery is answered 200 at once; c2p retries the
+ *   fulfilment on its own schedule, so after recovery every paid order is
+ *   fulfilled once, and the order system saw one Idempotency-Key per order
+ *   (the same key repeated across retries, never a second key).
  * - sync mode: the 2xx waits for the handler, so Clik2pay's three attempts are
  *   all spent during the outage (500 each) and the order stays unfulfilled:
  *   the loss this mode accepts, shown and counted here.
- * - inbox mode (every paid order fulfilled once after recovery, one
- *   Idempotency-Key per order) joins this file when the app has `C2P_MODE`. */
+ */
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +18,7 @@ import {
   createDatabase,
   type Expectation,
   ms,
+  requireInbox,
   settleOrders,
   sleep,
   startDownstream,
@@ -71,6 +75,66 @@ function plans(): OrderPlan[] {
 }
 
 describe.concurrent('the order system is down for 8 s, then back', () => {
+  for (const store of ['sqlite', 'postgres'] as const) {
+    it(`${store} store, inbox mode: every paid order fulfilled once after recovery, one key per order`, async () => {
+      const downstream = await startDownstream();
+      cleanups.push(downstream.close);
+      downstream.status = 503;
+      const listener = await supervise({
+        adapter: 'fastify',
+        env: {
+          C2P_STORE: await storeEnv(store),
+          C2P_MODE: 'inbox',
+          C2P_FULFIL_URL: downstream.url,
+        },
+      });
+      cleanups.push(async () => {
+        await listener.stop();
+      });
+      await requireInbox(listener.adminUrl);
+
+      const started = performance.now();
+      const tally = createTally();
+      await Promise.all(plans().map((plan) => sendOrder(() => listener.webhookUrl, tally, plan)));
+      const acceptedIn = performance.now() - started;
+      await sleep(Math.max(0, started + outageMs - performance.now()));
+      const during = downstream.calls.length;
+      downstream.status = 200;
+      const recovered = performance.now();
+
+      const views = await settleOrders(listener.adminUrl, tally.orders, 90_000);
+      const settledIn = performance.now() - recovered;
+      const byOrder = downstream.byOrder();
+      let fulfilledOnce = 0;
+      let keysOff = 0;
+      let failedRight = 0;
+      for (const [id, expected] of tally.orders) {
+        const view = views.get(id);
+        if (expected === 'paid' && view?.state === 'paid' && view.fulfilments === 1)
+          fulfilledOnce++;
+        if (expected === 'failed' && view?.state === 'failed' && view.fulfilments === 0)
+          failedRight++;
+        const calls = byOrder.get(id);
+        if (expected === 'paid' ? calls?.keys.size !== 1 : calls !== undefined) keysOff++;
+      }
+      const calls = downstream.calls.length;
+      console.log(
+        `[outage ${store}/inbox] deliveries ${tally.deliveries}: ${describeOutcomes(tally.outcomes)} (all answered in ${ms(acceptedIn)}); ` +
+          `order system: ${during} calls answered 503 during the outage, ${calls - during} after; ` +
+          `${byOrder.size} orders called, distinct keys per order ${[...new Set([...byOrder.values()].map((o) => o.keys.size))].join('/')}, ` +
+          `repeats of a key ${calls - byOrder.size}; fulfilled once ${fulfilledOnce}/${paidOrders} ` +
+          `${ms(settledIn)} after recovery; failed ${failedRight}/${failedOrders}`,
+      );
+      expect(tally.failedAllThree).toHaveLength(0);
+      expect(during).toBeGreaterThan(0);
+      expect({ fulfilledOnce, failedRight, keysOff }).toEqual({
+        fulfilledOnce: paidOrders,
+        failedRight: failedOrders,
+        keysOff: 0,
+      });
+    }, 150_000);
+  }
+
   it('sqlite store, sync mode: the loss is shown: Clik2pay gives up during the outage, the orders stay unfulfilled', async () => {
     const downstream = await startDownstream();
     cleanups.push(downstream.close);

@@ -1,0 +1,96 @@
+/**
+ * The merchant's order system takes 5 s per call. In inbox mode the 2xx means
+ * "stored", so new deliveries must not wait behind those calls: p99 time to
+ * 2xx under 100 ms, while the worker is busy calling the slow system.
+ */
+import { createBody, createEvent, deliver } from '@c2p/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { serviceUrl, tempDir } from '../support/reference.js';
+import {
+  createDatabase,
+  credentials,
+  percentile,
+  requireInbox,
+  sleep,
+  startDownstream,
+  supervise,
+} from './support/faults.js';
+
+const deliveries = 200;
+const perSecond = 20;
+const warmUp = 10;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+describe('acceptance while the order system takes 5 s per call (inbox mode)', () => {
+  for (const store of ['sqlite', 'postgres'] as const) {
+    it(`${store} store: p99 time to 2xx for new deliveries under 100 ms`, async () => {
+      let storeUrl: string;
+      if (store === 'sqlite') {
+        const dir = tempDir();
+        cleanups.push(dir.remove);
+        storeUrl = `sqlite:${dir.path}/reference.db`;
+      } else {
+        const database = await createDatabase(serviceUrl('C2P_TEST_POSTGRES_URL'));
+        cleanups.push(database.drop);
+        storeUrl = database.url;
+      }
+      const downstream = await startDownstream();
+      cleanups.push(downstream.close);
+      downstream.delayMs = 5_000;
+      const listener = await supervise({
+        adapter: 'fastify',
+        env: { C2P_STORE: storeUrl, C2P_MODE: 'inbox', C2P_FULFIL_URL: downstream.url },
+      });
+      await requireInbox(listener.adminUrl);
+
+      const send = async (): Promise<{ status: number | null; durationMs: number }> => {
+        const result = await deliver({
+          url: listener.webhookUrl,
+          ...credentials,
+          body: createBody(createEvent()),
+          attempts: 1,
+          timeoutMs: 10_000,
+        });
+        const attempt = result.attempts[0];
+        return { status: attempt?.status ?? null, durationMs: attempt?.durationMs ?? Number.NaN };
+      };
+      // A few first deliveries warm the process up (JIT, connections); they are not counted.
+      for (let i = 0; i < warmUp; i++) await send();
+
+      const results: Array<Promise<{ status: number | null; durationMs: number }>> = [];
+      const started = performance.now();
+      for (let i = 0; i < deliveries; i++) {
+        results.push(send());
+        await sleep(Math.max(0, started + ((i + 1) * 1000) / perSecond - performance.now()));
+      }
+      const answers = await Promise.all(results);
+      const busy = downstream.received - downstream.calls.length;
+      const times = answers.map((a) => a.durationMs);
+      const statuses = new Set(answers.map((a) => a.status));
+      const p50 = percentile(times, 50);
+      const p99 = percentile(times, 99);
+      console.log(
+        `[slow order system ${store}/inbox] ${deliveries} new deliveries at ${perSecond}/s while each call takes 5 s: ` +
+          `time to 2xx p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms; ` +
+          `statuses ${[...statuses].join(',')}; order system calls received ${downstream.received}, ` +
+          `of them still waiting on it at the end ${busy}`,
+      );
+
+      // Let the worker finish its slow calls before stopping, so the stop is clean.
+      downstream.delayMs = 0;
+      const stop = listener.stop();
+      cleanups.push(async () => {
+        await stop;
+      });
+
+      expect([...statuses]).toEqual([200]);
+      // The worker really was held up by the order system while the deliveries came in.
+      expect(downstream.received).toBeGreaterThan(0);
+      expect(p99).toBeLessThan(100);
+    }, 120_000);
+  }
+});
