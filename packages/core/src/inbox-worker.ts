@@ -1,4 +1,4 @@
-import { C2pError, storeUnavailable } from './errors.js';
+import { C2pError, integerOption, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
 import {
   type InboxEntry,
@@ -109,10 +109,15 @@ const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
  */
 export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const { inbox, run, schedule } = options;
-  const concurrency = options.concurrency ?? 4;
-  const leaseMs = options.leaseMs ?? 15_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
-  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+  const concurrency = integerOption(options.concurrency, 'options.concurrency', { fallback: 4 });
+  const leaseMs = integerOption(options.leaseMs, 'options.leaseMs', { fallback: 15_000 });
+  const pollIntervalMs = integerOption(options.pollIntervalMs, 'options.pollIntervalMs', {
+    fallback: 1_000,
+  });
+  const sweepIntervalMs = integerOption(options.sweepIntervalMs, 'options.sweepIntervalMs', {
+    fallback: 60_000,
+    min: 0,
+  });
   const now = options.now ?? Date.now;
   const transactional = isTransactionalInbox(inbox);
   const running = new Set<Promise<void>>();
@@ -180,41 +185,36 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
         durationMs: now() - started,
       });
     } catch (thrown) {
-      if (thrown instanceof HandlerFailure || event === undefined) {
-        const cause = thrown instanceof HandlerFailure ? thrown.cause : thrown;
-        const error = new C2pError('HANDLER_FAILED', { cause });
-        reportError(error, { key: entry.key, event, attempt: entry.attempts });
-        const delay = event === undefined ? null : schedule(entry.attempts);
-        const retryAt = delay === null ? null : now() + delay;
-        let recorded = false;
-        try {
-          recorded = await inbox.fail(entry.id, token, { error: describe(cause), retryAt });
-        } catch (failError) {
-          reportError(storeUnavailable(failError), { key: entry.key, event });
-          report({
-            ...base,
-            outcome: 'store_unavailable',
-            nextAttemptAt: null,
-            durationMs: now() - started,
-            error,
-          });
-          return;
-        }
+      const handlerFailed = thrown instanceof HandlerFailure || event === undefined;
+      const cause = thrown instanceof HandlerFailure ? thrown.cause : thrown;
+      const error = handlerFailed
+        ? new C2pError('HANDLER_FAILED', { cause })
+        : storeUnavailable(thrown);
+      reportError(error, { key: entry.key, event, attempt: entry.attempts });
+      // The attempt is recorded on the schedule after a store failure too: a
+      // transaction the handler left unusable fails its commit on every attempt,
+      // and only the schedule ends that. When the store is really down, recording
+      // fails as well, and the lease runs out instead.
+      const delay = event === undefined ? null : schedule(entry.attempts);
+      const retryAt = delay === null ? null : now() + delay;
+      let recorded: boolean;
+      try {
+        recorded = await inbox.fail(entry.id, token, { error: describe(cause), retryAt });
+      } catch (failError) {
+        if (handlerFailed) reportError(storeUnavailable(failError), { key: entry.key, event });
         report({
           ...base,
-          outcome: !recorded ? 'lease_lost' : retryAt === null ? 'dead' : 'retrying',
-          nextAttemptAt: recorded ? retryAt : null,
+          outcome: 'store_unavailable',
+          nextAttemptAt: null,
           durationMs: now() - started,
           error,
         });
         return;
       }
-      const error = storeUnavailable(thrown);
-      reportError(error, { key: entry.key, event, attempt: entry.attempts });
       report({
         ...base,
-        outcome: 'store_unavailable',
-        nextAttemptAt: null,
+        outcome: !recorded ? 'lease_lost' : retryAt === null ? 'dead' : 'retrying',
+        nextAttemptAt: recorded ? retryAt : null,
         durationMs: now() - started,
         error,
       });
@@ -284,6 +284,8 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
   return {
     wake,
     idle() {
+      // A stopped worker runs nothing more: it is as idle as it will get.
+      if (stopped) return Promise.resolve();
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
         wake();

@@ -48,7 +48,9 @@ interface Slot {
  */
 export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox {
   const now = options.now ?? Date.now;
-  const retainMs = options.retainMs ?? 30 * 24 * 60 * 60 * 1000;
+  const retainMs = integerOption(options.retainMs, 'options.retainMs', {
+    fallback: 30 * 24 * 60 * 60 * 1000,
+  });
   const byId = new Map<string, Slot>();
   const byKey = new Map<string, Slot>();
   // Pending and retrying events in arrival order: the only ones a lease looks at.
@@ -92,11 +94,12 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     }
   };
 
-  const held = (id: string, token: string, at: number): Slot | undefined => {
+  // The token alone fences: a lease is taken over only by a new lease, which
+  // writes a new token. A holder whose lease ran out with nobody taking over
+  // may still record its outcome (its handler outlived the lease, then failed).
+  const held = (id: string, token: string): Slot | undefined => {
     const slot = byId.get(id);
-    return slot && slot.token === token && slot.lockedUntil > at && unfinished.has(id)
-      ? slot
-      : undefined;
+    return slot && slot.token === token && unfinished.has(id) ? slot : undefined;
   };
 
   const release = (slot: Slot): void => {
@@ -149,21 +152,21 @@ export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox
     },
     async renew(id, token, leaseMs) {
       const at = now();
-      const slot = held(id, token, at);
-      if (!slot) return false;
+      const slot = held(id, token);
+      if (!slot || slot.lockedUntil <= at) return false;
       slot.lockedUntil = at + leaseMs;
       return true;
     },
     async complete(id, token) {
       const at = now();
-      const slot = held(id, token, at);
+      const slot = held(id, token);
       if (!slot) return false;
       release(slot);
       update(slot, { state: 'processed', processedAt: at, nextAttemptAt: null });
       return true;
     },
     async fail(id, token, failure: InboxFailure) {
-      const slot = held(id, token, now());
+      const slot = held(id, token);
       if (!slot) return false;
       release(slot);
       update(

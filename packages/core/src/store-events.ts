@@ -61,6 +61,12 @@ export async function storeEvents(
   let inserted: boolean[];
   try {
     inserted = await target.inbox.enqueue(records);
+    // One answer per record, or nothing can be said to be stored: never a 2xx then.
+    if (!Array.isArray(inserted) || inserted.length !== records.length) {
+      throw new Error(
+        `the inbox answered ${Array.isArray(inserted) ? inserted.length : 'no'} flags for ${records.length} events`,
+      );
+    }
   } catch (cause) {
     target.reportError(storeUnavailable(cause), {});
     for (const entry of entries) entry.outcome = 'store_unavailable';

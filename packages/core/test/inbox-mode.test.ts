@@ -110,6 +110,14 @@ describe('inbox mode', () => {
     expect(inbox.size()).toBe(0);
   });
 
+  it('answers 503 when the inbox does not answer for every event', async () => {
+    const inbox = createMemoryInbox();
+    const short: InboxStore = { ...inbox, enqueue: async () => [true] };
+    const { webhooks } = setup(short);
+    const response = await webhooks.handle(post([event('PR-1'), event('PR-2')]));
+    expect(response.status).toBe(503);
+  });
+
   it('still refuses what sync mode refuses, before touching the inbox', async () => {
     const inbox = createMemoryInbox();
     const { webhooks } = setup(inbox);

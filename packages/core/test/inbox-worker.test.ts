@@ -264,4 +264,50 @@ describe('startInboxWorker', () => {
     worker.wake();
     await until(() => inbox.size() === 0);
   });
+
+  it('records a commit that keeps failing on the schedule, so it ends dead instead of looping', async () => {
+    const inbox = createMemoryInbox();
+    // A handler that left its transaction unusable: every commit fails, the store is up.
+    const poisoned = {
+      ...inbox,
+      complete: async () => {
+        throw new Error('current transaction is aborted');
+      },
+    };
+    const { worker, reports, errors } = start({
+      inbox: poisoned,
+      schedule: (attempts) => (attempts >= 3 ? null : 5),
+      run: async () => {},
+    });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.some((r) => r.outcome === 'dead'));
+    expect(reports.map((r) => r.outcome)).toEqual(['retrying', 'retrying', 'dead']);
+    expect(errors.map((e) => e.code)).toEqual([
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+      'STORE_UNAVAILABLE',
+    ]);
+  });
+
+  it('refuses bad options, naming them', () => {
+    const inbox = createMemoryInbox();
+    const run = async () => {};
+    const schedule = () => null;
+    expect(() => startInboxWorker({ inbox, run, schedule, concurrency: 0 })).toThrow(
+      /options\.concurrency: must be a positive integer/,
+    );
+    expect(() => startInboxWorker({ inbox, run, schedule, leaseMs: Number.NaN })).toThrow(
+      /options\.leaseMs/,
+    );
+    expect(() => startInboxWorker({ inbox, run, schedule, sweepIntervalMs: -1 })).toThrow(
+      /options\.sweepIntervalMs: must be a non-negative integer/,
+    );
+  });
+
+  it('is idle at once once stopped', async () => {
+    const { worker } = start({ inbox: createMemoryInbox(), run: async () => {} });
+    await worker.stop();
+    await worker.idle();
+  });
 });

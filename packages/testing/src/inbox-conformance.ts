@@ -245,6 +245,23 @@ export function describeInboxConformance<I extends InboxStore>(
         expect(await inbox.lease(10, long)).toEqual([]);
       });
 
+      it('records the outcome of a holder whose lease ran out with nobody taking over', async () => {
+        // A handler that outlived its lease (its renewals could not land) and then
+        // failed must still reach the schedule, or it would run again at once, forever.
+        const inbox = await make();
+        await inbox.enqueue([record('PR-1'), record('PR-2')]);
+        const [failing, succeeding] = await inbox.lease(2, short);
+        if (!failing || !succeeding) throw new Error('expected two leases');
+        await pass(short + 1);
+        const retryAt = clock() + hour;
+        expect(await inbox.fail(failing.entry.id, failing.token, { error: 'slow', retryAt })).toBe(
+          true,
+        );
+        expect(await inbox.get(failing.entry.id)).toMatchObject({ state: 'retrying', attempts: 1 });
+        expect(await inbox.complete(succeeding.entry.id, succeeding.token)).toBe(true);
+        expect((await inbox.get(succeeding.entry.id))?.state).toBe('processed');
+      });
+
       it('fails to retrying, due again at retryAt, then dead when the schedule is spent', async () => {
         const inbox = await make();
         await inbox.enqueue([record('PR-1')]);
