@@ -179,8 +179,14 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   // autovacuum has not analyzed yet (the IN list's guess, a handful of rows,
   // made it compute every unfinished row's check and sort them: 80 ms, not 4).
   const unfinished = 'unfinished';
-  // The token holder's row: unfinished, its token, its lease not run out.
-  const held = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished} AND e.locked_until > clock.at`;
+  // The token holder's row: unfinished, its token. The token alone fences: a
+  // lease is taken over only by a new lease, which writes a new token, so a
+  // holder whose lease ran out with nobody taking over still records its
+  // outcome (a handler that outlived its lease, then failed, reaches the retry
+  // schedule instead of running again at once, forever).
+  const ownsToken = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`;
+  // Renewal alone needs the lease not run out: it extends a live lease, never revives one.
+  const held = `${ownsToken} AND e.locked_until > clock.at`;
   const sql = {
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
@@ -231,7 +237,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       UPDATE ${t} AS e
       SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
-      FROM clock WHERE ${held}`,
+      FROM clock WHERE ${ownsToken}`,
     // completeWithin's fence: locks the holder's row for the handlers' whole
     // transaction without changing it. A row lock keeps other workers off the
     // event (SKIP LOCKED) and its resource's later events waiting, while a
@@ -239,7 +245,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     // row, as it would on an updated one: ingestion never waits for handlers.
     lock: `
       WITH clock AS (SELECT ${at} AS at)
-      SELECT e.id FROM ${t} AS e, clock WHERE ${held} FOR UPDATE OF e`,
+      SELECT e.id FROM ${t} AS e, clock WHERE ${ownsToken} FOR UPDATE OF e`,
     // Under that lock the event is still this token's, even if the handlers
     // outlasted locked_until: nobody could lease it meanwhile.
     finish: `
@@ -247,13 +253,13 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       UPDATE ${t} AS e
       SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
-      FROM clock WHERE e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`,
+      FROM clock WHERE ${ownsToken}`,
     fail: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${t} AS e
       SET state = CASE WHEN $4::bigint IS NULL THEN 'dead' ELSE 'retrying' END,
         next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL
-      FROM clock WHERE ${held}`,
+      FROM clock WHERE ${ownsToken}`,
     listOldest: `SELECT ${columns} FROM ${t} WHERE state = $1 ORDER BY id LIMIT $2`,
     listNewest: `SELECT ${columns} FROM ${t} WHERE state = $1 ORDER BY id DESC LIMIT $2`,
     listProcessed: `SELECT ${columns} FROM ${t} WHERE state = 'processed'

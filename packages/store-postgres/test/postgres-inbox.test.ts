@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { InboxRecord } from '@c2p/core';
-import { isC2pError } from '@c2p/core';
+import type { AttemptReport, InboxRecord } from '@c2p/core';
+import { createRetrySchedule, isC2pError, startInboxWorker } from '@c2p/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PostgresInbox, PostgresInboxOptions } from '../src/index.js';
@@ -131,6 +131,69 @@ describe('createPostgresInbox', () => {
     expect(await inbox.renew(lease.entry.id, lease.token, 300)).toBe(false);
     const [next] = await inbox.lease(10, 300);
     expect(next?.entry.id).not.toBe(lease.entry.id);
+  });
+
+  it('records the failure of a handler that outlived its lease inside completeWithin: retrying, then dead, not leased again at once', async () => {
+    // The row lock of the running transaction keeps renewals from landing, so
+    // locked_until runs out while the handler runs; nobody can take over meanwhile.
+    const inbox = await fresh();
+    await inbox.enqueue([record('PR-slow')]);
+    const reports: AttemptReport[] = [];
+    const worker = startInboxWorker({
+      inbox,
+      leaseMs: 300,
+      pollIntervalMs: 50,
+      sweepIntervalMs: 0,
+      schedule: createRetrySchedule({ maxAttempts: 2, baseDelayMs: 200, jitter: 0 }),
+      run: async () => {
+        await sleep(600);
+        throw new Error('the order system answered 503');
+      },
+      onAttempt: (report) => reports.push(report),
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (reports.length < 2 && Date.now() < deadline) await sleep(50);
+    } finally {
+      await worker.stop();
+    }
+    expect(reports.map((r) => r.outcome)).toEqual(['retrying', 'dead']);
+    const [dead] = await inbox.list({ state: 'dead' });
+    expect(dead).toMatchObject({ attempts: 2, lastError: expect.stringContaining('503') });
+  });
+
+  it('commits completeWithin after the lease ran out with nobody taking over, and refuses a token that was taken over', async () => {
+    const inbox = await fresh();
+    const table = tables.at(-1) as string;
+    await inbox.enqueue([record('PR-1'), record('PR-2')]);
+    const [late, stale] = await inbox.lease(2, 100);
+    if (!late || !stale) throw new Error('expected two leases');
+    await sleep(150);
+    // Nobody took PR-1 over: its work commits.
+    expect(
+      await inbox.completeWithin(late.entry.id, late.token, async (client) => {
+        await client.query(`INSERT INTO ${table}_orders (id) VALUES ('late')`);
+      }),
+    ).toBe(true);
+    expect((await inbox.get(late.entry.id))?.state).toBe('processed');
+    // PR-2 was taken over: the old token's work is not even started, nor can it record anything.
+    const [taken] = await inbox.lease(1, 30_000);
+    expect(taken?.entry.id).toBe(stale.entry.id);
+    let ran = false;
+    expect(
+      await inbox.completeWithin(stale.entry.id, stale.token, async () => {
+        ran = true;
+      }),
+    ).toBe(false);
+    expect(ran).toBe(false);
+    expect(await inbox.fail(stale.entry.id, stale.token, { error: 'x', retryAt: null })).toBe(
+      false,
+    );
+    expect(await inbox.complete(stale.entry.id, stale.token)).toBe(false);
+    expect(await inbox.renew(stale.entry.id, stale.token, 30_000)).toBe(false);
+    expect(await inbox.complete(stale.entry.id, taken?.token ?? '')).toBe(true);
+    const orders = await pool.query(`SELECT id FROM ${table}_orders`);
+    expect(orders.rows).toEqual([{ id: 'late' }]);
   });
 
   it('accepts deliveries at once while every worker connection is held by a slow handler, redeliveries of the running events too', async () => {
