@@ -4,5 +4,10 @@ import { defineProject } from 'vitest/config';
 // process. The others start the built app as a child process, which a mutant in
 // this process cannot reach.
 export default defineProject({
-  test: { name: 'reference-order', include: ['test/order*.test.ts'], testTimeout: 60000 },
+  test: {
+    name: 'reference-order',
+    include: ['test/order*.test.ts'],
+    setupFiles: ['../../stryker.vitest-setup.ts'],
+    testTimeout: 60000,
+  },
 });
