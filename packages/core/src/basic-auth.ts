@@ -87,22 +87,24 @@ export function createBasicAuthVerifier(options: BasicAuthOptions): BasicAuthVer
   });
 
   return (authorization) => {
-    const bytes = decodeBasicBytes(authorization);
-    if (bytes === undefined) return false;
+    // Decoded into one buffer reused by every call (verifying is synchronous):
+    // no allocation per request.
+    const length = decodeBasicBytes(authorization, scratch);
+    if (length < 0) return false;
     let ascii = true;
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i] as number;
+    for (let i = 0; i < length; i++) {
+      const byte = scratch[i] as number;
       if (byte < 0x20 || byte === 0x7f) return false;
       if (byte > 0x7f) ascii = false;
     }
     let matched = 0;
     if (ascii) {
       // Every pair is visited and compared in full.
-      for (const pair of joined) matched |= equalBytes(bytes, pair);
+      for (const pair of joined) matched |= equalPrefix(scratch, length, pair);
       return matched === 1;
     }
     // Non-ASCII: decode UTF-8 strictly and normalise to NFC before comparing.
-    const given = splitUtf8(bytes);
+    const given = splitUtf8(scratch.slice(0, length));
     if (given === undefined) return false;
     for (const pair of expected) {
       matched |=
@@ -138,15 +140,18 @@ const BASE64_VALUES = (() => {
   return table;
 })();
 
-/** Decodes `Basic <token68>` (scheme in any case) to bytes, or `undefined`. */
-function decodeBasicBytes(header: string | null | undefined): Uint8Array | undefined {
-  if (typeof header !== 'string' || header.length > 4096) return undefined;
+// A header is at most 4,096 characters, so its token decodes to at most 3,072 bytes.
+const scratch = new Uint8Array(3072);
+
+/** Decodes `Basic <token68>` (scheme in any case) into `out`: its length, or -1. */
+function decodeBasicBytes(header: string | null | undefined, out: Uint8Array): number {
+  if (typeof header !== 'string' || header.length > 4096) return -1;
   let start = 0;
   let end = header.length;
   while (start < end && header.charCodeAt(start) === 0x20) start++;
   while (end > start && header.charCodeAt(end - 1) === 0x20) end--;
-  if (end - start < 7 || header.charCodeAt(start + 5) !== 0x20) return undefined;
-  if (header.slice(start, start + 5).toLowerCase() !== 'basic') return undefined;
+  if (end - start < 7 || header.charCodeAt(start + 5) !== 0x20) return -1;
+  if (!isBasicScheme(header, start)) return -1;
   start += 6;
   while (start < end && header.charCodeAt(start) === 0x20) start++;
   let padding = 0;
@@ -154,16 +159,15 @@ function decodeBasicBytes(header: string | null | undefined): Uint8Array | undef
     padding++;
   const length = end - start - padding;
   if (length <= 0 || length % 4 === 1 || (padding > 0 && (length + padding) % 4 !== 0)) {
-    return undefined;
+    return -1;
   }
-  const out = new Uint8Array(Math.floor((length * 3) / 4));
   let buffer = 0;
   let bits = 0;
   let o = 0;
   for (let i = start; i < start + length; i++) {
     const code = header.charCodeAt(i);
     const value = code < 128 ? (BASE64_VALUES[code] as number) : -1;
-    if (value < 0) return undefined;
+    if (value < 0) return -1;
     buffer = (buffer << 6) | value;
     bits += 6;
     if (bits >= 8) {
@@ -171,7 +175,19 @@ function decodeBasicBytes(header: string | null | undefined): Uint8Array | undef
       out[o++] = (buffer >> bits) & 0xff;
     }
   }
-  return out;
+  return o;
+}
+
+/** Do the five characters at `start` spell `basic` in any case (without a slice)? */
+function isBasicScheme(header: string, start: number): boolean {
+  // ASCII letters differ from their capitals in bit 0x20 alone.
+  return (
+    (header.charCodeAt(start) | 0x20) === 0x62 &&
+    (header.charCodeAt(start + 1) | 0x20) === 0x61 &&
+    (header.charCodeAt(start + 2) | 0x20) === 0x73 &&
+    (header.charCodeAt(start + 3) | 0x20) === 0x69 &&
+    (header.charCodeAt(start + 4) | 0x20) === 0x63
+  );
 }
 
 function splitUtf8(bytes: Uint8Array): Expected | undefined {
@@ -187,6 +203,13 @@ function splitUtf8(bytes: Uint8Array): Expected | undefined {
     username: encoder.encode(text.slice(0, colon).normalize('NFC')),
     password: encoder.encode(text.slice(colon + 1).normalize('NFC')),
   };
+}
+
+/** {@link equalBytes} over the first `length` bytes of `given`. */
+function equalPrefix(given: Uint8Array, length: number, expected: Uint8Array): number {
+  let diff = length ^ expected.length;
+  for (let i = 0; i < expected.length; i++) diff |= (given[i] as number) ^ (expected[i] as number);
+  return diff === 0 ? 1 : 0;
 }
 
 // Time depends only on the expected length (which the server knows), never on

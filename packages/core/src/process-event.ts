@@ -3,7 +3,12 @@ import { C2pError, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
 import { HandlerFailure } from './handler-failure.js';
 import type { HandlerContext } from './handler-registry.js';
-import { type IdempotencyStore, isTransactionalStore } from './idempotency-store.js';
+import {
+  type ClaimResult,
+  type IdempotencyStore,
+  isTransactionalStore,
+  type TransactionalIdempotencyStore,
+} from './idempotency-store.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 
 /** What processing one event needs from the pipeline. */
@@ -31,16 +36,28 @@ type Work = (tx: unknown) => Promise<void>;
  * transactional store, in the handlers' transaction) or, when a handler threw,
  * released so Clik2pay's retry runs it again.
  */
-export async function processEvent(
+export function processEvent(
   event: C2pEvent,
   key: string,
   processor: EventProcessor,
 ): Promise<EventOutcome> {
   const { store } = processor;
+  // No async layer of its own: each path catches what it throws.
+  if (isTransactionalStore(store) && typeof store.processOnce === 'function')
+    return processOnce(store, event, key, processor);
+  return claimRunComplete(event, key, processor);
+}
+
+async function processOnce(
+  store: TransactionalIdempotencyStore<unknown>,
+  event: C2pEvent,
+  key: string,
+  processor: EventProcessor,
+): Promise<EventOutcome> {
   try {
-    if (isTransactionalStore(store) && typeof store.processOnce === 'function')
-      return await store.processOnce(key, processor.retainMs, guarded(event, key, processor));
-    return await claimRunComplete(event, key, processor);
+    // Checked by the caller: called as a method, so the store keeps its `this`.
+    const outcome = store.processOnce?.(key, processor.retainMs, guarded(event, key, processor));
+    return (await outcome) as EventOutcome;
   } catch (error) {
     return failure(error, event, key, processor);
   }
@@ -63,7 +80,12 @@ async function claimRunComplete(
   processor: EventProcessor,
 ): Promise<EventOutcome> {
   const { store, leaseMs, retainMs } = processor;
-  const claim = await store.claim(key, leaseMs);
+  let claim: ClaimResult;
+  try {
+    claim = await store.claim(key, leaseMs);
+  } catch (error) {
+    return failure(error, event, key, processor);
+  }
   if (claim.status === 'completed') return 'duplicate';
   if (claim.status === 'in_progress') return 'in_progress';
   const { token } = claim;
