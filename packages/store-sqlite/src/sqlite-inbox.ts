@@ -186,7 +186,13 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
 
   let prepared: ReturnType<typeof prepare>;
   function prepare() {
-    const held = `id = @id AND lease_token = @token AND locked_until > @now AND ${unfinished}`;
+    // The token alone fences completion and failure: a lease is taken over only
+    // by a new lease, which writes a new token, so a holder whose lease ran out
+    // with nobody taking over still records its outcome (a handler that outlived
+    // its lease, then failed, reaches the retry schedule instead of running again
+    // at once, forever). Renewal alone needs the lease not run out.
+    const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
+    const held = `${owns} AND locked_until > @now`;
     const inserts = new Map<number, Database.Statement<unknown[], { key: string }>>();
     const insert = (rows: number): Database.Statement<unknown[], { key: string }> => {
       let statement = inserts.get(rows);
@@ -249,22 +255,21 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       complete: db.prepare<{ id: number; token: string; now: number }>(
         `UPDATE ${t} SET state = 'processed', processed_at = @now, next_attempt_at = NULL,
            lease_token = NULL, locked_until = 0
-         WHERE ${held}`,
+         WHERE ${owns}`,
       ),
       fail: db.prepare<{
         id: number;
         token: string;
-        now: number;
         state: InboxState;
         retryAt: number | null;
         error: string;
       }>(
         `UPDATE ${t} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
            lease_token = NULL, locked_until = 0
-         WHERE ${held}`,
+         WHERE ${owns}`,
       ),
-      holds: db.prepare<{ id: number; token: string; now: number }, { one: number }>(
-        `SELECT 1 AS one FROM ${t} WHERE ${held}`,
+      holds: db.prepare<{ id: number; token: string }, { one: number }>(
+        `SELECT 1 AS one FROM ${t} WHERE ${owns}`,
       ),
       replay: db.prepare<{ id: number; now: number }>(
         `UPDATE ${t} SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL,
@@ -416,7 +421,6 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
             s.fail.run({
               id: n,
               token,
-              now: now(),
               state: failure.retryAt === null ? 'dead' : 'retrying',
               retryAt: failure.retryAt,
               error: failure.error,
@@ -428,8 +432,9 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     async completeWithin(id, token, work) {
       const n = rowId(id);
       if (n === undefined) return false;
-      // A lost lease's work is not even started: it could only be rolled back.
-      if (!connection.read(() => s.holds.get({ id: n, token, now: now() }))) return false;
+      // A token that no longer holds the event (taken over, or settled) starts
+      // no work: it could only be rolled back.
+      if (!connection.read(() => s.holds.get({ id: n, token }))) return false;
       return connection.transact(
         work,
         () => {
@@ -437,7 +442,7 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
           return { commit: done, value: done };
         },
         busyTimeoutMs,
-        () => (s.holds.get({ id: n, token, now: now() }) ? undefined : false),
+        () => (s.holds.get({ id: n, token }) ? undefined : false),
       );
     },
     async list(query) {

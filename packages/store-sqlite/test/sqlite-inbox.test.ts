@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { InboxRecord } from '@c2p/core';
+import type { InboxLease, InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -280,31 +280,40 @@ describe('createSqliteInbox: completeWithin', () => {
     expect((await inbox.get(b?.entry.id ?? ''))?.state).toBe('processed');
   });
 
-  it('answers false with nothing committed when the lease runs out inside the handler', async () => {
+  it('commits when the lease ran out inside the handler with nobody taking over, and nothing when it was taken over', async () => {
     const path = file();
     const inbox = createSqliteInbox({ database: path, now });
     const orders = withOrders(inbox, path);
-    await inbox.enqueue([record('a')]);
-    const [a] = await inbox.lease(1, 1000);
-    let ran = false;
-    const done = await inbox.completeWithin(a?.entry.id ?? '', a?.token ?? '', async (tx) => {
-      ran = true;
-      tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('late');
-      time += 1000;
+    await inbox.enqueue([record('a'), record('b')]);
+    const [a, b] = await inbox.lease(10, 1000);
+    if (!a || !b) throw new Error('expected two leases');
+    // The handler holds the write lock past its lease: nobody could take over, so it commits.
+    expect(
+      await inbox.completeWithin(a.entry.id, a.token, async (tx) => {
+        tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('late');
+        time += 1000;
+      }),
+    ).toBe(true);
+    expect((await inbox.get(a.entry.id))?.state).toBe('processed');
+    // Taken over while the handler waited before touching tx.db: nothing of it commits.
+    let taken: InboxLease | undefined;
+    const done = await inbox.completeWithin(b.entry.id, b.token, async (tx) => {
+      [taken] = await inbox.lease(1, 1000); // another worker, during the handler's network call
+      tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('stale');
     });
-    expect(ran).toBe(true);
     expect(done).toBe(false);
-    expect(orders()).toEqual([]);
-    expect((await inbox.get(a?.entry.id ?? ''))?.state).toBe('pending');
-    // A stale token's work is not even started.
-    const [taken] = await inbox.lease(1, 1000);
+    expect(taken?.entry.id).toBe(b.entry.id);
+    expect(orders()).toEqual(['late']);
+    expect((await inbox.get(b.entry.id))?.state).toBe('pending');
+    // A stale token's work is not even started, nor does it record anything.
     let staleRan = false;
     expect(
-      await inbox.completeWithin(a?.entry.id ?? '', a?.token ?? '', async () => {
+      await inbox.completeWithin(b.entry.id, b.token, async () => {
         staleRan = true;
       }),
     ).toBe(false);
     expect(staleRan).toBe(false);
+    expect(await inbox.fail(b.entry.id, b.token, { error: 'x', retryAt: null })).toBe(false);
     expect(await inbox.complete(taken?.entry.id ?? '', taken?.token ?? '')).toBe(true);
   });
 
