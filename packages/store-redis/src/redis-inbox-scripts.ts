@@ -34,10 +34,14 @@ local function set_state(id, from, to, score)
   redis.call('ZADD', P .. 's:' .. to, score, id)
   redis.call('HSET', ekey(id), 'state', to)
 end
--- The token holder's event: unfinished, this token, its lease not run out.
+-- The token holder's event: unfinished, this token. The token alone fences
+-- complete and fail: a lease is taken over only by a new lease, which writes a
+-- new token, so a holder whose lease ran out with nobody taking over still
+-- records its outcome (a handler that outlived its lease, then failed, reaches
+-- the retry schedule instead of running again at once, forever).
 local function held(id, token)
   local f = redis.call('HMGET', ekey(id), 'state', 'token', 'lockedUntil', 'resourceKey')
-  if (f[1] == 'pending' or f[1] == 'retrying') and f[2] == token and num(f[3]) > now then
+  if (f[1] == 'pending' or f[1] == 'retrying') and f[2] == token then
     return f
   end
   return nil
@@ -113,7 +117,9 @@ return out`);
 /** ARGV[3] id, ARGV[4] token, ARGV[5] leaseMs. */
 const renew = script(`
 local id = ARGV[3]
-if not held(id, ARGV[4]) then return 0 end
+-- Renewal alone needs the lease not run out: it extends a live lease, never revives one.
+local f = held(id, ARGV[4])
+if not f or num(f[3]) <= now then return 0 end
 local lockedUntil = s(now + tonumber(ARGV[5]))
 redis.call('HSET', ekey(id), 'lockedUntil', lockedUntil)
 redis.call('ZADD', DUE, 'XX', lockedUntil, id)
