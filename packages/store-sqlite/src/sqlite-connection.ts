@@ -2,7 +2,7 @@ import { mkdirSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { C2pError } from '@c2p/core';
-import { storeClosed, storeUnavailable } from '@c2p/core/kit';
+import { invalidOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 
 export const pkg = '@c2p/store-sqlite';
@@ -89,6 +89,8 @@ export class SqliteConnection {
   private walCheckedAt = 0;
   private users = 0;
   private owned = false;
+  /** The `synchronous` setting the first store or inbox on the connection applied. */
+  synchronous: SqliteSynchronous | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -101,6 +103,7 @@ export class SqliteConnection {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma(`busy_timeout = ${syncBusyMs}`);
+    this.synchronous = synchronous;
   }
 
   /** Registers one more store on the connection; `close` closes an owned one with the last. */
@@ -397,6 +400,16 @@ export function openConnection(
     db = database;
   }
   let connection = connections.get(db);
+  // `synchronous` is one setting of the connection: a second store or inbox on
+  // the same Database asking for another would silently weaken (or strengthen)
+  // the first one's commits.
+  if (connection?.synchronous !== undefined && connection.synchronous !== synchronous) {
+    throw invalidOption(
+      'options.synchronous',
+      `"${synchronous}" differs from the setting another store or inbox already uses on this Database ("${connection.synchronous}")`,
+      pkg,
+    );
+  }
   try {
     if (!connection) {
       connection = new SqliteConnection(db);

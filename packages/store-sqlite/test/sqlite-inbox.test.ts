@@ -113,6 +113,34 @@ describe('createSqliteInbox: enqueue', () => {
   });
 });
 
+describe('createSqliteInbox: sharing a Database', () => {
+  it('refuses a synchronous setting other than the one a store or inbox already uses on the same Database', async () => {
+    const db = new Database(file());
+    const store = createSqliteStore({ database: db });
+    let error: unknown;
+    try {
+      createSqliteInbox({ database: db, synchronous: 'NORMAL' });
+    } catch (e) {
+      error = e;
+    }
+    expect(isC2pError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toContain(
+      '[@c2p/store-sqlite] options.synchronous: "NORMAL" differs from the setting another store or inbox already uses on this Database ("FULL")',
+    );
+    // The store's commits keep their fsync.
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    const inbox = createSqliteInbox({ database: db, synchronous: 'FULL' });
+    expect(await inbox.enqueue([record('a')])).toEqual([true]);
+    await inbox.close();
+    await store.close();
+    // Once nothing uses the Database, a new user may choose again.
+    const normal = createSqliteInbox({ database: db, synchronous: 'NORMAL' });
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+    await normal.close();
+    db.close();
+  });
+});
+
 describe('createSqliteInbox: lease, complete, fail', () => {
   it('leases only the head of each resource, in arrival order, counting the attempt', async () => {
     const inbox = open();
