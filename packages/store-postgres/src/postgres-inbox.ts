@@ -42,6 +42,23 @@ export interface PostgresInboxOptions {
   /** How many processed events one `sweep()` deletes at most. Defaults to `1000`. */
   sweepBatch?: number;
   /**
+   * `'verify'`: read the durability settings as the inbox's connections see them
+   * (`synchronous_commit`, `fsync`, `synchronous_standby_names`) in `migrate()`
+   * and before `enqueue`, and refuse to accept deliveries (`STORE_UNAVAILABLE`,
+   * so they are answered 503 and retried, never 2xx) unless a commit is on disk
+   * before it is acknowledged: `fsync` on, and `synchronous_commit` `on`,
+   * `remote_write` or `remote_apply` (`local` only when no synchronous standby is
+   * configured). `'trust'`: skip the check (settings you have checked yourself).
+   * Defaults to `'verify'`.
+   */
+  durability?: 'verify' | 'trust';
+  /**
+   * With `durability: 'verify'`, how long a passed check is trusted before
+   * `enqueue` reads the settings again, in ms (a role or database may be
+   * altered while the inbox runs). Defaults to `10000`.
+   */
+  durabilityCheckMs?: number;
+  /**
    * The clock, in milliseconds, for tests. Defaults to the database server's
    * clock, so workers on machines with skewed clocks agree on leases.
    */
@@ -53,8 +70,16 @@ export interface PostgresInboxOptions {
  * inside `BEGIN`, so its writes and the event's `processed` state commit together.
  */
 export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
-  /** Creates the table and its indexes if missing. Idempotent; run it at deploy or start-up. */
+  /**
+   * Creates the table and its indexes if missing, then (with `durability:
+   * 'verify'`) checks the durability settings. Idempotent; run it at deploy or start-up.
+   */
   migrate(): Promise<void>;
+  /**
+   * Reads the durability settings and throws `STORE_UNAVAILABLE` naming what is
+   * wrong unless an acknowledged commit is on disk (see `durability`).
+   */
+  verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
   /** Closes the pools the inbox opened. */
   close(): Promise<void>;
@@ -138,6 +163,15 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   );
   const sweepBatch = integerOption(options.sweepBatch, 'options.sweepBatch', {
     fallback: 1000,
+    pkg,
+  });
+  const durability = options.durability ?? 'verify';
+  if (durability !== 'verify' && durability !== 'trust') {
+    throw invalidOption('options.durability', `must be 'verify' or 'trust'`, pkg);
+  }
+  const durabilityCheckMs = integerOption(options.durabilityCheckMs, 'options.durabilityCheckMs', {
+    min: 0,
+    fallback: 10_000,
     pkg,
   });
   const { connection } = options;
@@ -361,9 +395,49 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   const changed = async (pool: Pool, name: keyof typeof sql, values: unknown[]) =>
     (await query(pool, statement(name, values))).rowCount === 1;
 
+  const verifyDurability = async (): Promise<void> => {
+    const result = await query<{ commit: string; fsync: string; standbys: string }>(ingest, {
+      text: `SELECT current_setting('synchronous_commit') AS commit, current_setting('fsync') AS fsync,
+        current_setting('synchronous_standby_names') AS standbys`,
+    });
+    const { commit, fsync, standbys } = result.rows[0] ?? {};
+    const wrong: string[] = [];
+    if (fsync !== 'on') wrong.push(`fsync is ${fsync ?? 'unknown'}, needs on`);
+    if (commit === 'local' && standbys !== '') {
+      wrong.push(
+        'synchronous_commit is local while synchronous_standby_names is set (a failover loses what the standby has not received), needs on',
+      );
+    } else if (
+      commit !== 'local' &&
+      !['on', 'remote_write', 'remote_apply'].includes(commit ?? '')
+    ) {
+      wrong.push(`synchronous_commit is ${commit ?? 'unknown'}, needs on`);
+    }
+    if (wrong.length > 0) {
+      throw new C2pError('STORE_UNAVAILABLE', {
+        message: `[${pkg}] PostgreSQL, as the inbox's connections see it, would lose acknowledged deliveries in a crash (${wrong.join('; ')}): the inbox refuses to accept deliveries until this is fixed (in the server's configuration, or ALTER ROLE / ALTER DATABASE ... RESET), or pass durability: 'trust'`,
+      });
+    }
+  };
+  // Checked before the first enqueue, again before each one until it passes,
+  // and again once a passed check is durabilityCheckMs old.
+  let check: { readonly done: Promise<void>; readonly at: number } | undefined;
+  const checkDurability = (): Promise<void> => {
+    const at = Date.now();
+    if (!check || at - check.at >= durabilityCheckMs) {
+      const done = verifyDurability();
+      check = { done, at };
+      done.catch(() => {
+        if (check?.done === done) check = undefined;
+      });
+    }
+    return check.done;
+  };
+
   return {
     async enqueue(records: readonly InboxRecord[]): Promise<boolean[]> {
       if (records.length === 0) return [];
+      if (durability === 'verify') await checkDurability();
       const result = await query<{ key: string }>(
         ingest,
         statement('enqueue', [
@@ -494,7 +568,9 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       } finally {
         client.release(broken);
       }
+      if (durability === 'verify') await verifyDurability();
     },
+    verifyDurability,
     async close() {
       await Promise.all(ownedPools.splice(0).map((pool) => pool.end()));
     },

@@ -63,6 +63,8 @@ describe('createPostgresInbox', () => {
     [{ connection: '' }, 'options.connection'],
     [{ connection: { query: 1 } }, 'options.connection'],
     [{ workerConnection: 'postgres://x' }, 'options.workerConnection'],
+    [{ durability: 'hope' }, 'options.durability'],
+    [{ durabilityCheckMs: -1 }, 'options.durabilityCheckMs'],
   ])('rejects %o naming %s', (bad, path) => {
     const options = { connection: url, ...bad } as unknown as PostgresInboxOptions;
     const error = (() => {
@@ -92,6 +94,57 @@ describe('createPostgresInbox', () => {
     await inbox.close();
     const rows = await pool.query(`SELECT state, attempts FROM ${table}`);
     expect(rows.rows).toEqual([{ state: 'pending', attempts: 0 }]);
+  });
+
+  it('refuses deliveries when its connections run synchronous_commit = off, naming the setting, unless trusted', async () => {
+    // A pool of the test's own whose every connection runs SET synchronous_commit = off.
+    const lax = new pg.Pool({
+      connectionString: url,
+      max: 2,
+      options: '-c synchronous_commit=off',
+    });
+    lax.on('error', () => undefined);
+    try {
+      const table = freshName();
+      const inbox = createPostgresInbox({ connection: lax, table });
+      const refused = await inbox.migrate().catch((e: unknown) => e);
+      expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((refused as Error).message).toContain('synchronous_commit is off, needs on');
+      expect((refused as Error).message).toContain("durability: 'trust'");
+      const notStored = await inbox.enqueue([record('PR-1')]).catch((e: unknown) => e);
+      expect(isC2pError(notStored, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((notStored as Error).message).toContain('synchronous_commit is off');
+      expect((await pool.query(`SELECT count(*)::int AS n FROM ${table}`)).rows).toEqual([
+        { n: 0 },
+      ]);
+      const trusting = createPostgresInbox({ connection: lax, table, durability: 'trust' });
+      await trusting.migrate();
+      expect(await trusting.enqueue([record('PR-1')])).toEqual([true]);
+    } finally {
+      await lax.end();
+    }
+  });
+
+  it('reads the settings again once a passed check is durabilityCheckMs old', async () => {
+    const one = new pg.Pool({ connectionString: url, max: 1 });
+    one.on('error', () => undefined);
+    try {
+      const table = freshName();
+      const inbox = createPostgresInbox({ connection: one, table, durabilityCheckMs: 100 });
+      await inbox.migrate();
+      expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+      // The pool's one connection turns lax, as an ALTER ROLE ... SET would for new ones.
+      await one.query('SET synchronous_commit = off');
+      await sleep(150);
+      const refused = await inbox.enqueue([record('PR-2')]).catch((e: unknown) => e);
+      expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+      expect((refused as Error).message).toContain('synchronous_commit is off');
+      await one.query('SET synchronous_commit = on');
+      expect(await inbox.enqueue([record('PR-3')])).toEqual([true]);
+      expect((await inbox.counts()).pending).toBe(2);
+    } finally {
+      await one.end();
+    }
   });
 
   it('never answers true when a statement inside work failed and the handler swallowed it', async () => {
