@@ -22,6 +22,8 @@ export interface RedisConnection {
   send<T>(args: string[]): Promise<T>;
   /** Runs `script` with `keys` as `KEYS` and `args` as `ARGV`. */
   run<T>(script: RedisScript, keys: string[], args: string[]): Promise<T>;
+  /** How many times the client has become ready: a change means it (re)connected. */
+  readonly readyCount: number;
   /** Closes the client if the connection opened it. */
   close(): Promise<void>;
 }
@@ -63,6 +65,15 @@ export function openRedisConnection(
   } else {
     client = source;
   }
+  // Counts "ready" events (a reconnect may reach another server, or one restarted
+  // with other settings). `once`, re-armed each time: the one listener method
+  // RedisClientLike asks of a client besides `off`.
+  let readyCount = 0;
+  const onReadyCount = (): void => {
+    readyCount++;
+    client.once('ready', onReadyCount);
+  };
+  client.once('ready', onReadyCount);
   let connecting: Promise<unknown> | undefined;
   const connect = (): void => {
     if (client.isOpen || connecting) return;
@@ -112,6 +123,9 @@ export function openRedisConnection(
 
   return {
     send,
+    get readyCount() {
+      return readyCount;
+    },
     async run<T>(script: RedisScript, keys: string[], args: string[]): Promise<T> {
       const rest = [String(keys.length), ...keys, ...args];
       try {
@@ -126,6 +140,7 @@ export function openRedisConnection(
     async close() {
       if (closed) return;
       closed = true;
+      client.off('ready', onReadyCount);
       if (!ownedClient) return;
       if (ownedClient.isReady) await ownedClient.close().catch(() => ownedClient?.destroy());
       else if (ownedClient.isOpen) ownedClient.destroy();

@@ -34,6 +34,12 @@ export interface RedisInboxOptions {
    */
   durability?: 'verify' | 'trust';
   /**
+   * With `durability: 'verify'`, how long a passed check is trusted before
+   * `enqueue` reads the settings again, in ms (an operator may `CONFIG SET` them
+   * while the inbox runs); a reconnect checks again at once. Defaults to `10000`.
+   */
+  durabilityCheckMs?: number;
+  /**
    * How long an operation waits for a (re)connecting client before failing
    * with `STORE_UNAVAILABLE`, in ms. Defaults to `2000`.
    */
@@ -51,8 +57,9 @@ export interface RedisInbox extends InboxStore {
   /**
    * Reads the server's persistence settings and throws `STORE_UNAVAILABLE`
    * naming what is missing unless a 2xx would survive a Redis crash. The inbox
-   * runs it before its first `enqueue` (with `durability: 'verify'`); call it at
-   * start-up to fail early.
+   * runs it before its first `enqueue` (with `durability: 'verify'`), and again
+   * every `durabilityCheckMs` and after a reconnect; call it at start-up to
+   * fail early. It cannot see what a replica promoted by a failover has received.
    */
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
@@ -124,6 +131,11 @@ export function createRedisInbox(options: RedisInboxOptions): RedisInbox {
   if (durability !== 'verify' && durability !== 'trust') {
     throw invalidOption('options.durability', `must be 'verify' or 'trust'`, pkg);
   }
+  const durabilityCheckMs = integerOption(options.durabilityCheckMs, 'options.durabilityCheckMs', {
+    min: 0,
+    fallback: 10_000,
+    pkg,
+  });
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw invalidOption('options.now', 'must be a function answering milliseconds', pkg);
   }
@@ -162,15 +174,27 @@ export function createRedisInbox(options: RedisInboxOptions): RedisInbox {
       });
     }
   };
-  // Checked at start, and again before each enqueue until it passes (an
-  // operator may fix the settings with CONFIG SET while the listener runs).
-  let verified: Promise<void> | undefined;
+  // Checked at start, again before each enqueue until it passes (an operator
+  // may fix the settings with CONFIG SET while the listener runs), and again
+  // once a passed check is durabilityCheckMs old or the client reconnected
+  // (settings may be weakened at run time too, or the server may be another).
+  let check:
+    | { readonly done: Promise<void>; readonly at: number; readonly readyCount: number }
+    | undefined;
   const checkDurability = (): Promise<void> => {
-    verified ??= verifyDurability().catch((error: unknown) => {
-      verified = undefined;
-      throw error;
-    });
-    return verified;
+    const at = Date.now();
+    if (
+      !check ||
+      at - check.at >= durabilityCheckMs ||
+      check.readyCount !== connection.readyCount
+    ) {
+      const done = verifyDurability();
+      check = { done, at, readyCount: connection.readyCount };
+      done.catch(() => {
+        if (check?.done === done) check = undefined;
+      });
+    }
+    return check.done;
   };
   if (durability === 'verify') checkDurability().catch(() => undefined);
 

@@ -67,6 +67,7 @@ describe('createRedisInbox', () => {
     [{ sweepBatch: 1.5 }, 'options.sweepBatch'],
     [{ readyTimeoutMs: -1 }, 'options.readyTimeoutMs'],
     [{ durability: 'hope' }, 'options.durability'],
+    [{ durabilityCheckMs: -1 }, 'options.durabilityCheckMs'],
     [{ now: 5 }, 'options.now'],
   ])('rejects %o naming %s', (bad, path) => {
     const options = { client: url, ...bad } as unknown as RedisInboxOptions;
@@ -98,6 +99,65 @@ describe('createRedisInbox', () => {
     const inbox = open({ client: durable.url, keyPrefix: `${prefix}ok:` });
     await inbox.verifyDurability();
     expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+  });
+
+  it('reads the settings again once a passed check is durabilityCheckMs old, and refuses once they weakened', async () => {
+    const admin = createClient({ url: durable.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      const inbox = open({
+        client: durable.url,
+        keyPrefix: `${prefix}recheck:`,
+        durabilityCheckMs: 200,
+      });
+      expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+      await admin.configSet('appendfsync', 'everysec');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const refused = await error(inbox.enqueue([record('PR-2')]));
+      expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+      expect(refused.message).toContain('appendfsync is everysec, needs always');
+      await admin.configSet('appendfsync', 'always');
+      expect(await inbox.enqueue([record('PR-3')])).toEqual([true]);
+      expect((await inbox.counts()).pending).toBe(2);
+    } finally {
+      await admin.configSet('appendfsync', 'always');
+      await admin.close();
+    }
+  });
+
+  it('reads the settings again after a reconnect, however recent the last check', async () => {
+    const admin = createClient({ url: durable.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      const inbox = open({
+        client: durable.url,
+        keyPrefix: `${prefix}reconnect:`,
+        durabilityCheckMs: 600_000,
+      });
+      expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+      await admin.configSet('appendfsync', 'everysec');
+      // Drops every other client's connection (the inbox's included); they reconnect.
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes']);
+      const deadline = Date.now() + 5_000;
+      let refused: Error | undefined;
+      while (!refused) {
+        try {
+          await inbox.enqueue([record('PR-2')]);
+          throw new Error('a delivery was accepted after a reconnect to a server running everysec');
+        } catch (caught) {
+          const message = (caught as Error).message;
+          if (message.includes('appendfsync is everysec')) refused = caught as Error;
+          else if (!isC2pError(caught, 'STORE_UNAVAILABLE') || Date.now() > deadline) throw caught;
+          else await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+    } finally {
+      await admin.configSet('appendfsync', 'always');
+      await admin.close();
+    }
   });
 
   it('refuses deliveries when it cannot read the settings (CONFIG forbidden), and says how to vouch for them', async () => {
