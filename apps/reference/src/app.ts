@@ -126,7 +126,7 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
  */
 function orderSink({ backend, fulfilment }: Shared, log: Logger): OrderSink<unknown> {
   return async (event, context) => {
-    if (fulfilment && fulfils(await backend.orders.get(event.orderId), event)) {
+    if (fulfilment && fulfils(await backend.orders.get(event.orderId, context.tx), event)) {
       await fulfilment.fulfil(event);
     }
     const order = await backend.orders.apply(event, context.tx);

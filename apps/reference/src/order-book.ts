@@ -11,7 +11,12 @@ import { applyOrderEvent, type Order, type OrderEvent } from './order.js';
 export interface OrderBook {
   /** Applies one event; `tx` is the store's transaction where there is one. Answers the new order, or `undefined` if unchanged. */
   apply(event: OrderEvent, tx: unknown): Promise<Order | undefined>;
-  get(id: string): Promise<Order | undefined>;
+  /**
+   * The committed order. `tx`, when given, is the running event's transaction: a
+   * book that can read through it without taking a lock does so (PostgreSQL), so a
+   * handler holding one pool connection never waits for a second one.
+   */
+  get(id: string, tx?: unknown): Promise<Order | undefined>;
   /** The most recently changed orders, newest first. */
   recent(limit: number): Promise<Order[]>;
   /** Throws when the book's database does not answer. */
@@ -157,8 +162,10 @@ export function createPostgresOrderBook(pool: Pool): OrderBook {
       }
       return next;
     },
-    async get(id) {
-      const { rows } = await pool.query<{ doc: Order | null }>(
+    async get(id, tx) {
+      const client =
+        typeof (tx as PoolClient | undefined)?.query === 'function' ? (tx as PoolClient) : pool;
+      const { rows } = await client.query<{ doc: Order | null }>(
         `SELECT doc FROM ${table} WHERE id = $1`,
         [id],
       );
