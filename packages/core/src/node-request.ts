@@ -61,6 +61,8 @@ const encoder = new TextEncoder();
  */
 function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   if (req.readableEnded) return Promise.resolve(new Uint8Array(0));
+  // Destroyed already, it will emit nothing more: waiting would never end.
+  if (req.destroyed) return Promise.reject(new Error('the request closed before its body ended'));
   return new Promise((resolve, reject) => {
     const chunks: Uint8Array[] = [];
     let total = 0;
