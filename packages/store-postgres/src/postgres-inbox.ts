@@ -9,6 +9,7 @@ import { C2pError } from '@c2p/core';
 import { integerOption, invalidOption, storeUnavailable } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
+import { checkout } from './checkout.js';
 
 const pkg = '@c2p/store-postgres';
 const day = 24 * 60 * 60 * 1000;
@@ -376,7 +377,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
 
   const connect = async (pool: Pool): Promise<PoolClient> => {
     try {
-      return await pool.connect();
+      return await checkout(pool);
     } catch (cause) {
       throw unavailable(cause);
     }

@@ -4,6 +4,7 @@ import { C2pError } from '@c2p/core';
 import { integerOption, invalidOption, storeUnavailable } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
+import { checkout } from './checkout.js';
 
 const pkg = '@c2p/store-postgres';
 
@@ -215,7 +216,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
   const connect = async (): Promise<PoolClient> => {
     try {
-      return await pool.connect();
+      return await checkout(pool);
     } catch (cause) {
       throw unavailable(cause);
     }
