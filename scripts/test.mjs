@@ -110,6 +110,7 @@ const benchSmokes = [
   ['bench/adapters.bench.mjs', '--smoke'],
   ['bench/stores.bench.mjs', '--smoke'],
   ['bench/memory.bench.mjs', '--smoke'],
+  ['bench/inbox.bench.mjs', '--smoke'],
 ];
 console.log('\n[test] benchmark smoke');
 const benchStarted = Date.now();
