@@ -97,7 +97,8 @@ export function createWebhooks<
         response = refuse(report, 'HANDLER_FAILED');
       }
       report.status = response.status;
-      callHooks(deliveryHooks, report);
+      // Without hooks, not even the call (its rest arguments are an array per delivery).
+      if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
       return response;
     },
     startWorker(workerOptions = {}) {
