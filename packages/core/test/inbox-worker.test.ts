@@ -252,7 +252,8 @@ describe('startInboxWorker', () => {
       sweepIntervalMs: 5_000,
       run: async () => {},
     });
-    await inbox.enqueue([record('PR-1')]);
+    // Received on the test's clock, or a Date.now() a millisecond past it is never due.
+    await inbox.enqueue([{ ...record('PR-1'), receivedAt: clock }]);
     worker.wake();
     await until(async () => (await inbox.counts()).processed === 1);
     clock += 2_000;
