@@ -6,13 +6,10 @@ import base from './vitest.config.js';
 // - the Basic-auth timing test: its 150 million byte compares, each counted by
 //   Stryker's instrumentation, outlast the run's 5-minute first pass on their own,
 //   and what it guards (no early exit) is a timing, which no mutator changes.
-// One retry keeps a flaky test (inbox-worker's sweep test fails about one run in
-// four on a loaded machine) from aborting the run; a test a mutant breaks fails twice.
 export default mergeConfig(base, {
   test: {
     typecheck: { enabled: false },
     exclude: ['test/basic-auth-timing.test.ts', '**/node_modules/**'],
     setupFiles: ['../../stryker.vitest-setup.ts'],
-    retry: 1,
   },
 });
