@@ -1,5 +1,6 @@
 import { C2pError, integerOption, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
+import { HandlerFailure } from './handler-failure.js';
 import {
   type InboxEntry,
   type InboxLease,
@@ -83,11 +84,6 @@ export interface InboxWorker {
   idle(): Promise<void>;
   /** Stops leasing, waits for running attempts, and resolves. */
   stop(): Promise<void>;
-}
-
-// A handler's own failure, told apart from the inbox's inside completeWithin.
-class HandlerFailure {
-  constructor(readonly cause: unknown) {}
 }
 
 const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>

@@ -169,12 +169,13 @@ describe('startInboxWorker', () => {
   it('renews its lease while a slow handler runs, so a second worker never takes the event', async () => {
     const inbox = createMemoryInbox();
     let runs = 0;
+    // Three lease lengths long, renewed every third of one: generous enough for a loaded machine.
     const slow = async () => {
       runs++;
-      await sleep(200);
+      await sleep(900);
     };
-    const first = start({ inbox, run: slow, leaseMs: 60 });
-    start({ inbox, run: slow, leaseMs: 60 });
+    const first = start({ inbox, run: slow, leaseMs: 300 });
+    start({ inbox, run: slow, leaseMs: 300 });
     await inbox.enqueue([record('PR-1')]);
     first.worker.wake();
     await until(async () => (await inbox.counts()).processed === 1);
