@@ -5,7 +5,7 @@
 // Both client and server share this machine's cores, so req/s is partly the
 // client's; the server's CPU time per request is the figure that decides a
 // saturated server's throughput, and bare/c2p of it is the share c2p keeps.
-// Prints figures; asserts nothing. Run: npx pnpm@12.4.2 --filter @c2p/bench adapters
+// Prints figures; asserts nothing. Run: npm run pnpm -- --filter @c2p/bench adapters
 // `--smoke`: one 1-second round per framework and mode, no warm-up (CI: every server
 // still starts and answers 2xx).
 import { spawn } from 'node:child_process';

@@ -2,7 +2,7 @@
 // (timings on a shared machine swing ±50%): runs each case under valgrind's callgrind
 // twice, with N and 2N calls after the same warm-up, and prints the difference / N,
 // so start-up, module loading and warm-up cancel out. Prints figures; asserts nothing.
-// Needs valgrind (Debian: apt-get install valgrind). Run: npx pnpm@12.4.2 --filter @c2p/bench instructions
+// Needs valgrind (Debian: apt-get install valgrind). Run: npm run pnpm -- --filter @c2p/bench instructions
 // `--smoke` runs a few calls without valgrind, to check the cases still run.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -3,7 +3,7 @@
 // the same body (a new event at most 2.0, a duplicate at most 1.5): the three are
 // timed in interleaved batches, so the machine's load falls on all of them alike,
 // and each ratio is the median of the per-batch ratios. bench/README.md says where
-// it stands. Prints figures; asserts nothing. Run: npx pnpm@12.4.2 --filter @c2p/bench core
+// it stands. Prints figures; asserts nothing. Run: npm run pnpm -- --filter @c2p/bench core
 // `--smoke` runs a few small batches (CI: the script still runs).
 import {
   createBasicAuthVerifier,

@@ -33,7 +33,7 @@ const drainLimitMs = 60_000;
 const mainJs = fileURLToPath(new URL('../apps/reference/dist/main.js', import.meta.url));
 if (!existsSync(mainJs)) {
   console.error(
-    `${mainJs} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/reference...)`,
+    `${mainJs} is missing: build first (npm run pnpm -- exec turbo run build --filter=@c2p/reference...)`,
   );
   process.exit(1);
 }

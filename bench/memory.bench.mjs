@@ -4,7 +4,7 @@
 // (inbox mode), each in a fresh child process for 60 s. Prints RSS and heap at the
 // start, every 10 s and at the end: they must level off, since the memory store
 // and the memory inbox bound themselves. Prints figures; asserts nothing.
-// Run: npx pnpm@12.4.2 --filter @c2p/bench memory   (BENCH_SECONDS=120 for longer)
+// Run: npm run pnpm -- --filter @c2p/bench memory   (BENCH_SECONDS=120 for longer)
 // `--smoke`: 2 s per mode.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

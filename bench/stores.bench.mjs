@@ -9,7 +9,7 @@
 // step of a real delivery: auth, parse, one commit into the inbox, the 200) for the
 // memory, SQLite FULL and PostgreSQL inboxes at concurrency 1 and 50.
 //
-// Run: npx pnpm@12.4.2 --filter @c2p/bench stores   (starts PostgreSQL and Redis itself)
+// Run: npm run pnpm -- --filter @c2p/bench stores   (starts PostgreSQL and Redis itself)
 //      C2P_BENCH_MS=3000 ... to measure each case for longer (default 1500 ms).
 //      --smoke: 100 ms per case (CI: the script still runs against every store).
 

@@ -52,7 +52,7 @@ const fast = ['--backoff', '1', '--timeout', '2000'];
 beforeAll(() => {
   if (!existsSync(bin)) {
     throw new Error(
-      `${bin} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/testing)`,
+      `${bin} is missing: build first (npm run pnpm -- exec turbo run build --filter=@c2p/testing)`,
     );
   }
   accessSync(bin, constants.X_OK);

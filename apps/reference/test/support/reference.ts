@@ -26,7 +26,7 @@ export interface RunningReference {
 function requireBuild(): void {
   if (!existsSync(mainJs)) {
     throw new Error(
-      `${mainJs} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/reference...)`,
+      `${mainJs} is missing: build first (npm run pnpm -- exec turbo run build --filter=@c2p/reference...)`,
     );
   }
 }

@@ -84,7 +84,7 @@ const appJs = process.env.C2P_FAULT_MAIN_JS ?? mainJs;
 export async function supervise(options: SupervisorOptions): Promise<Supervisor> {
   if (!existsSync(appJs)) {
     throw new Error(
-      `${appJs} is missing: build first (npx pnpm@12.4.2 exec turbo run build --filter=@c2p/reference...)`,
+      `${appJs} is missing: build first (npm run pnpm -- exec turbo run build --filter=@c2p/reference...)`,
     );
   }
   const webhookPort = await freePort();
