@@ -1,3 +1,4 @@
+import { integerOption } from '@c2p/core/kit';
 import { basicAuthorization } from './create-basic-authorization.js';
 import { OptionError } from './option-error.js';
 
@@ -429,11 +430,14 @@ function encodeBody(body: unknown): Payload {
   return json;
 }
 
+// Core's one integer rule; the error is this package's typed one, carrying the path.
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new OptionError(`options.${name}`, `${value} is not a whole number >= 1`);
+  const path = `options.${name}`;
+  try {
+    return integerOption(value, path, { pkg: '@c2p/testing' });
+  } catch {
+    throw new OptionError(path, `${value} is not a positive integer`);
   }
-  return value;
 }
 
 function shuffle<T>(items: T[], random: () => number): void {
