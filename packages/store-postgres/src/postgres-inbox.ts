@@ -6,10 +6,10 @@ import type {
   TransactionalInboxStore,
 } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption, storeUnavailable } from '@c2p/core/kit';
+import { integerOption, invalidOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
-import { checkout } from './checkout.js';
+import { checkout, rollback, unavailableWith } from './postgres-connection.js';
 
 const pkg = '@c2p/store-postgres';
 const day = 24 * 60 * 60 * 1000;
@@ -348,13 +348,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     'COMMIT',
   ];
 
-  const unavailable = (cause: unknown): C2pError => {
-    const missingTable = (cause as { code?: unknown } | null)?.code === '42P01';
-    return storeUnavailable(
-      cause,
-      missingTable ? `[${pkg}] the table ${t} does not exist: run inbox.migrate()` : undefined,
-    );
-  };
+  const unavailable = unavailableWith(pkg, t, 'inbox.migrate');
 
   const statement = (name: keyof typeof sql, values: unknown[]): QueryConfig => ({
     // Named: each connection parses and plans the statement once.
@@ -380,16 +374,6 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       return await checkout(pool);
     } catch (cause) {
       throw unavailable(cause);
-    }
-  };
-
-  /** Rolls back; answers the error that makes the connection unfit for reuse, if any. */
-  const rollback = async (client: PoolClient): Promise<Error | undefined> => {
-    try {
-      await client.query('ROLLBACK');
-      return undefined;
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
     }
   };
 
