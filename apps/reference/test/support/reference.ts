@@ -213,9 +213,10 @@ export async function waitFor<T>(
 }
 
 /** A database of its own on the test PostgreSQL (so no other test's inbox shares it), dropped by `drop()`. */
-export async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createDatabase(
+  serverUrl = serviceUrl('C2P_TEST_POSTGRES_URL'),
+): Promise<{ url: string; drop(): Promise<void> }> {
   const { default: pg } = await import('pg');
-  const serverUrl = serviceUrl('C2P_TEST_POSTGRES_URL');
   const name = `c2p_reference_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();

@@ -4,7 +4,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { credentials, mainJs } from '../../support/reference.js';
 
 export { credentials };
@@ -364,33 +363,7 @@ export async function requireInbox(adminUrl: string): Promise<void> {
   }
 }
 
-/** A database of its own on the test PostgreSQL, dropped by `drop()`. */
-export async function createDatabase(
-  serverUrl: string,
-): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `c2p_fault_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.href,
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
+export { createDatabase } from '../../support/reference.js';
 
 /** Debian keeps PostgreSQL's server binaries off PATH, per major version. */
 function postgresBin(binary: string): string {
