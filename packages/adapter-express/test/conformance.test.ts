@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Webhooks } from '@c2p/core';
+import type { WebhookBody, Webhooks } from '@c2p/core';
 import {
-  type AdapterConformanceCase,
+  type AdapterConformanceLimitations,
   conformanceServerOptions,
   describeAdapterConformance,
 } from '@c2p/testing/adapter-conformance';
@@ -37,15 +37,54 @@ async function start(server: ReturnType<typeof createServer>) {
   };
 }
 
-const readFirst =
-  'a body parser mounted before the adapter reads the whole body before any check: mount the handler first (see the README)';
+// What each parser mounted before the adapter changes, asserted by the suite instead of the
+// case it breaks (the adapter's README says the same): the whole body is read before any check,
+// and a decoding parser hands core its reading of the bytes, not the bytes.
+const readFirst = {
+  reason:
+    'a body parser mounted before the adapter reads the whole body before any check: mount the handler first (see the README)',
+};
+const decoded = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const decodedFirst =
-  'a parser that decodes the body to text or JSON first hands core its reading of the bytes, not the bytes (lossy UTF-8, nesting re-serialised)';
-const skips: Record<Parser, Partial<Record<AdapterConformanceCase, string>>> = {
+  'a parser that decodes the body to text or JSON first hands core its reading of the bytes, not the bytes (lossy UTF-8, JSON re-serialised)';
+
+// express.text(): the bytes as UTF-8 text, each invalid sequence a U+FFFD.
+function textReading(bytes: Uint8Array): WebhookBody {
+  return decoded(bytes);
+}
+
+// express.json(): an object or array (strict) parsed from that text and re-serialised by the
+// adapter; text it refuses reaches core through the parser's error, as the text; a value too
+// deep to re-serialise as a body that cannot be read.
+function jsonReading(bytes: Uint8Array): WebhookBody {
+  const text = decoded(bytes);
+  let parsed: unknown;
+  try {
+    if (!/^[ \t\n\r]*[[{]/.test(text)) return text;
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  try {
+    return JSON.stringify(parsed);
+  } catch {
+    return async () => {
+      throw new Error('the parsed body cannot be re-serialised');
+    };
+  }
+}
+
+const limitations: Record<Parser, AdapterConformanceLimitations> = {
   none: {},
   raw: { 'slow-unauthenticated': readFirst },
-  json: { 'slow-unauthenticated': readFirst, 'body-hostile': decodedFirst },
-  text: { 'slow-unauthenticated': readFirst, 'body-hostile': decodedFirst },
+  json: {
+    'slow-unauthenticated': readFirst,
+    'body-hostile': { reason: decodedFirst, reading: jsonReading },
+  },
+  text: {
+    'slow-unauthenticated': readFirst,
+    'body-hostile': { reason: decodedFirst, reading: textReading },
+  },
 };
 
 for (const [version, express] of [
@@ -55,7 +94,7 @@ for (const [version, express] of [
   for (const parser of ['none', 'json', 'raw', 'text'] as const) {
     describeAdapterConformance(`${version}, body parser: ${parser}`, {
       start: (webhooks) => listen(express, parser, webhooks),
-      skip: skips[parser],
+      limitations: limitations[parser],
     });
   }
 }
