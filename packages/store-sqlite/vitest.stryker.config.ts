@@ -13,7 +13,10 @@ import base from './vitest.config.js';
 // conformance race of 1,000 keys between two child processes runs the built
 // dist/, never src/, so it reaches no mutant and runs only in the first pass.
 const order = [
+  'sqlite-boundaries.test.ts',
   'sqlite-store.test.ts',
+  'sqlite-connection.test.ts',
+  'sqlite-memory.test.ts',
   'sqlite-inbox.conformance.test.ts',
   'sqlite-store.conformance.test.ts',
   'sqlite-inbox.test.ts',
