@@ -86,20 +86,29 @@ export function createWebhooks<
       attemptHooks.push(hook);
       return this;
     },
-    async handle(request) {
+    handle(request) {
       const report = newDeliveryReport();
-      let response: WebhookResponse;
-      try {
-        response = await decideDelivery(request, report, pipeline);
-      } catch (cause) {
-        // Only a broken request object (e.g. a throwing header lookup) gets here.
+      const finish = (response: WebhookResponse): WebhookResponse => {
+        report.status = response.status;
+        // Without hooks, not even the call (its rest arguments are an array per delivery).
+        if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
+        return response;
+      };
+      // Only a broken request object (e.g. a throwing header lookup) throws or rejects.
+      const broken = (cause: unknown): WebhookResponse => {
         reportError(new C2pError('HANDLER_FAILED', { cause }), {});
-        response = refuse(report, 'HANDLER_FAILED');
+        return finish(refuse(report, 'HANDLER_FAILED'));
+      };
+      let decided: WebhookResponse | Promise<WebhookResponse>;
+      try {
+        decided = decideDelivery(request, report, pipeline);
+      } catch (cause) {
+        return Promise.resolve(broken(cause));
       }
-      report.status = response.status;
-      // Without hooks, not even the call (its rest arguments are an array per delivery).
-      if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
-      return response;
+      // One promise for the caller, and no more than the steps themselves made.
+      return decided instanceof Promise
+        ? decided.then(finish, broken)
+        : Promise.resolve(finish(decided));
     },
     startWorker(workerOptions = {}) {
       if (!inbox) {

@@ -2,7 +2,7 @@ import type { DeliveryReport } from './delivery-report.js';
 import type { C2pErrorCode, DeliveryStep } from './errors.js';
 import type { C2pEvent } from './events.js';
 import { parseEvents } from './parse-events.js';
-import { checkBody, hasBody, readBody } from './read-body.js';
+import { checkBody, hasBody, type ReadBodyResult, readBody } from './read-body.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import { type RefusalDetails, refuse } from './responses.js';
 import type { WebhookRequest, WebhookResponse } from './webhook-request.js';
@@ -11,19 +11,27 @@ import type { WebhookRequest, WebhookResponse } from './webhook-request.js';
 export interface DeliveryPipeline {
   readonly options: ResolvedOptions;
   /** The events step: processes (sync mode) or stores (inbox mode) the parsed events. */
-  acceptEvents(events: readonly C2pEvent[], report: DeliveryReport): Promise<WebhookResponse>;
+  acceptEvents(
+    events: readonly C2pEvent[],
+    report: DeliveryReport,
+  ): WebhookResponse | Promise<WebhookResponse>;
 }
 
 /**
  * Decides one delivery, step by step as the README's table: each step passes or
  * refuses with its one code. May throw only if the request object itself is
  * broken (a throwing header lookup).
+ *
+ * Answers a promise only when a step is asynchronous (a lazily read body, a
+ * store's answer): a refusal, or a body handed over whole and judged without the
+ * store, costs no promise and no turn of the microtask queue.
  */
-export async function decideDelivery(
+export function decideDelivery(
   request: WebhookRequest,
   report: DeliveryReport,
-  { options, acceptEvents }: DeliveryPipeline,
-): Promise<WebhookResponse> {
+  pipeline: DeliveryPipeline,
+): WebhookResponse | Promise<WebhookResponse> {
+  const { options } = pipeline;
   if (!isPost(request.method))
     return refusedEarly(request, report, 'METHOD_NOT_ALLOWED', allowPost);
   report.clientIp = options.clientIpOf(request);
@@ -34,16 +42,27 @@ export async function decideDelivery(
       headers: { 'www-authenticate': options.challenge },
     });
   }
-  // A body handed over whole is measured at once: no promise, no turn of the queue.
-  const read =
-    typeof request.body === 'function'
-      ? await readBody(request, options.maxBodyBytes)
-      : checkBody(request, options.maxBodyBytes);
+  if (typeof request.body === 'function') {
+    return readBody(request, options.maxBodyBytes).then((read) =>
+      afterReading(read, request, report, pipeline),
+    );
+  }
+  // A body handed over whole is measured at once.
+  return afterReading(checkBody(request, options.maxBodyBytes), request, report, pipeline);
+}
+
+/** The steps after the body is read: its size, JSON and schema, then the events step. */
+function afterReading(
+  read: ReadBodyResult,
+  request: WebhookRequest,
+  report: DeliveryReport,
+  pipeline: DeliveryPipeline,
+): WebhookResponse | Promise<WebhookResponse> {
   if (!read.ok) return refusedEarly(request, report, read.code);
   const parsed = parseEvents(read.body);
   if (!parsed.success) return refuse(report, parsed.error.code, { issues: parsed.error.issues });
   report.step = 'events';
-  return acceptEvents(parsed.data, report);
+  return pipeline.acceptEvents(parsed.data, report);
 }
 
 /** A refusal before the body was read whole: see {@link closing}. */

@@ -10,6 +10,7 @@ import {
   type TransactionalIdempotencyStore,
 } from './idempotency-store.js';
 import type { LeaseKeeper } from './lease-keeper.js';
+import { isPromiseLike, type MaybePromise } from './maybe-promise.js';
 
 /** What processing one event needs from the pipeline. */
 export interface EventProcessor {
@@ -40,7 +41,7 @@ export function processEvent(
   event: C2pEvent,
   key: string,
   processor: EventProcessor,
-): Promise<EventOutcome> {
+): EventOutcome | Promise<EventOutcome> {
   const { store } = processor;
   // No async layer of its own: each path catches what it throws.
   if (isTransactionalStore(store) && typeof store.processOnce === 'function')
@@ -74,21 +75,63 @@ function guarded(event: C2pEvent, key: string, processor: EventProcessor): Work 
   };
 }
 
-async function claimRunComplete(
+/**
+ * Claims the key, then runs the handlers and completes it. A duplicate, or an
+ * event in progress elsewhere, is answered without a promise when the store's
+ * claim answers at once.
+ */
+function claimRunComplete(
+  event: C2pEvent,
+  key: string,
+  processor: EventProcessor,
+): EventOutcome | Promise<EventOutcome> {
+  let claim: MaybePromise<ClaimResult>;
+  try {
+    claim = processor.store.claim(key, processor.leaseMs);
+  } catch (error) {
+    return failure(error, event, key, processor);
+  }
+  return isPromiseLike(claim)
+    ? claimLater(claim, event, key, processor)
+    : afterClaim(claim, event, key, processor);
+}
+
+async function claimLater(
+  pending: PromiseLike<ClaimResult>,
   event: C2pEvent,
   key: string,
   processor: EventProcessor,
 ): Promise<EventOutcome> {
-  const { store, leaseMs, retainMs } = processor;
   let claim: ClaimResult;
   try {
-    claim = await store.claim(key, leaseMs);
+    claim = await pending;
   } catch (error) {
     return failure(error, event, key, processor);
   }
+  const outcome = afterClaim(claim, event, key, processor);
+  // Awaited here rather than returned: a promise returned from an async function costs two more turns.
+  return isPromiseLike(outcome) ? await outcome : outcome;
+}
+
+function afterClaim(
+  claim: ClaimResult,
+  event: C2pEvent,
+  key: string,
+  processor: EventProcessor,
+): EventOutcome | Promise<EventOutcome> {
   if (claim.status === 'completed') return 'duplicate';
   if (claim.status === 'in_progress') return 'in_progress';
-  const { token } = claim;
+  return runAndComplete(event, key, claim.token, processor);
+}
+
+/** Runs the handlers of a claimed event while its lease is renewed, then completes its key. */
+async function runAndComplete(
+  event: C2pEvent,
+  key: string,
+  token: string,
+  processor: EventProcessor,
+): Promise<EventOutcome> {
+  const { store, retainMs } = processor;
   const transactional = isTransactionalStore(store);
   try {
     let completed: boolean;

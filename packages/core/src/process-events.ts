@@ -1,6 +1,12 @@
-import type { DeliveryReport, EventReport, FailedOutcome } from './delivery-report.js';
+import type {
+  DeliveryReport,
+  EventOutcome,
+  EventReport,
+  FailedOutcome,
+} from './delivery-report.js';
 import { C2pError, type C2pErrorCode, errorCodes } from './errors.js';
 import type { C2pEvent } from './events.js';
+import { isPromiseLike } from './maybe-promise.js';
 import { type EventProcessor, processEvent } from './process-event.js';
 import { refuse, summaryResponse } from './responses.js';
 import type { WebhookResponse } from './webhook-request.js';
@@ -10,44 +16,98 @@ export interface EventsProcessor extends EventProcessor {
   readonly keyOf: (event: C2pEvent) => string;
 }
 
+/** The outcomes so far of a delivery's events. */
+interface Tally {
+  processed: number;
+  duplicates: number;
+  /** The error code of the worst failed outcome (the highest status). */
+  worst: C2pErrorCode | undefined;
+}
+
 /**
  * The events step in sync mode: processes the events of a delivery one after
  * the other and answers the summary, or the worst outcome's error (the one with
  * the highest status). After a store failure the rest are not attempted.
+ *
+ * Synchronous while every outcome is (a store that answers at once, handlers
+ * that return nothing): the first outcome that is a promise continues the rest
+ * in {@link finishLater}, in the same order.
  */
-export async function processEvents(
+export function processEvents(
   events: readonly C2pEvent[],
   report: DeliveryReport,
   processor: EventsProcessor,
-): Promise<WebhookResponse> {
-  let processed = 0;
-  let duplicates = 0;
-  let worst: C2pErrorCode | undefined;
-  for (const event of events) {
-    const entry: EventReport = {
-      eventType: event.eventType,
-      kind: event.kind,
-      resourceId: event.resource.id,
-      status: event.resource.status,
-      key: '',
-      outcome: 'not_attempted',
-    };
-    report.events.push(entry);
-    if (worst === 'STORE_UNAVAILABLE') continue;
-    try {
-      entry.key = processor.keyOf(event);
-      entry.outcome = await processEvent(event, entry.key, processor);
-    } catch (cause) {
-      // Only the user's key function throws here.
-      processor.reportError(new C2pError('HANDLER_FAILED', { cause }), { event });
-      entry.outcome = 'handler_failed';
-    }
-    if (entry.outcome === 'processed') processed++;
-    else if (entry.outcome === 'duplicate') duplicates++;
-    else worst = worse(worst, codeOf(entry.outcome as FailedOutcome));
+): WebhookResponse | Promise<WebhookResponse> {
+  const tally: Tally = { processed: 0, duplicates: 0, worst: undefined };
+  for (let i = 0; i < events.length; i++) {
+    const entry = entryOf(events[i] as C2pEvent, report);
+    const outcome = start(events[i] as C2pEvent, entry, tally, processor);
+    if (isPromiseLike(outcome))
+      return finishLater(events, i, entry, outcome, report, tally, processor);
+    record(entry, outcome, tally);
   }
-  if (worst) return refuse(report, worst);
-  return summaryResponse(events.length, processed, duplicates);
+  return answer(events.length, report, tally);
+}
+
+async function finishLater(
+  events: readonly C2pEvent[],
+  at: number,
+  entry: EventReport,
+  pending: PromiseLike<EventOutcome>,
+  report: DeliveryReport,
+  tally: Tally,
+  processor: EventsProcessor,
+): Promise<WebhookResponse> {
+  record(entry, await pending, tally);
+  for (let i = at + 1; i < events.length; i++) {
+    const next = entryOf(events[i] as C2pEvent, report);
+    record(next, await start(events[i] as C2pEvent, next, tally, processor), tally);
+  }
+  return answer(events.length, report, tally);
+}
+
+function entryOf(event: C2pEvent, report: DeliveryReport): EventReport {
+  const entry: EventReport = {
+    eventType: event.eventType,
+    kind: event.kind,
+    resourceId: event.resource.id,
+    status: event.resource.status,
+    key: '',
+    outcome: 'not_attempted',
+  };
+  report.events.push(entry);
+  return entry;
+}
+
+/** Processes one event, unless a store failure came before it; never throws. */
+function start(
+  event: C2pEvent,
+  entry: EventReport,
+  tally: Tally,
+  processor: EventsProcessor,
+): EventOutcome | PromiseLike<EventOutcome> {
+  if (tally.worst === 'STORE_UNAVAILABLE') return 'not_attempted';
+  try {
+    entry.key = processor.keyOf(event);
+  } catch (cause) {
+    // Only the user's key function throws here.
+    processor.reportError(new C2pError('HANDLER_FAILED', { cause }), { event });
+    return 'handler_failed';
+  }
+  return processEvent(event, entry.key, processor);
+}
+
+function record(entry: EventReport, outcome: EventOutcome, tally: Tally): void {
+  entry.outcome = outcome;
+  if (outcome === 'processed') tally.processed++;
+  else if (outcome === 'duplicate') tally.duplicates++;
+  else if (outcome !== 'not_attempted')
+    tally.worst = worse(tally.worst, codeOf(outcome as FailedOutcome));
+}
+
+function answer(received: number, report: DeliveryReport, tally: Tally): WebhookResponse {
+  if (tally.worst) return refuse(report, tally.worst);
+  return summaryResponse(received, tally.processed, tally.duplicates);
 }
 
 function codeOf(outcome: FailedOutcome): C2pErrorCode {
