@@ -17,6 +17,7 @@ const order = [
   'sqlite-store.test.ts',
   'sqlite-connection.test.ts',
   'sqlite-memory.test.ts',
+  'sqlite-transaction.test.ts',
   'sqlite-inbox.conformance.test.ts',
   'sqlite-store.conformance.test.ts',
   'sqlite-inbox.test.ts',

@@ -1,0 +1,212 @@
+// What a handler sees when it first reads `tx.db` and the write transaction
+// cannot be had, or is not needed: the error it is thrown (it may catch and log
+// it), and what the store then does. Found by mutation testing
+// (`npm run mutation -- store-sqlite`).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSqliteInbox, createSqliteStore } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-transaction-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = (): string => join(dir, `db-${n++}.db`);
+const holder = fileURLToPath(new URL('./fixtures/hold-write-lock.mjs', import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** What a handler caught when reading `tx.db`. */
+const caught = (error: unknown): { name: string; message: string } => ({
+  name: (error as Error).name,
+  message: (error as Error).message,
+});
+
+describe('a handler reading tx.db', () => {
+  it('is told another transaction of this process holds the write lock, and is run again after it', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path, synchronous: 'NORMAL' });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = store.processOnce('a', 60_000, async (tx) => {
+      tx.db.exec('SELECT 1');
+      await held;
+    });
+    await sleep(20);
+    const seen: { name: string; message: string }[] = [];
+    let runs = 0;
+    const second = store.processOnce('b', 60_000, async (tx) => {
+      runs++;
+      try {
+        tx.db.exec('SELECT 1');
+      } catch (error) {
+        seen.push(caught(error));
+        throw error;
+      }
+    });
+    await sleep(50);
+    release();
+    expect(await first).toBe('processed');
+    expect(await second).toBe('processed');
+    expect(seen).toEqual([
+      {
+        name: 'WriteLockConflict',
+        message:
+          '[@c2p/store-sqlite] the write lock is held by another transaction of this process; the store retries the whole transaction',
+      },
+    ]);
+    expect(runs).toBe(2);
+    await store.close();
+  });
+
+  it('is told another connection holds the write lock, and is run again once it is free', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path, synchronous: 'NORMAL' });
+    await store.migrate();
+    const child = spawn(process.execPath, [holder, path, '300'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+      child.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('locked')) resolve();
+      });
+    });
+    const seen: { name: string; message: string }[] = [];
+    const result = await store.processOnce('k', 60_000, async (tx) => {
+      try {
+        tx.db.exec('SELECT 1');
+      } catch (error) {
+        seen.push(caught(error));
+        throw error;
+      }
+    });
+    expect(result).toBe('processed');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toEqual({
+      name: 'WriteLockConflict',
+      message:
+        '[@c2p/store-sqlite] the write lock is held by another connection; the store retries the whole transaction',
+    });
+    // A conflict the handler swallows is still a conflict: it is run again.
+    let attempts = 0;
+    const again = spawn(process.execPath, [holder, path, '300'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(again);
+    await new Promise<void>((resolve) => {
+      again.stdout?.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('locked')) resolve();
+      });
+    });
+    expect(
+      await store.processOnce('swallowed', 60_000, async (tx) => {
+        attempts++;
+        try {
+          tx.db.exec('SELECT 1');
+        } catch {
+          // swallowed: reading tx.db again keeps throwing the same conflict
+          expect(() => tx.db).toThrow('the write lock is held by another connection');
+        }
+      }),
+    ).toBe('processed');
+    expect(attempts).toBeGreaterThan(1);
+    await store.close();
+  }, 20_000);
+
+  it('is told the event was settled elsewhere when another connection completed it meanwhile: duplicate, nothing written', async () => {
+    const path = file();
+    const store = createSqliteStore({ database: path, synchronous: 'NORMAL' });
+    const other = createSqliteStore({ database: path, synchronous: 'NORMAL' });
+    const db = new Database(path);
+    db.exec('CREATE TABLE orders (id TEXT)');
+    const seen: { name: string; message: string }[] = [];
+    const result = await store.processOnce('k', 60_000, async (tx) => {
+      // Another process completes the key while this handler waits on the network.
+      expect(await other.processOnce('k', 60_000, async () => undefined)).toBe('processed');
+      try {
+        tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('o-1');
+      } catch (error) {
+        seen.push(caught(error));
+      }
+    });
+    expect(result).toBe('duplicate');
+    expect(seen).toEqual([
+      {
+        name: 'TransactionSettled',
+        message:
+          '[@c2p/store-sqlite] this event was settled elsewhere; the transaction is not needed',
+      },
+    ]);
+    expect(db.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(0);
+    db.close();
+    await other.close();
+    await store.close();
+  });
+
+  it('is told the lease was settled when another owner took it over meanwhile: false, nothing written', async () => {
+    let time = 1_000_000;
+    const path = file();
+    const store = createSqliteStore({ database: path, now: () => time });
+    const db = new Database(path);
+    db.exec('CREATE TABLE orders (id TEXT)');
+    const stale = (await store.claim('k', 100)) as { token: string };
+    const seen: string[] = [];
+    const done = await store.completeWithin('k', stale.token, 60_000, async (tx) => {
+      time += 100;
+      expect((await store.claim('k', 100)).status).toBe('acquired');
+      try {
+        tx.db.prepare('INSERT INTO orders (id) VALUES (?)').run('o-1');
+      } catch (error) {
+        seen.push((error as Error).name);
+      }
+      // Reading it again answers the same.
+      expect(() => tx.db).toThrow('this event was settled elsewhere');
+    });
+    expect(done).toBe(false);
+    expect(seen).toEqual(['TransactionSettled']);
+    expect(db.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(0);
+    db.close();
+    await store.close();
+  });
+
+  it('in an inbox: a token taken over meanwhile is settled, false, and the new holder completes', async () => {
+    let time = 1_000_000;
+    const path = file();
+    const inbox = createSqliteInbox({ database: path, now: () => time });
+    const db = new Database(path);
+    db.exec('CREATE TABLE orders (id TEXT)');
+    await inbox.enqueue([
+      {
+        key: 'e',
+        resourceKey: 'r',
+        eventType: 'X',
+        payload: '{}',
+        receivedAt: time,
+        clientIp: null,
+      },
+    ]);
+    const [old] = await inbox.lease(1, 100);
+    let taken: { id: string; token: string } | undefined;
+    const done = await inbox.completeWithin(old?.entry.id ?? '', old?.token ?? '', async (tx) => {
+      time += 100;
+      const [lease] = await inbox.lease(1, 60_000);
+      taken = lease && { id: lease.entry.id, token: lease.token };
+      expect(() => tx.db).toThrow('this event was settled elsewhere');
+    });
+    expect(done).toBe(false);
+    expect(db.prepare('SELECT count(*) FROM orders').pluck().get()).toBe(0);
+    expect(await inbox.complete(taken?.id ?? '', taken?.token ?? '')).toBe(true);
+    db.close();
+    await inbox.close();
+  });
+});
