@@ -108,6 +108,7 @@ const benchSmokes = [
   ['bench/core.bench.mjs', '--smoke'],
   ['bench/core-instructions.mjs', '--smoke'],
   ['bench/adapters.bench.mjs', '--smoke'],
+  ['bench/adapters-instructions.mjs', '--smoke'],
   ['bench/stores.bench.mjs', '--smoke'],
   ['bench/memory.bench.mjs', '--smoke'],
   ['bench/inbox.bench.mjs', '--smoke'],
