@@ -10,6 +10,7 @@ import base from './vitest.config.js';
 // so a mutant is usually killed within a second, while one that survives still
 // runs every test that reached it.
 const order = [
+  'postgres-store.boundaries.test.ts',
   'postgres-store.test.ts',
   'checkout.test.ts',
   'postgres-inbox.conformance.test.ts',
