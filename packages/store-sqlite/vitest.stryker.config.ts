@@ -18,6 +18,7 @@ const order = [
   'sqlite-connection.test.ts',
   'sqlite-memory.test.ts',
   'sqlite-transaction.test.ts',
+  'sqlite-inbox-edges.test.ts',
   'sqlite-inbox.conformance.test.ts',
   'sqlite-store.conformance.test.ts',
   'sqlite-inbox.test.ts',
