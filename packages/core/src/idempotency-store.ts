@@ -22,8 +22,12 @@ export interface IdempotencyStore {
    * Claims `key` for `leaseMs` milliseconds. A key whose lease has expired (its
    * owner crashed) can be claimed again; a completed key answers `completed`
    * until its retention ends.
+   *
+   * A store that needs no I/O may answer at once rather than with a promise (the
+   * memory store does): the pipeline then answers a duplicate without a turn of
+   * the microtask queue. Callers `await` the answer either way.
    */
-  claim(key: string, leaseMs: number): Promise<ClaimResult>;
+  claim(key: string, leaseMs: number): ClaimResult | Promise<ClaimResult>;
   /**
    * Marks `key` completed and keeps it for `retainMs` milliseconds, if `token` is
    * the current owner's. Answers `false`, changing nothing, for a stale owner.

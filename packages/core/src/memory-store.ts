@@ -20,6 +20,8 @@ interface Lease {
 
 /** The in-memory store, with {@link MemoryStore.size} for tests and metrics. */
 export interface MemoryStore extends IdempotencyStore {
+  /** Answers at once: nothing to wait for in memory. */
+  claim(key: string, leaseMs: number): ClaimResult;
   renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** How many keys are held (pending or completed), expired ones swept first. */
   size(): number;
@@ -81,7 +83,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   return {
-    async claim(key, leaseMs): Promise<ClaimResult> {
+    claim(key, leaseMs): ClaimResult {
       const at = now();
       if (++claimsSinceSweep >= 1024 && claimsSinceSweep >= entries.size) sweep(at);
       const entry = entries.get(key);

@@ -722,7 +722,7 @@ describe('createWebhooks().handle()', () => {
       let next = 0;
       const released: string[] = [];
       const store: TransactionalIdempotencyStore<Tx> = {
-        claim: (key, leaseMs): Promise<ClaimResult> => memory.claim(key, leaseMs),
+        claim: (key, leaseMs): ClaimResult => memory.claim(key, leaseMs),
         complete: () => {
           throw new Error('complete() must not be called on a transactional store');
         },
