@@ -43,6 +43,8 @@ export interface PostgresStoreOptions {
  * commit together.
  */
 export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient> {
+  /** Always a promise: the claim is a round trip to the database. */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
   processOnce(
     key: string,
     retainMs: number,

@@ -43,6 +43,8 @@ export interface RedisStoreOptions {
  * owner's key is free again within one lease.
  */
 export interface RedisStore extends IdempotencyStore {
+  /** Always a promise: the claim is a round trip to Redis. */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
   /** Extends the lease of `key` to `leaseMs` from now, if `token` still owns it (not completed, not expired). */
   renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   /** Loads the three scripts into the server's cache. Idempotent and optional: a missing script is sent again. */

@@ -50,6 +50,8 @@ export interface SqliteStoreOptions {
  * the handler's writes and the key's completion commit together.
  */
 export interface SqliteStore extends TransactionalIdempotencyStore<SqliteTransaction> {
+  /** Always a promise: a locked database is waited for without blocking. */
+  claim(key: string, leaseMs: number): Promise<ClaimResult>;
   processOnce(
     key: string,
     retainMs: number,
