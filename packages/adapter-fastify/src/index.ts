@@ -28,12 +28,16 @@ export const fastifyWebhooks: FastifyPluginAsync<FastifyWebhooksOptions> = async
       '@c2p/adapter-fastify',
     );
   }
+  // The route's full path (with any prefix), read once: Fastify builds a new
+  // object for every read of request.routeOptions.
+  let routeUrl: string | undefined;
   app.all(
     path,
     {
       onRequest: async (request, reply) => {
+        routeUrl ??= request.routeOptions.url;
         // Router options (ignoreTrailingSlash, caseSensitive: false) may match other spellings.
-        if (pathOf(request.url) !== request.routeOptions.url) return reply.callNotFound();
+        if (pathOf(request.url) !== routeUrl) return reply.callNotFound();
         const response = await webhooks.handle(fromNodeRequest(request.raw));
         reply.hijack(); // Fastify's onResponse hooks and request logging still run.
         writeNodeResponse(request.raw, reply.raw, response);
