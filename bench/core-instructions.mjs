@@ -1,7 +1,9 @@
 // Instruction counts of core's decision, which do not move with the machine's load
 // (timings on a shared machine swing ±50%): runs each case under valgrind's callgrind
-// twice, with N and 2N calls after the same warm-up, and prints the difference / N,
-// so start-up, module loading and warm-up cancel out. Prints figures; asserts nothing.
+// three times, with N, 2N and 3N calls after the same warm-up, and prints the median of
+// the per-call differences (2N-N, 3N-2N, (3N-N)/2), so start-up, module loading and
+// warm-up cancel out and a one-off (a major GC in one run) cannot move the figure.
+// Prints figures; asserts nothing.
 // Needs valgrind (Debian: apt-get install valgrind). Run: npm run pnpm -- --filter @c2p/bench instructions
 // `--smoke` runs a few calls without valgrind, to check the cases still run.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +19,7 @@ const { createWebhooks, encodeBasicAuth } = await import(
 );
 
 const smoke = process.argv.includes('--smoke');
-const N = Number(process.env.BENCH_CALLS ?? 20_000);
+const N = Number(process.env.BENCH_CALLS ?? 10_000);
 const WARM = 10_000;
 // BENCH_CASES=json,duplicate measures some of them (the floor, json, always comes first).
 const cases = (process.env.BENCH_CASES ?? 'json,new,duplicate').split(',');
@@ -70,12 +72,17 @@ function driver() {
   console.log(`${probe.stdout.trim()}, node ${process.version}, ${N} calls per case`);
   const per = {};
   for (const name of cases) {
-    per[name] = (instructions(name, 2 * N) - instructions(name, N)) / N;
+    const [one, two, three] = [1, 2, 3].map((times) => instructions(name, times * N));
+    per[name] = median([(two - one) / N, (three - two) / N, (three - one) / (2 * N)]);
     const ratio = name === 'json' ? '' : `   ${(per[name] / per.json).toFixed(2)}× JSON.parse`;
     console.log(
       `${describe[name].padEnd(44)} ${Math.round(per[name]).toLocaleString('en').padStart(8)} instructions${ratio}`,
     );
   }
+}
+
+function median(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 async function workload(name, calls) {

@@ -45,7 +45,13 @@ export function createWebhooks<
     callHooks(errorHooks, error, context);
   const { inbox } = resolved;
   const leases = createLeaseKeeper(resolved.store, resolved.leaseMs);
-  const processor = { ...resolved, leases, run: handlers.run, reportError };
+  const processor = {
+    ...resolved,
+    leases,
+    run: handlers.run,
+    reportError,
+    detailed: () => deliveryHooks.length > 0,
+  };
   const acceptEvents = inbox
     ? (events: readonly C2pEvent[], report: DeliveryReport) =>
         storeEvents(events, report, {

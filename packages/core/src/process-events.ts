@@ -14,6 +14,11 @@ import type { WebhookResponse } from './webhook-request.js';
 /** What processing a delivery's events needs: one event's processor and the key rule. */
 export interface EventsProcessor extends EventProcessor {
   readonly keyOf: (event: C2pEvent) => string;
+  /**
+   * Does anyone read the report's per-event entries (an `onDelivery` hook)? If
+   * not, none is made: an object less for every event.
+   */
+  detailed(): boolean;
 }
 
 /** The outcomes so far of a delivery's events. */
@@ -39,8 +44,9 @@ export function processEvents(
   processor: EventsProcessor,
 ): WebhookResponse | Promise<WebhookResponse> {
   const tally: Tally = { processed: 0, duplicates: 0, worst: undefined };
+  const detailed = processor.detailed();
   for (let i = 0; i < events.length; i++) {
-    const entry = entryOf(events[i] as C2pEvent, report);
+    const entry = detailed ? entryOf(events[i] as C2pEvent, report) : undefined;
     const outcome = start(events[i] as C2pEvent, entry, tally, processor);
     if (isPromiseLike(outcome))
       return finishLater(events, i, entry, outcome, report, tally, processor);
@@ -52,7 +58,7 @@ export function processEvents(
 async function finishLater(
   events: readonly C2pEvent[],
   at: number,
-  entry: EventReport,
+  entry: EventReport | undefined,
   pending: PromiseLike<EventOutcome>,
   report: DeliveryReport,
   tally: Tally,
@@ -60,7 +66,8 @@ async function finishLater(
 ): Promise<WebhookResponse> {
   record(entry, await pending, tally);
   for (let i = at + 1; i < events.length; i++) {
-    const next = entryOf(events[i] as C2pEvent, report);
+    // Detailed when the first had an entry.
+    const next = entry ? entryOf(events[i] as C2pEvent, report) : undefined;
     record(next, await start(events[i] as C2pEvent, next, tally, processor), tally);
   }
   return answer(events.length, report, tally);
@@ -82,23 +89,25 @@ function entryOf(event: C2pEvent, report: DeliveryReport): EventReport {
 /** Processes one event, unless a store failure came before it; never throws. */
 function start(
   event: C2pEvent,
-  entry: EventReport,
+  entry: EventReport | undefined,
   tally: Tally,
   processor: EventsProcessor,
 ): EventOutcome | PromiseLike<EventOutcome> {
   if (tally.worst === 'STORE_UNAVAILABLE') return 'not_attempted';
+  let key: string;
   try {
-    entry.key = processor.keyOf(event);
+    key = processor.keyOf(event);
   } catch (cause) {
     // Only the user's key function throws here.
     processor.reportError(new C2pError('HANDLER_FAILED', { cause }), { event });
     return 'handler_failed';
   }
-  return processEvent(event, entry.key, processor);
+  if (entry) entry.key = key;
+  return processEvent(event, key, processor);
 }
 
-function record(entry: EventReport, outcome: EventOutcome, tally: Tally): void {
-  entry.outcome = outcome;
+function record(entry: EventReport | undefined, outcome: EventOutcome, tally: Tally): void {
+  if (entry) entry.outcome = outcome;
   if (outcome === 'processed') tally.processed++;
   else if (outcome === 'duplicate') tally.duplicates++;
   else if (outcome !== 'not_attempted')
