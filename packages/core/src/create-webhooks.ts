@@ -66,6 +66,17 @@ export function createWebhooks<
     : (events: readonly C2pEvent[], report: DeliveryReport) =>
         processEvents(events, report, processor);
   const pipeline = { options: resolved, acceptEvents };
+  const finish = (report: DeliveryReport, response: WebhookResponse): WebhookResponse => {
+    report.status = response.status;
+    // Without hooks, not even the call (its rest arguments are an array per delivery).
+    if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
+    return response;
+  };
+  // Only a broken request object (e.g. a throwing header lookup) throws or rejects.
+  const broken = (report: DeliveryReport, cause: unknown): WebhookResponse => {
+    reportError(new C2pError('HANDLER_FAILED', { cause }), {});
+    return finish(report, refuse(report, 'HANDLER_FAILED'));
+  };
 
   return {
     on(eventType, handler) {
@@ -94,27 +105,18 @@ export function createWebhooks<
     },
     handle(request) {
       const report = newDeliveryReport();
-      const finish = (response: WebhookResponse): WebhookResponse => {
-        report.status = response.status;
-        // Without hooks, not even the call (its rest arguments are an array per delivery).
-        if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
-        return response;
-      };
-      // Only a broken request object (e.g. a throwing header lookup) throws or rejects.
-      const broken = (cause: unknown): WebhookResponse => {
-        reportError(new C2pError('HANDLER_FAILED', { cause }), {});
-        return finish(refuse(report, 'HANDLER_FAILED'));
-      };
       let decided: WebhookResponse | Promise<WebhookResponse>;
       try {
         decided = decideDelivery(request, report, pipeline);
       } catch (cause) {
-        return Promise.resolve(broken(cause));
+        return Promise.resolve(broken(report, cause));
       }
       // One promise for the caller, and no more than the steps themselves made.
-      return decided instanceof Promise
-        ? decided.then(finish, broken)
-        : Promise.resolve(finish(decided));
+      if (!(decided instanceof Promise)) return Promise.resolve(finish(report, decided));
+      return decided.then(
+        (response) => finish(report, response),
+        (cause: unknown) => broken(report, cause),
+      );
     },
     startWorker(workerOptions = {}) {
       if (!inbox) {
