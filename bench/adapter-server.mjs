@@ -30,6 +30,9 @@ const summary = (events) =>
 // CPU per request is the figure a saturated server's throughput follows.
 let requests = 0;
 const listening = (port, server) => {
+  // Idle connections kept longer than Node's 5 s: under valgrind a server is slow
+  // enough for a client's next request to meet a closing socket.
+  server.keepAliveTimeout = 60_000;
   server.on('request', () => requests++);
   process.on('message', () => process.send({ cpu: process.cpuUsage(), requests }));
   console.log(JSON.stringify({ port }));
