@@ -54,6 +54,65 @@ describe('createBasicAuthVerifier', () => {
     expect(verify(`Basic   ${token}`)).toBe(true);
   });
 
+  it.each(['Xasic', 'bXsic', 'baXic', 'basXc', 'basiX', 'Basi', 'Bearer'])(
+    'refuses the right token under the scheme %s',
+    (scheme) => {
+      expect(verify(basicOf(`${user}:${pass}`, scheme))).toBe(false);
+    },
+  );
+
+  describe('the base64 token', () => {
+    const v = createBasicAuthVerifier({ credentials: { username: 'u', password: 'pw' } });
+    // "u:pw" is dTpwdw== in base64.
+
+    it('accepts it padded or unpadded', () => {
+      expect(v('Basic dTpwdw==')).toBe(true);
+      expect(v('Basic dTpwdw')).toBe(true);
+    });
+
+    it.each([
+      ['a dangling sixth character', 'dTpwdwA'],
+      ['too little padding', 'dTpwdw='],
+      ['too much padding', 'dTpwdw==='],
+      ['padding where none is due', 'dTpw===='],
+      ['padding alone', '=='],
+      ['a character outside the alphabet', 'dTpw*w=='],
+    ])('refuses %s (%s)', (_, token) => {
+      expect(v(`Basic ${token}`)).toBe(false);
+    });
+
+    it('refuses a non-ASCII character in place of any base64 digit', () => {
+      const x = createBasicAuthVerifier({
+        credentials: { username: 'clik2pay', password: 'x@@y' },
+      });
+      const token = 'Y2xpazJwYXk6eEBAeQ==';
+      expect(x(`Basic ${token}`)).toBe(true);
+      // U+0080 just past ASCII where the digit A (0) stands, U+00FF where B (1) stands.
+      expect(x(`Basic ${token.replace('A', '\u0080')}`)).toBe(false);
+      expect(x(`Basic ${token.replace('B', '\u00ff')}`)).toBe(false);
+      expect(x(`Basic ${token.replace('A', '\u0100')}`)).toBe(false);
+    });
+
+    it('accepts a header of up to 4,096 characters, and refuses a longer one', () => {
+      // "u:" and a password of 3,065 bytes: 3,067 bytes, 4,090 base64 digits unpadded.
+      const long = createBasicAuthVerifier({
+        credentials: { username: 'u', password: 'p'.repeat(3_065) },
+      });
+      const header = encodeBasicAuth('u', 'p'.repeat(3_065)).replace(/=+$/, '');
+      expect(header).toHaveLength(4_096);
+      expect(long(header)).toBe(true);
+      expect(long(` ${header}`)).toBe(false);
+      expect(long(`${header} `)).toBe(false);
+    });
+  });
+
+  it('refuses a non-ASCII token without a colon, even one that ends like the password', () => {
+    // Read wrongly as username "é" and password "éx", it would match.
+    const v = createBasicAuthVerifier({ credentials: { username: 'é', password: 'éx' } });
+    expect(v(basicOf('é:éx'))).toBe(true);
+    expect(v(basicOf('éx'))).toBe(false);
+  });
+
   it('splits at the first colon: the password may contain colons', () => {
     const v = createBasicAuthVerifier({ credentials: { username: 'u', password: ':a:b:' } });
     expect(v(basicOf('u::a:b:'))).toBe(true);
