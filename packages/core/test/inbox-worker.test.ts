@@ -302,9 +302,333 @@ describe('startInboxWorker', () => {
     expect(() => startInboxWorker({ inbox, run, schedule, leaseMs: Number.NaN })).toThrow(
       /options\.leaseMs/,
     );
+    expect(() => startInboxWorker({ inbox, run, schedule, pollIntervalMs: 0 })).toThrow(
+      /options\.pollIntervalMs: must be a positive integer/,
+    );
     expect(() => startInboxWorker({ inbox, run, schedule, sweepIntervalMs: -1 })).toThrow(
       /options\.sweepIntervalMs: must be a non-negative integer/,
     );
+  });
+
+  it('reports an attempt whose completion finds the lease taken as lease_lost', async () => {
+    const inbox = createMemoryInbox();
+    const taken = { ...inbox, complete: async () => false };
+    const { worker, reports } = start({ inbox: taken, run: async () => {} });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({ outcome: 'lease_lost', nextAttemptAt: null });
+  });
+
+  it('reports a failure the inbox no longer accepts as lease_lost', async () => {
+    const inbox = createMemoryInbox();
+    const taken = { ...inbox, fail: async () => false };
+    const { worker, reports } = start({
+      inbox: taken,
+      run: async () => {
+        throw new Error('down');
+      },
+    });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({ outcome: 'lease_lost', nextAttemptAt: null });
+    expect(reports[0]?.error?.code).toBe('HANDLER_FAILED');
+  });
+
+  it('reports store_unavailable, with both errors, when a failure cannot be recorded', async () => {
+    let clock = 10_000;
+    const inbox = createMemoryInbox({ now: () => clock });
+    const down = {
+      ...inbox,
+      fail: async () => {
+        throw new Error('connection refused');
+      },
+    };
+    const contexts: unknown[] = [];
+    const { worker, reports, errors } = start({
+      inbox: down,
+      now: () => clock,
+      onError: (error, context) => {
+        errors.push(error);
+        contexts.push(context);
+      },
+      run: async () => {
+        clock += 25;
+        throw new Error('handler broke');
+      },
+    });
+    const r = { ...record('PR-1'), receivedAt: clock };
+    await inbox.enqueue([r]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({
+      key: r.key,
+      outcome: 'store_unavailable',
+      nextAttemptAt: null,
+      durationMs: 25,
+    });
+    expect(reports[0]?.error?.code).toBe('HANDLER_FAILED');
+    expect(errors.map((e) => e.code)).toEqual(['HANDLER_FAILED', 'STORE_UNAVAILABLE']);
+    expect((errors[1]?.cause as Error | undefined)?.message).toBe('connection refused');
+    expect(contexts[0]).toMatchObject({
+      key: r.key,
+      attempt: 1,
+      event: { eventType: 'PAYMENT-COMPLETED' },
+    });
+    expect(contexts[1]).toMatchObject({ key: r.key, event: { eventType: 'PAYMENT-COMPLETED' } });
+  });
+
+  it('reports when a retry is due and how long the attempt took, on its clock', async () => {
+    let clock = 50_000;
+    const inbox = createMemoryInbox({ now: () => clock });
+    let calls = 0;
+    const { worker, reports } = start({
+      inbox,
+      now: () => clock,
+      schedule: () => 7_000,
+      run: async () => {
+        calls++;
+        clock += 40;
+        if (calls === 1) throw new Error('down');
+      },
+    });
+    await inbox.enqueue([{ ...record('PR-1'), receivedAt: clock }]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]).toMatchObject({
+      outcome: 'retrying',
+      nextAttemptAt: 57_040,
+      durationMs: 40,
+    });
+    clock = 57_040;
+    worker.wake();
+    await until(() => reports.length === 2);
+    expect(reports[1]).toMatchObject({ outcome: 'processed', attempt: 2, durationMs: 40 });
+  });
+
+  it('keeps the last error short: at most 500 characters, and any thrown value', async () => {
+    const inbox = createMemoryInbox();
+    const thrown: unknown[] = [
+      new Error('x'.repeat(600)),
+      'a plain string',
+      new Error('y'.repeat(493)),
+    ];
+    const { worker, reports } = start({
+      inbox,
+      schedule: () => null,
+      run: async () => {
+        throw thrown.shift();
+      },
+    });
+    await inbox.enqueue([record('PR-1'), record('PR-2'), record('PR-3')]);
+    worker.wake();
+    await until(() => reports.length === 3);
+    const errors = (await inbox.list({ state: 'dead' })).map((entry) => entry.lastError).sort();
+    expect(errors).toEqual([
+      `Error: ${'x'.repeat(490)}...`,
+      // Exactly 500: kept whole.
+      `Error: ${'y'.repeat(493)}`,
+      'a plain string',
+    ]);
+  });
+
+  it('marks a stored batch or unreadable payload dead as a handler failure, saying why', async () => {
+    const inbox = createMemoryInbox();
+    let runs = 0;
+    const { worker, reports, errors } = start({
+      inbox,
+      run: async () => {
+        runs++;
+      },
+    });
+    const one = JSON.parse(record('PR-1').payload);
+    await inbox.enqueue([
+      { ...record('PR-1'), payload: JSON.stringify([one, one]) },
+      { ...record('PR-2'), payload: 'not json' },
+    ]);
+    worker.wake();
+    await until(() => reports.length === 2);
+    expect(reports.map((r) => r.outcome)).toEqual(['dead', 'dead']);
+    expect(runs).toBe(0);
+    expect(errors.map((e) => e.code)).toEqual(['HANDLER_FAILED', 'HANDLER_FAILED']);
+    for (const entry of await inbox.list({ state: 'dead' }))
+      expect(entry.lastError).toBe('Error: the stored payload is not one valid event');
+  });
+
+  it("runs handlers inside a transactional inbox's completeWithin, with its transaction", async () => {
+    const inbox = createMemoryInbox();
+    const completed: string[] = [];
+    const transactional = {
+      ...inbox,
+      complete: async () => {
+        throw new Error('complete() must not be called on a transactional inbox');
+      },
+      completeWithin: async (id: string, token: string, work: (tx: unknown) => Promise<void>) => {
+        await work('the-tx');
+        completed.push(id);
+        return inbox.complete(id, token);
+      },
+    };
+    const seen: unknown[] = [];
+    const { worker, reports } = start({
+      inbox: transactional,
+      run: async (_, context) => {
+        seen.push(context.tx);
+      },
+    });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]?.outcome).toBe('processed');
+    expect(seen).toEqual(['the-tx']);
+    expect(completed).toHaveLength(1);
+  });
+
+  it('runs at most concurrency events at once, 4 by default', async () => {
+    for (const concurrency of [2, undefined]) {
+      const inbox = createMemoryInbox();
+      let running = 0;
+      let most = 0;
+      const { worker } = start({
+        inbox,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        run: async () => {
+          running++;
+          most = Math.max(most, running);
+          await sleep(20);
+          running--;
+        },
+      });
+      await inbox.enqueue(Array.from({ length: 8 }, (_, i) => record(`PR-${i}`)));
+      worker.wake();
+      await until(async () => (await inbox.counts()).processed === 8);
+      expect(most).toBe(concurrency ?? 4);
+    }
+  });
+
+  it('renews a lease every third of it while the handler runs, and not after', async () => {
+    const inbox = createMemoryInbox();
+    let renewals = 0;
+    const counting = {
+      ...inbox,
+      renew: async (id: string, token: string, leaseMs: number) => {
+        renewals++;
+        return inbox.renew(id, token, leaseMs);
+      },
+    };
+    const { worker, reports } = start({
+      inbox: counting,
+      leaseMs: 300,
+      run: () => sleep(250),
+    });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    // 250 ms at one renewal per 100 ms: two, perhaps three on a slow machine.
+    expect(renewals).toBeGreaterThanOrEqual(1);
+    expect(renewals).toBeLessThanOrEqual(3);
+    const after = renewals;
+    await sleep(250);
+    expect(renewals).toBe(after);
+  });
+
+  it('idle() resolves only once every due event has run', async () => {
+    const inbox = createMemoryInbox();
+    let finished = 0;
+    const { worker } = start({
+      inbox,
+      concurrency: 1,
+      run: async () => {
+        await sleep(30);
+        finished++;
+      },
+    });
+    await inbox.enqueue([record('PR-1'), record('PR-2'), record('PR-3')]);
+    await worker.idle();
+    expect(finished).toBe(3);
+  });
+
+  it('runs an event at once when woken, and otherwise at its poll interval (1 s by default)', async () => {
+    const inbox = createMemoryInbox();
+    const woken = start({ inbox, pollIntervalMs: 60_000, run: async () => {} });
+    await sleep(20);
+    await inbox.enqueue([record('PR-1')]);
+    woken.worker.wake();
+    await until(() => woken.reports.length === 1, 2_000);
+    await woken.worker.stop();
+
+    const polled = createMemoryInbox();
+    // The helper's short interval overridden by the default.
+    const { reports } = start({ inbox: polled, pollIntervalMs: undefined, run: async () => {} });
+    // Started after the worker's first look: found at its next poll, a second on.
+    const stored = Date.now();
+    await sleep(20);
+    await polled.enqueue([record('PR-2')]);
+    await sleep(300);
+    expect(reports).toHaveLength(0);
+    await until(() => reports.length === 1, 5_000);
+    expect(Date.now() - stored).toBeGreaterThanOrEqual(900);
+  });
+
+  it('sweeps on its interval from its start, never with 0, and only inboxes that can', async () => {
+    let clock = 100_000;
+    const inbox = createMemoryInbox({ now: () => clock });
+    let sweeps = 0;
+    const counting = {
+      ...inbox,
+      sweep: async () => {
+        sweeps++;
+        return inbox.sweep();
+      },
+    };
+    const { worker } = start({
+      inbox: counting,
+      now: () => clock,
+      sweepIntervalMs: 1_000,
+      run: async () => {},
+    });
+    const settle = async () => {
+      worker.wake();
+      await sleep(30);
+    };
+    await settle();
+    expect(sweeps).toBe(0);
+    clock += 999;
+    await settle();
+    expect(sweeps).toBe(0);
+    clock += 1;
+    await settle();
+    expect(sweeps).toBe(1);
+    await settle();
+    expect(sweeps).toBe(1);
+
+    const never = start({
+      inbox: counting,
+      now: () => clock,
+      sweepIntervalMs: 0,
+      run: async () => {},
+    });
+    clock += 10_000_000;
+    never.worker.wake();
+    await sleep(30);
+    await worker.stop();
+    sweeps = 0;
+    never.worker.wake();
+    await sleep(30);
+    expect(sweeps).toBe(0);
+
+    const { sweep: _, ...unsweepable } = inbox;
+    const plain = start({
+      inbox: unsweepable,
+      now: () => clock,
+      sweepIntervalMs: 1,
+      run: async () => {},
+    });
+    clock += 10;
+    plain.worker.wake();
+    await sleep(30);
+    expect(plain.errors).toEqual([]);
   });
 
   it('is idle at once once stopped', async () => {
