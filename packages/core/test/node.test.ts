@@ -107,3 +107,127 @@ it('closes the connection once answered when the body was left unread, and keeps
   expect(read.headers.connection).toBe('keep-alive');
   read.destroy();
 });
+
+/** A server whose handler gets the raw request and answers the text `handle` resolves to. */
+async function serveRaw(handle: (req: IncomingMessage) => Promise<string>) {
+  const server = createServer((req, res) => {
+    handle(req).then((body) => {
+      if (!res.destroyed) res.end(body);
+    });
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** What reading the body within `max` gives: its text, the error's code or message, or `hung`. */
+async function readOutcome(request: WebhookRequest, max: number): Promise<string> {
+  const read = (request.body as (max: number) => Promise<Uint8Array>)(max);
+  const hung = new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 1_000));
+  return Promise.race([
+    read.then(
+      (bytes) => `read ${new TextDecoder().decode(bytes)}`,
+      (error: { code?: string; message?: string }) => `rejected ${error.code ?? error.message}`,
+    ),
+    hung,
+  ]);
+}
+
+it('matches a header by its whole name, not by its length', async () => {
+  const port = await serveRaw(async (req) => {
+    const request = fromNodeRequest(req);
+    // cache-control has as many letters as authorization.
+    return JSON.stringify([request.header('authorization'), request.header('cache-control')]);
+  });
+  const answer = await raw(
+    port,
+    'GET / HTTP/1.1\r\nHost: x\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n',
+  );
+  expect(answer.endsWith('[null,"no-cache"]')).toBe(true);
+});
+
+it('takes the peer address given, even an undefined one, over the socket', async () => {
+  const port = await serveRaw(async (req) =>
+    JSON.stringify([
+      fromNodeRequest(req, { peerAddress: '203.0.113.9' }).peerAddress,
+      fromNodeRequest(req, { peerAddress: undefined }).peerAddress ?? 'none',
+      fromNodeRequest(req, {}).peerAddress?.replace('::ffff:', ''),
+    ]),
+  );
+  const answer = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  expect(answer.endsWith('["203.0.113.9","none","127.0.0.1"]')).toBe(true);
+});
+
+it('reads a request object without method or socket (an injected one) as such', () => {
+  const injected = { rawHeaders: [] } as unknown as IncomingMessage;
+  const request = fromNodeRequest(injected, { body: '{}' });
+  expect([request.method, request.peerAddress, request.body]).toEqual(['', undefined, '{}']);
+});
+
+it('joins a body sent in several chunks, and counts text chunks in UTF-8 bytes', async () => {
+  const port = await serveRaw(async (req) => {
+    if (req.url === '/text') req.setEncoding('utf8');
+    const max = Number(req.headers['x-max']);
+    return readOutcome(fromNodeRequest(req), max);
+  });
+  const post = async (path: string, parts: string[], max: number) => {
+    const { connect } = await import('node:net');
+    const socket = connect(port, '127.0.0.1');
+    const length = Buffer.byteLength(parts.join(''));
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nX-Max: ${max}\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`,
+    );
+    for (const part of parts) {
+      await new Promise((r) => setTimeout(r, 30));
+      socket.write(part);
+    }
+    let out = '';
+    socket.on('data', (chunk) => {
+      out += chunk;
+    });
+    await once(socket, 'close');
+    return out;
+  };
+  expect((await post('/bytes', ['abc', 'def', 'gh'], 100)).endsWith('read abcdefgh')).toBe(true);
+  expect((await post('/text', ['hé', 'llo'], 6)).endsWith('read héllo')).toBe(true);
+  // Six bytes in five characters: one past a limit of 5.
+  expect((await post('/text', ['hé', 'llo'], 5)).endsWith('rejected PAYLOAD_TOO_LARGE')).toBe(true);
+});
+
+it('rejects a read the request ends early, whether it closes, fails or was already destroyed', async () => {
+  const results: string[] = [];
+  const port = await serveRaw(async (req) => {
+    const request = fromNodeRequest(req);
+    const reading = readOutcome(request, 100);
+    if (req.url === '/close') req.destroy();
+    else if (req.url === '/error') req.destroy(new Error('socket reset'));
+    const outcome = await reading;
+    const after = req.url === '/close' ? await readOutcome(request, 100) : '';
+    results.push(`${outcome}|${after}`);
+    return outcome;
+  });
+  const send = (path: string) =>
+    raw(port, `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc`);
+  await send('/close');
+  await send('/error');
+  const deadline = Date.now() + 3_000;
+  while (results.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(results).toEqual([
+    'rejected the request closed before its body ended|rejected the request closed before its body ended',
+    'rejected socket reset|',
+  ]);
+});
+
+it('answers empty bytes when the body was read to its end already', async () => {
+  const port = await serveRaw(async (req) => {
+    const request = fromNodeRequest(req);
+    const first = await readOutcome(request, 100);
+    return `${first}; ${await readOutcome(request, 100)}`;
+  });
+  const answer = await raw(
+    port,
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc',
+  );
+  expect(answer.endsWith('read abc; read ')).toBe(true);
+});
