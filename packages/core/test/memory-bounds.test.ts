@@ -26,6 +26,43 @@ describe('memory store bound', () => {
     expect((await store.claim('k0', 60_000)).status).toBe('acquired');
   });
 
+  it('forgets the oldest completed sixteenth at once when past maxKeys, and nothing before', async () => {
+    const store = createMemoryStore({ maxKeys: 32 });
+    const complete = async (key: string) => {
+      const claim = await store.claim(key, 60_000);
+      if (claim.status !== 'acquired') throw new Error(`${key}: ${claim.status}`);
+      expect(await store.complete(key, claim.token, 60_000)).toBe(true);
+    };
+    for (let i = 0; i < 32; i++) await complete(`k${i}`);
+    expect(store.size()).toBe(32);
+    // The 33rd: one over, plus a sixteenth of 32: the three oldest go.
+    await complete('k32');
+    expect(store.size()).toBe(30);
+    for (const key of ['k3', 'k32'])
+      expect(await store.claim(key, 60_000)).toEqual({ status: 'completed' });
+    expect((await store.claim('k2', 60_000)).status).toBe('acquired');
+  });
+
+  it('sweeps expired claims once claims outnumber the keys held, before they push out a completed key', async () => {
+    let now = 0;
+    const store = createMemoryStore({ maxKeys: 1_100, now: () => now });
+    const live = await store.claim('live', 1_000);
+    if (live.status !== 'acquired') throw new Error(live.status);
+    await store.complete('live', live.token, 1_000_000);
+    // 1,000 claims whose owners vanished, expired now.
+    for (let i = 0; i < 1_000; i++) await store.claim(`abandoned-${i}`, 10);
+    now = 10;
+    // Redeliveries of an event in progress: 1,100 claims, no new key. They sweep.
+    expect((await store.claim('busy', 1_000_000)).status).toBe('acquired');
+    for (let i = 0; i < 1_100; i++) await store.claim('busy', 1_000_000);
+    // 150 new completed keys: 1,152 with the expired claims, 152 without.
+    for (let i = 0; i < 150; i++) {
+      const claim = await store.claim(`next-${i}`, 1_000);
+      if (claim.status === 'acquired') await store.complete(`next-${i}`, claim.token, 1_000_000);
+    }
+    expect(await store.claim('live', 1_000)).toEqual({ status: 'completed' });
+  });
+
   it('names a bad maxKeys', () => {
     expect(() => createMemoryStore({ maxKeys: 0 })).toThrow('options.maxKeys');
   });
