@@ -377,6 +377,22 @@ describe('createWebhooks().handle()', () => {
     });
   });
 
+  describe('reading the body', () => {
+    it('refuses a body read whole when its Content-Length is over the limit', async () => {
+      const { webhooks } = setup({ maxBodyBytes: 1_000 });
+      const response = await webhooks.handle(request({ headers: { 'content-length': '1001' } }));
+      expectError(response, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('answers 400 when a lazy reader fails otherwise (the client went away)', async () => {
+      const { webhooks } = setup();
+      const body = async (): Promise<string> => {
+        throw new Error('the request closed before its body ended');
+      };
+      expectError(await webhooks.handle(request({ body })), 'INVALID_JSON');
+    });
+  });
+
   describe('400', () => {
     it.each([
       ['not JSON', `password=${MARKER}`],
@@ -520,6 +536,55 @@ describe('createWebhooks().handle()', () => {
       });
       expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
       expect(errors[0]?.error.code).toBe('HANDLER_FAILED');
+    });
+
+    it('hands the error hook the event whose key function threw, with the cause', async () => {
+      const cause = new Error('bad key');
+      const seen: Array<[C2pError, unknown]> = [];
+      const { webhooks, reports } = setup({
+        idempotencyKey: () => {
+          throw cause;
+        },
+      });
+      webhooks.onError((error, context) => seen.push([error, context]));
+      await webhooks.handle(request());
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.[0]).toMatchObject({ code: 'HANDLER_FAILED', cause });
+      expect(seen[0]?.[1]).toMatchObject({ event: { eventType: 'PAYMENT-COMPLETED' } });
+      expect(reports[0]?.events.map((e) => [e.key, e.outcome])).toEqual([['', 'handler_failed']]);
+    });
+
+    it('hands the error hook what a broken request object threw', async () => {
+      const thrown = new Error('header lookup broke');
+      const seen: C2pError[] = [];
+      const { webhooks } = setup();
+      webhooks.onError((error) => seen.push(error));
+      await webhooks.handle({
+        ...request(),
+        header: () => {
+          throw thrown;
+        },
+      });
+      expect(seen.map((error) => [error.code, error.cause])).toEqual([['HANDLER_FAILED', thrown]]);
+    });
+
+    it('awaits every async handler in turn: a later one that rejects fails the event', async () => {
+      const { webhooks } = setup();
+      const order: string[] = [];
+      webhooks
+        .on('PAYMENT-COMPLETED', async () => {
+          order.push('first');
+        })
+        .on('PAYMENT-COMPLETED', async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          order.push('second');
+          throw new Error('second broke');
+        })
+        .onAny(() => {
+          order.push('any');
+        });
+      expectError(await webhooks.handle(request()), 'HANDLER_FAILED');
+      expect(order).toEqual(['first', 'second']);
     });
 
     it('answers 500 and never throws when the request object itself is broken', async () => {
@@ -993,6 +1058,24 @@ describe('createWebhooks().handle()', () => {
       expect(body).not.toHaveBeenCalled();
     });
 
+    it('keeps the connection after a refusal when no body was announced', async () => {
+      const { webhooks } = setup();
+      const refused = (headers: Record<string, string>) =>
+        webhooks.handle(request({ peer: '192.0.2.1', body: lazyBody(''), headers }));
+      const answers = await Promise.all([
+        refused({}),
+        refused({ 'content-length': '' }),
+        refused({ 'content-length': ' 0 ' }),
+        refused({ 'content-length': '', 'transfer-encoding': 'chunked' }),
+      ]);
+      expect(answers.map((answer) => answer.headers.connection)).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        'close',
+      ]);
+    });
+
     it('closes the connection when a chunked body is cut at the limit', async () => {
       const { webhooks } = setup({ maxBodyBytes: 100 });
       const body = vi.fn(async (): Promise<string> => {
@@ -1108,6 +1191,23 @@ describe('createWebhooks() options', () => {
       'a key that is not a function',
       { credentials, allowedIps: ['loopback'], idempotencyKey: 'id' },
       '[@c2p/core] options.idempotencyKey: must be a function',
+    ],
+    ['options that are not an object', 'production', '[@c2p/core] options: must be an object'],
+    ['null options', null, '[@c2p/core] options: must be an object'],
+    [
+      'an inbox that is not an object',
+      { credentials, allowedIps: ['loopback'], inbox: 'sqlite' },
+      '[@c2p/core] options.inbox: must be an inbox store, e.g. createSqliteInbox()',
+    ],
+    [
+      'a null inbox',
+      { credentials, allowedIps: ['loopback'], inbox: null },
+      '[@c2p/core] options.inbox: must be an inbox store, e.g. createSqliteInbox()',
+    ],
+    [
+      'a realm that is not a string',
+      { credentials, allowedIps: ['loopback'], realm: 5 },
+      '[@c2p/core] options.realm: must be a string without quotes, backslashes or control characters',
     ],
     [
       'a realm with a quote',
