@@ -131,6 +131,8 @@ describe('inbox mode', () => {
   it('runs stored events in the worker at once, with their key and attempt', async () => {
     const { webhooks, handled, attempts } = setup();
     workers.push(webhooks.startWorker({ pollIntervalMs: 60_000 }));
+    // Let the worker's first look find nothing and go to sleep.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     await webhooks.handle(post(event('PR-1')));
     // The accepted delivery woke the worker: no poll interval passed.
     await until(() => attempts.length === 1);
@@ -162,9 +164,90 @@ describe('inbox mode', () => {
     expect(await inbox.counts()).toMatchObject({ processed: 1 });
   });
 
+  it('reports each stored event of a delivery', async () => {
+    const { webhooks, reports } = setup();
+    await webhooks.handle(post(event('PR-1')));
+    await webhooks.handle(post([event('PR-1'), event('PR-2', 'ACTIVE')]));
+    expect(reports.map((report) => report.events)).toEqual([
+      [
+        {
+          eventType: 'PAYMENT-COMPLETED',
+          kind: 'payment-request',
+          resourceId: 'PR-1',
+          status: 'PAID',
+          key: 'payment-request:PR-1:PAYMENT-COMPLETED:PAID',
+          outcome: 'accepted',
+        },
+      ],
+      [
+        expect.objectContaining({ resourceId: 'PR-1', outcome: 'duplicate' }),
+        expect.objectContaining({
+          resourceId: 'PR-2',
+          status: 'ACTIVE',
+          key: 'payment-request:PR-2:PAYMENT-COMPLETED:ACTIVE',
+          outcome: 'accepted',
+        }),
+      ],
+    ]);
+  });
+
+  it('answers 500 and stores nothing when the idempotency key function throws', async () => {
+    const inbox = createMemoryInbox();
+    const cause = new Error('bad key');
+    const seen: Array<[C2pError, unknown]> = [];
+    const reports: DeliveryReport[] = [];
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      inbox,
+      idempotencyKey: (e) => {
+        if (e.resource.id === 'PR-2') throw cause;
+        return e.resource.id;
+      },
+    })
+      .onError((error, context) => seen.push([error, context]))
+      .onDelivery((report) => reports.push(report));
+    const response = await webhooks.handle(post([event('PR-1'), event('PR-2')]));
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body).error.code).toBe('HANDLER_FAILED');
+    expect(inbox.size()).toBe(0);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.[0]).toMatchObject({ code: 'HANDLER_FAILED', cause });
+    expect(seen[0]?.[1]).toMatchObject({ event: { resource: { id: 'PR-2' } } });
+    expect(reports[0]?.events.map((e) => e.outcome)).toEqual(['not_attempted', 'handler_failed']);
+  });
+
+  it('says what the inbox answered when it does not answer for every event', async () => {
+    const inbox = createMemoryInbox();
+    for (const [answer, expected] of [
+      [[true], 'the inbox answered 1 flags for 2 events'],
+      [undefined, 'the inbox answered no flags for 2 events'],
+    ] as const) {
+      const errors: C2pError[] = [];
+      const webhooks = createWebhooks({
+        credentials,
+        allowedIps: ['loopback'],
+        inbox: { ...inbox, enqueue: async () => answer as unknown as boolean[] },
+      }).onError((error) => errors.push(error));
+      expect((await webhooks.handle(post([event('PR-1'), event('PR-2')]))).status).toBe(503);
+      expect(errors.map((error) => (error.cause as Error).message)).toEqual([expected]);
+    }
+  });
+
+  it('stops a worker started from the pipeline: it runs nothing after', async () => {
+    const { webhooks, handled } = setup();
+    const worker = webhooks.startWorker({ pollIntervalMs: 10 });
+    await worker.stop();
+    await webhooks.handle(post(event('PR-1')));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handled).toEqual([]);
+  });
+
   it('refuses a worker without an inbox, and a store beside an inbox, naming the option', () => {
     const sync = createWebhooks({ credentials, allowedIps: ['loopback'] });
-    expect(() => sync.startWorker()).toThrow(/options\.inbox/);
+    expect(() => sync.startWorker()).toThrow(
+      '[@c2p/core] options.inbox: is required to start a worker: pass an inbox to createWebhooks (inbox mode)',
+    );
     expect(() =>
       createWebhooks({
         credentials,
