@@ -394,6 +394,15 @@ describe('createWebhooks().handle()', () => {
   });
 
   describe('400', () => {
+    it('puts issues in the delivery report only for a payload it could describe', async () => {
+      const { webhooks, reports } = setup();
+      await webhooks.handle(request({ body: '{' }));
+      await webhooks.handle(request({ body: '{"eventType":"X"}' }));
+      await webhooks.handle(request({ peer: '192.0.2.1' }));
+      expect(reports.map((report) => 'issues' in report)).toEqual([false, true, false]);
+      expect(reports[1]?.issues).toEqual([{ path: 'resource', message: 'required object' }]);
+    });
+
     it.each([
       ['not JSON', `password=${MARKER}`],
       ['truncated JSON', `{"eventType":"${MARKER}"`],

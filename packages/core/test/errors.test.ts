@@ -3,6 +3,7 @@ import {
   C2pError,
   errorCodes,
   integerOption,
+  isC2pError,
   storeClosed,
   storeUnavailable,
 } from '../src/errors.js';
@@ -86,5 +87,26 @@ describe('errorCodes', () => {
       'events',
       'options',
     ]);
+  });
+});
+
+describe('C2pError and isC2pError', () => {
+  it('is named C2pError, with the status and message of its code', () => {
+    const error = new C2pError('IP_NOT_ALLOWED');
+    expect([error.name, error.status, error.message]).toEqual([
+      'C2pError',
+      403,
+      'The client address is not allowed.',
+    ]);
+    expect(String(error)).toBe('C2pError: The client address is not allowed.');
+  });
+
+  it('recognises any C2pError, or one code', () => {
+    const error = new C2pError('INVALID_OPTIONS');
+    expect(isC2pError(error)).toBe(true);
+    expect(isC2pError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect(isC2pError(error, 'STORE_UNAVAILABLE')).toBe(false);
+    expect(isC2pError(new Error('x'))).toBe(false);
+    expect(isC2pError({ code: 'INVALID_OPTIONS' })).toBe(false);
   });
 });

@@ -227,6 +227,34 @@ describe('parseIpAddress', () => {
     expect(compat && canonicalIpAddress(compat)).toBe('0:0:0:0:0:0:363:27e0');
   });
 
+  it('drops a zone before reading an embedded IPv4 address', () => {
+    const mapped = parseIpAddress('::ffff:1.2.3.4%eth0');
+    expect(mapped && canonicalIpAddress(mapped)).toBe('1.2.3.4');
+  });
+
+  it('reads only a leading :: followed by IPv4 as the IPv4-compatible form', () => {
+    // The NAT64 prefix 64:ff9b::/96 keeps its high bits.
+    const nat64 = parseIpAddress('64:ff9b::1.2.3.4');
+    expect(nat64 && canonicalIpAddress(nat64)).toBe('64:ff9b:0:0:0:0:102:304');
+    expect(createIpAllowlist(['::1.2.3.4']).allows('64:ff9b::1.2.3.4')).toBe(false);
+  });
+
+  it('refuses a CIDR whose prefix length is not one to three digits', () => {
+    for (const rule of [
+      '10.0.0.0/',
+      '10.0.0.0/x',
+      '10.0.0.0/+8',
+      '10.0.0.0/ 8',
+      '10.0.0.0/0x8',
+      '10.0.0.0/8.0',
+      '10.0.0.0/1e1',
+    ]) {
+      expect(() => createIpAllowlist([rule]), rule).toThrow(
+        `[@c2p/core] options.allowedIps[0]: ${JSON.stringify(rule)} is not an address, CIDR or preset name`,
+      );
+    }
+  });
+
   it('answers undefined for what is not an address', () => {
     for (const value of ['', 'x', '1.2.3.4/8', '[::1]', '::ffff:1.2.3', '::ffff:01.2.3.4']) {
       expect(parseIpAddress(value), value).toBeUndefined();
@@ -268,6 +296,9 @@ describe('the IPv4 fast path', () => {
       '1.2.3.',
       '.1.2.3',
       '1.2.3.1000',
+      '1.2.3.a',
+      '1.2.3.:',
+      '1.2.3.4x',
     ]) {
       expect(allowlist.allows(bad), bad).toBe(false);
     }

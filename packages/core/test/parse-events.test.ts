@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bodySchema, eventSchema, eventTypes, resolveResourceKind } from '../src/events.js';
+import {
+  bodySchema,
+  eventSchema,
+  eventTypes,
+  isKnownEvent,
+  resolveResourceKind,
+} from '../src/events.js';
 import { isWireEvent, parseEvents } from '../src/parse-events.js';
 
 // The body Clik2pay's documentation shows, values verbatim.
@@ -146,6 +152,43 @@ describe('parseEvents', () => {
     expect(resolveResourceKind('Payments API', {})).toBe('payment');
     expect(resolveResourceKind(undefined, { recipient: {} })).toBe('payment');
     expect(resolveResourceKind('', {})).toBe('unknown');
+  });
+
+  it('tells documented events from unknown ones with isKnownEvent', () => {
+    const result = parseEvents(
+      '[{"eventType":"PAYMENT-FAILED","resource":{"id":"a"}},{"eventType":"PAYMENT-NEW","resource":{"id":"b"}}]',
+    );
+    expect(result.success && result.data.map(isKnownEvent)).toEqual([true, false]);
+  });
+
+  it('drops only a trailing "API" from a resource type', () => {
+    expect(resolveResourceKind('Payment-API', {})).toBe('payment');
+    expect(resolveResourceKind('api-payment', {})).toBe('unknown');
+  });
+
+  it('refuses a non-finite amount (1e999 reads as Infinity)', () => {
+    expect(parseEvents('{"eventType":"X","resource":{"id":"1","amount":1e999}}')).toEqual({
+      success: false,
+      error: {
+        code: 'INVALID_PAYLOAD',
+        issues: [{ path: 'resource.amount', message: 'expected number' }],
+      },
+    });
+  });
+
+  it('lists every distinct issue, with its path', () => {
+    const result = parseEvents('{"eventType":"","resource":{"id":"","status":5}}');
+    expect(result).toEqual({
+      success: false,
+      error: {
+        code: 'INVALID_PAYLOAD',
+        issues: [
+          { path: 'eventType', message: 'must not be empty' },
+          { path: 'resource.id', message: 'must not be empty' },
+          { path: 'resource.status', message: 'expected string' },
+        ],
+      },
+    });
   });
 
   it('parses an array of several events in order', () => {
