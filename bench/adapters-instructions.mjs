@@ -1,8 +1,9 @@
 // Server instructions per request of each adapter beside its bare framework, which
 // do not move with the machine's load (adapters.bench.mjs's CPU times swing with it):
 // runs adapter-server.mjs under valgrind's callgrind, sends it WARM requests and
-// then N, or WARM and then 2N, from autocannon in this process (outside valgrind),
-// stops it, and prints the difference / N, so start-up and warm-up cancel out.
+// then N, 2N or 3N from autocannon in this process (outside valgrind), stops it, and
+// prints the median of the per-request differences, so start-up and warm-up cancel
+// out and a one-off (a major GC in one run) cannot move the figure.
 // Prints figures; asserts nothing. Needs valgrind (Debian: apt-get install valgrind).
 // Run: npm run pnpm -- --filter @c2p/bench adapters-instructions
 // `--smoke`: each server without valgrind, a few requests, to check the cases still run.
@@ -67,6 +68,15 @@ async function instructions(framework, mode, count) {
   return { instructions: Number(match[1].replaceAll(',', '')), answered };
 }
 
+/** A count, or a dash in a smoke run (nothing was counted). */
+function figure(count) {
+  return smoke ? '–' : Math.round(count).toLocaleString('en');
+}
+
+function median(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 async function send(port, amount) {
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/webhooks/clik2pay`,
@@ -99,22 +109,25 @@ if (!smoke) {
   }
 }
 console.log(
-  `node ${process.version}, ${WARM} warm-up requests, then ${N} and ${2 * N}, unique events, 10 connections`,
+  `node ${process.version}, ${WARM} warm-up requests, then ${N}, ${2 * N} or ${3 * N}, unique events, 10 connections`,
 );
 console.log('framework   bare instructions/req   c2p instructions/req   bare/c2p');
 for (const framework of frameworks) {
   const per = {};
   for (const mode of ['bare', 'c2p']) {
-    const one = await instructions(framework, mode, N);
-    const two = await instructions(framework, mode, 2 * N);
-    per[mode] = (two.instructions - one.instructions) / (two.answered - one.answered);
+    // Three runs, and the median of the three per-request differences: a one-off
+    // (a major GC falling in one run) cannot move the figure.
+    const runs = [];
+    for (const times of [1, 2, 3]) runs.push(await instructions(framework, mode, times * N));
+    const slope = (a, b) => (b.instructions - a.instructions) / (b.answered - a.answered);
+    per[mode] = median([slope(runs[0], runs[1]), slope(runs[1], runs[2]), slope(runs[0], runs[2])]);
   }
   const ratio = smoke ? '(smoke)' : `${((100 * per.bare) / per.c2p).toFixed(0)}%`;
   console.log(
     [
       framework.padEnd(10),
-      Math.round(per.bare).toLocaleString('en').padStart(23),
-      Math.round(per.c2p).toLocaleString('en').padStart(23),
+      figure(per.bare).padStart(23),
+      figure(per.c2p).padStart(23),
       ratio.padStart(11),
     ].join(''),
   );
