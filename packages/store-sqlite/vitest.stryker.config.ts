@@ -19,6 +19,7 @@ const order = [
   'sqlite-memory.test.ts',
   'sqlite-transaction.test.ts',
   'sqlite-inbox-edges.test.ts',
+  'sqlite-commit-paths.test.ts',
   'sqlite-inbox.conformance.test.ts',
   'sqlite-store.conformance.test.ts',
   'sqlite-inbox.test.ts',
