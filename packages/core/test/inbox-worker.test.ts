@@ -520,7 +520,9 @@ describe('startInboxWorker', () => {
     const { worker, reports } = start({
       inbox: counting,
       leaseMs: 300,
-      run: () => sleep(250),
+      run: async () => {
+        await sleep(250);
+      },
     });
     await inbox.enqueue([record('PR-1')]);
     worker.wake();
