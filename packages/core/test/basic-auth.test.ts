@@ -81,6 +81,13 @@ describe('createBasicAuthVerifier', () => {
       expect(v(`Basic ${token}`)).toBe(false);
     });
 
+    it('refuses a token one digit past a whole group, even when the rest decodes right', () => {
+      const short = createBasicAuthVerifier({ credentials: { username: 'u', password: 'p' } });
+      // "u:p" is dTpw; a fifth digit carries six bits, less than a byte.
+      expect(short('Basic dTpw')).toBe(true);
+      expect(short('Basic dTpwA')).toBe(false);
+    });
+
     it('refuses a non-ASCII character in place of any base64 digit', () => {
       const x = createBasicAuthVerifier({
         credentials: { username: 'clik2pay', password: 'x@@y' },

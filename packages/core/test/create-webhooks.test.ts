@@ -563,6 +563,22 @@ describe('createWebhooks().handle()', () => {
       expect(reports[0]?.events.map((e) => [e.key, e.outcome])).toEqual([['', 'handler_failed']]);
     });
 
+    it('answers 500 when a broken request object throws only while its body is read', async () => {
+      const thrown = new Error('content-length lookup broke');
+      const seen: C2pError[] = [];
+      const { webhooks } = setup();
+      webhooks.onError((error) => seen.push(error));
+      const response = await webhooks.handle({
+        ...request({ body: lazyBody(JSON.stringify(paymentRequestEvent())) }),
+        header: (name) => {
+          if (name === 'content-length') throw thrown;
+          return name === 'authorization' ? AUTH : undefined;
+        },
+      });
+      expectError(response, 'HANDLER_FAILED');
+      expect(seen.map((error) => error.cause)).toEqual([thrown]);
+    });
+
     it('hands the error hook what a broken request object threw', async () => {
       const thrown = new Error('header lookup broke');
       const seen: C2pError[] = [];

@@ -215,6 +215,8 @@ describe('inbox mode', () => {
     expect(seen[0]?.[0]).toMatchObject({ code: 'HANDLER_FAILED', cause });
     expect(seen[0]?.[1]).toMatchObject({ event: { resource: { id: 'PR-2' } } });
     expect(reports[0]?.events.map((e) => e.outcome)).toEqual(['not_attempted', 'handler_failed']);
+    // The event whose key could not be made has none.
+    expect(reports[0]?.events.map((e) => e.key)).toEqual(['PR-1', '']);
   });
 
   it('says what the inbox answered when it does not answer for every event', async () => {

@@ -633,6 +633,74 @@ describe('startInboxWorker', () => {
     expect(plain.errors).toEqual([]);
   });
 
+  it('reports a sweep that fails, and keeps running events', async () => {
+    let clock = Date.now();
+    const inbox = createMemoryInbox({ now: () => clock });
+    const failing = {
+      ...inbox,
+      sweep: async (): Promise<number> => {
+        throw new Error('sweep refused');
+      },
+    };
+    let runs = 0;
+    const { worker, errors } = start({
+      inbox: failing,
+      now: () => clock,
+      sweepIntervalMs: 1_000,
+      run: async () => {
+        runs++;
+      },
+    });
+    clock += 1_000;
+    worker.wake();
+    await until(() => errors.length === 1);
+    expect(errors[0]?.code).toBe('STORE_UNAVAILABLE');
+    expect((errors[0]?.cause as Error | undefined)?.message).toBe('sweep refused');
+    await inbox.enqueue([{ ...record('PR-1'), receivedAt: clock }]);
+    worker.wake();
+    await until(() => runs === 1);
+  });
+
+  it('reports a store failure once when recording it fails too', async () => {
+    const inbox = createMemoryInbox();
+    const down = {
+      ...inbox,
+      complete: async (): Promise<boolean> => {
+        throw new Error('commit failed');
+      },
+      fail: async (): Promise<boolean> => {
+        throw new Error('still down');
+      },
+    };
+    const { worker, reports, errors } = start({ inbox: down, run: async () => {} });
+    await inbox.enqueue([record('PR-1')]);
+    worker.wake();
+    await until(() => reports.length === 1);
+    expect(reports[0]?.outcome).toBe('store_unavailable');
+    expect(errors.map((e) => [e.code, (e.cause as Error | undefined)?.message])).toEqual([
+      ['STORE_UNAVAILABLE', 'commit failed'],
+    ]);
+  });
+
+  it('idle() waits for a running event even when nothing else can be leased', async () => {
+    const inbox = createMemoryInbox();
+    let finished = 0;
+    const { worker } = start({
+      inbox,
+      concurrency: 2,
+      run: async () => {
+        await sleep(50);
+        finished++;
+      },
+    });
+    // One resource: the second event waits for the first, so a look finds nothing.
+    await inbox.enqueue([record('PR-1'), record('PR-1')]);
+    worker.wake();
+    await until(async () => (await inbox.list({ state: 'pending' }))[0]?.attempts === 1);
+    await worker.idle();
+    expect(finished).toBe(2);
+  });
+
   it('is idle at once once stopped', async () => {
     const { worker } = start({ inbox: createMemoryInbox(), run: async () => {} });
     await worker.stop();

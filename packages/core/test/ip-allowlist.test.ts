@@ -239,6 +239,14 @@ describe('parseIpAddress', () => {
     expect(createIpAllowlist(['::1.2.3.4']).allows('64:ff9b::1.2.3.4')).toBe(false);
   });
 
+  it('refuses a CIDR whose address part is not an address, naming it', () => {
+    for (const rule of ['gateway/8', '/8', '10.0.0/8']) {
+      expect(() => createIpAllowlist([rule]), rule).toThrow(
+        `[@c2p/core] options.allowedIps[0]: ${JSON.stringify(rule)} is not an address, CIDR or preset name`,
+      );
+    }
+  });
+
   it('refuses a CIDR whose prefix length is not one to three digits', () => {
     for (const rule of [
       '10.0.0.0/',

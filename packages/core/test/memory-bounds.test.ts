@@ -94,6 +94,19 @@ describe('memory inbox bound', () => {
     expect(await inbox.enqueue([record(29), record(0)])).toEqual([false, true]);
   });
 
+  it('forgets exactly the excess, and keeps 10,000 processed events by default', async () => {
+    for (const [maxProcessed, total] of [
+      [10, 31],
+      [undefined, 10_001],
+    ] as const) {
+      const inbox = createMemoryInbox(maxProcessed === undefined ? {} : { maxProcessed });
+      await inbox.enqueue(Array.from({ length: total }, (_, i) => record(i)));
+      for (const { entry, token } of await inbox.lease(total, 60_000))
+        await inbox.complete(entry.id, token);
+      expect((await inbox.counts()).processed).toBe(maxProcessed ?? 10_000);
+    }
+  });
+
   it('names a bad maxProcessed', () => {
     expect(() => createMemoryInbox({ maxProcessed: -1 })).toThrow('options.maxProcessed');
   });

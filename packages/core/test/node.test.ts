@@ -219,6 +219,23 @@ it('rejects a read the request ends early, whether it closes, fails or was alrea
   ]);
 });
 
+it('hands over the bytes as sent, invalid UTF-8 included', async () => {
+  const port = await serveRaw(async (req) => {
+    const bytes = await (fromNodeRequest(req).body as (max: number) => Promise<Uint8Array>)(100);
+    return Buffer.from(bytes).toString('hex');
+  });
+  const { connect } = await import('node:net');
+  const socket = connect(port, '127.0.0.1');
+  socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\n');
+  socket.write(Buffer.from([0x22, 0xff, 0x22]));
+  let out = '';
+  socket.on('data', (chunk) => {
+    out += chunk;
+  });
+  await once(socket, 'close');
+  expect(out.endsWith('22ff22')).toBe(true);
+});
+
 it('answers empty bytes when the body was read to its end already', async () => {
   const port = await serveRaw(async (req) => {
     const request = fromNodeRequest(req);
