@@ -203,6 +203,60 @@ describe('the store sweeps', () => {
   });
 });
 
+describe('what the first mutation run left alive', () => {
+  it('refuses a table name that is not a string, even one that prints as a valid name', () => {
+    const error = thrown(() =>
+      createPostgresStore({
+        connection: pool,
+        table: ['webhooks'],
+      } as unknown as PostgresStoreOptions),
+    );
+    expect(isC2pError(error, 'INVALID_OPTIONS')).toBe(true);
+  });
+
+  it('migrate() creates the expiry index the sweep uses', async () => {
+    const table = fresh();
+    await createPostgresStore({ connection: pool, table }).migrate();
+    const { rows } = await pool.query('SELECT indexname FROM pg_indexes WHERE tablename = $1', [
+      table,
+    ]);
+    expect(rows.map((r) => r.indexname).sort()).toEqual([`${table}_expires_at`, `${table}_pkey`]);
+  });
+
+  it('fails processOnce on a missing table with STORE_UNAVAILABLE naming migrate, not in_progress', async () => {
+    const store = createPostgresStore({ connection: pool, table: `${fresh()}_never` });
+    const error = await store
+      .processOnce('k', 1000, async () => undefined)
+      .catch((e: unknown) => e);
+    expect(isC2pError(error, 'STORE_UNAVAILABLE'), String(error)).toBe(true);
+    expect((error as Error).message).toContain('does not exist: run store.migrate()');
+  });
+
+  it('does not blame a missing table when the server cannot be reached', async () => {
+    const store = createPostgresStore({
+      connection: 'postgres://postgres@127.0.0.1:1/c2p',
+      connectionTimeoutMs: 2000,
+    });
+    const error = await store.claim('k', 1000).catch((e: unknown) => e);
+    expect(isC2pError(error, 'STORE_UNAVAILABLE'), String(error)).toBe(true);
+    expect((error as Error).message).not.toContain('does not exist');
+    await store.close();
+  });
+
+  it('says why nothing was committed when a statement inside the work failed and the work swallowed it', async () => {
+    const store = createPostgresStore({ connection: pool, table: fresh() });
+    await store.migrate();
+    const error = await store
+      .processOnce('k', 60_000, async (client) => {
+        await client.query('SELECT 1/0').catch(() => undefined);
+      })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      '[@c2p/store-postgres] the transaction was aborted by a failed statement inside it, so nothing was committed',
+    );
+  });
+});
+
 describe('closing', () => {
   it('ends the pool it opened: every later operation fails with STORE_UNAVAILABLE', async () => {
     const table = fresh();
