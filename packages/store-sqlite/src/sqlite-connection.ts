@@ -418,7 +418,8 @@ export function openConnection(
     connection.configure(synchronous);
   } catch (cause) {
     if (owned) db.close();
-    throw storeUnavailable(cause);
+    // Says why (e.g. "file is not a database"), not only that the store is unavailable.
+    throw setUpFailed(cause);
   }
   connection.use(owned);
   return new SqliteHandle(connection);

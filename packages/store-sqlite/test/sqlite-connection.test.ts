@@ -137,6 +137,9 @@ describe('opening what is not a usable database', () => {
       const error = thrown(() => create({ database: path })) as Error;
       expect(unavailable(error), String(error)).toBe(true);
       expect((error.cause as Error).message).toBe('file is not a database');
+      expect(error.message).toBe(
+        '[@c2p/store-sqlite] cannot set up the database: file is not a database',
+      );
     }
   });
 
