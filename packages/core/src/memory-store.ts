@@ -61,9 +61,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     claimsSinceSweep = 0;
   };
 
-  // Past the bound, forget the oldest completed sixteenth at once: amortised, a
-  // key costs one step of this loop.
-  const bound = (): void => {
+  // Past the bound, first forget what has expired (abandoned claims among them:
+  // while every claim adds a key, the sweep in claim never comes round, and they
+  // must not push out a completed key still retained), then the oldest completed
+  // sixteenth at once: amortised, a key costs a few steps of these loops.
+  const bound = (at: number): void => {
+    if (entries.size <= maxKeys) return;
+    sweep(at);
     if (entries.size <= maxKeys) return;
     let excess = entries.size - maxKeys + Math.ceil(maxKeys / 16);
     for (const [key, entry] of entries) {
@@ -101,7 +105,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const at = now();
       if (!owned(key, token, at)) return false;
       entries.set(key, at + retainMs);
-      bound();
+      bound(at);
       return true;
     },
     async renew(key, token, leaseMs) {

@@ -26,6 +26,28 @@ describe('memory store bound', () => {
     expect((await store.claim('k0', 60_000)).status).toBe('acquired');
   });
 
+  it('forgets expired abandoned claims before any completed key still retained', async () => {
+    // While every claim adds a key, the sweep on claim never comes round: abandoned
+    // claims (their owner crashed) used to count against maxKeys and push out live
+    // completed keys, so a redelivery of one was processed again.
+    let now = 0;
+    const store = createMemoryStore({ maxKeys: 4000, now: () => now });
+    for (let i = 0; i < 3000; i++) store.claim(`abandoned-${i}`, 1_000);
+    now = 2_000; // every abandoned lease has run out
+    for (let i = 0; i < 3000; i++) {
+      const claim = store.claim(`done-${i}`, 1_000);
+      if (claim.status !== 'acquired') throw new Error(`done-${i}: ${claim.status}`);
+      expect(await store.complete(`done-${i}`, claim.token, 3_600_000)).toBe(true);
+    }
+    const kept = Array.from({ length: 3000 }, (_, i) => store.claim(`done-${i}`, 1_000)).filter(
+      (claim) => claim.status === 'completed',
+    ).length;
+    console.log(
+      `memory store, maxKeys 4000, 3000 abandoned claims then 3000 completed keys: ${kept} of 3000 still duplicates`,
+    );
+    expect(kept).toBe(3000);
+  });
+
   it('forgets the oldest completed sixteenth at once when past maxKeys, and nothing before', async () => {
     const store = createMemoryStore({ maxKeys: 32 });
     const complete = async (key: string) => {
