@@ -10,11 +10,6 @@ export default mergeConfig(base, {
   test: {
     typecheck: { enabled: false },
     exclude: ['test/basic-auth-timing.test.ts', '**/node_modules/**'],
-    // Instrumented code on a loaded machine (other runs and benchmarks beside it)
-    // misses the 10 ms renewals of the 30 ms lease in create-webhooks.test.ts's
-    // renewal test, which fails Stryker's first pass, and so the whole run. A
-    // mutant that really breaks a test fails every attempt: still killed.
-    retry: 2,
     setupFiles: ['../../stryker.vitest-setup.ts'],
   },
 });
