@@ -64,11 +64,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   // Past the bound, first forget what has expired (abandoned claims among them:
   // while every claim adds a key, the sweep in claim never comes round, and they
   // must not push out a completed key still retained), then the oldest completed
-  // sixteenth at once: amortised, a key costs a few steps of these loops.
+  // keys down to a sixteenth under the bound, so that the next pass is a sixteenth
+  // of maxKeys completions away: amortised, a key costs a few steps of these loops.
   const bound = (at: number): void => {
     if (entries.size <= maxKeys) return;
     sweep(at);
-    if (entries.size <= maxKeys) return;
     let excess = entries.size - maxKeys + Math.ceil(maxKeys / 16);
     for (const [key, entry] of entries) {
       if (excess <= 0) break;

@@ -85,15 +85,15 @@ function claimRunComplete(
   key: string,
   processor: EventProcessor,
 ): EventOutcome | Promise<EventOutcome> {
-  let claim: MaybePromise<ClaimResult>;
   try {
-    claim = processor.store.claim(key, processor.leaseMs);
+    const claim: MaybePromise<ClaimResult> = processor.store.claim(key, processor.leaseMs);
+    // Inside the try: a broken answer (no status, a throwing `then`) is the store's failure.
+    return isPromiseLike(claim)
+      ? claimLater(claim, event, key, processor)
+      : afterClaim(claim, event, key, processor);
   } catch (error) {
     return failure(error, event, key, processor);
   }
-  return isPromiseLike(claim)
-    ? claimLater(claim, event, key, processor)
-    : afterClaim(claim, event, key, processor);
 }
 
 async function claimLater(
@@ -102,13 +102,12 @@ async function claimLater(
   key: string,
   processor: EventProcessor,
 ): Promise<EventOutcome> {
-  let claim: ClaimResult;
+  let outcome: EventOutcome | Promise<EventOutcome>;
   try {
-    claim = await pending;
+    outcome = afterClaim(await pending, event, key, processor);
   } catch (error) {
     return failure(error, event, key, processor);
   }
-  const outcome = afterClaim(claim, event, key, processor);
   // Awaited here rather than returned: a promise returned from an async function costs two more turns.
   return isPromiseLike(outcome) ? await outcome : outcome;
 }
@@ -164,11 +163,16 @@ async function runAndComplete(
     // A failed handler, or a failed transaction, applied nothing: give the key up so
     // Clik2pay's retry runs it at once. A plain store's handlers did run before its
     // completion failed: keep the claim until its lease ends rather than invite a second run.
+    // Through a then, so that a release that throws at once is caught like a rejection.
+    const release = () => store.release(key, token);
     if (outcome === 'handler_failed') {
-      await store
-        .release(key, token)
+      await Promise.resolve()
+        .then(release)
         .catch((cause) => processor.reportError(storeUnavailable(cause), { event, key }));
-    } else if (transactional) await store.release(key, token).catch(() => {});
+    } else if (transactional)
+      await Promise.resolve()
+        .then(release)
+        .catch(() => {});
     return outcome;
   }
 }

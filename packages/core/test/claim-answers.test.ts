@@ -112,3 +112,81 @@ describe.each(Object.keys(forms))('a claim answered by %s', (form) => {
     expect([ran, errors]).toEqual([0, ['STORE_UNAVAILABLE']]);
   });
 });
+
+describe('a store that misbehaves does not abort the rest of the batch', () => {
+  const twoEvents = (first: string, second: string) => ({
+    ...delivery(first),
+    body: JSON.stringify([
+      {
+        eventType: 'PAYMENT-COMPLETED',
+        resourceType: 'payment-request',
+        resource: { id: first, status: 'PAID' },
+      },
+      {
+        eventType: 'PAYMENT-COMPLETED',
+        resourceType: 'payment-request',
+        resource: { id: second, status: 'PAID' },
+      },
+    ]),
+  });
+
+  it('a release that throws at once after a failed handler: that event fails, the next is processed', async () => {
+    const memory = createMemoryStore();
+    const errors: string[] = [];
+    const outcomes: string[] = [];
+    const processed: string[] = [];
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      store: {
+        claim: memory.claim,
+        complete: memory.complete,
+        release: () => {
+          throw new Error('release is broken');
+        },
+      },
+    })
+      .on('PAYMENT-COMPLETED', (event) => {
+        if (event.resource.id === 'pr-bad') throw new Error('handler failed');
+        processed.push(event.resource.id);
+      })
+      .onError((error) => {
+        errors.push(error.code);
+      })
+      .onDelivery((report) => {
+        outcomes.push(...report.events.map((entry) => `${entry.resourceId}:${entry.outcome}`));
+      });
+    const response = await webhooks.handle(twoEvents('pr-bad', 'pr-good'));
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body).error.code).toBe('HANDLER_FAILED');
+    expect(processed).toEqual(['pr-good']);
+    expect(outcomes).toEqual(['pr-bad:handler_failed', 'pr-good:processed']);
+    expect(errors).toEqual(['HANDLER_FAILED', 'STORE_UNAVAILABLE']);
+  });
+
+  it.each([
+    ['at once', () => null],
+    ['as a promise', () => Promise.resolve(null)],
+  ])(
+    'a claim answering no result %s is the store failing: 503, the rest not attempted',
+    async (_, claim) => {
+      const memory = createMemoryStore();
+      const errors: string[] = [];
+      const webhooks = createWebhooks({
+        credentials,
+        allowedIps: ['loopback'],
+        store: {
+          claim: claim as unknown as IdempotencyStore['claim'],
+          complete: memory.complete,
+          release: memory.release,
+        },
+      }).onError((error) => {
+        errors.push(error.code);
+      });
+      const response = await webhooks.handle(twoEvents('pr-3', 'pr-4'));
+      expect(response.status).toBe(503);
+      expect(JSON.parse(response.body).error.code).toBe('STORE_UNAVAILABLE');
+      expect(errors).toEqual(['STORE_UNAVAILABLE']);
+    },
+  );
+});

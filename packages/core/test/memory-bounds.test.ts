@@ -48,6 +48,25 @@ describe('memory store bound', () => {
     expect(kept).toBe(3000);
   });
 
+  it('once past maxKeys, goes down to a sixteenth under it even when the sweep freed some', async () => {
+    // Otherwise a store just under its bound would sweep the whole map at every completion.
+    let now = 0;
+    const store = createMemoryStore({ maxKeys: 32, now: () => now });
+    store.claim('abandoned-1', 1_000);
+    store.claim('abandoned-2', 1_000);
+    now = 2_000;
+    for (let i = 0; i < 31; i++) {
+      const claim = store.claim(`done-${i}`, 1_000);
+      if (claim.status !== 'acquired') throw new Error(`done-${i}: ${claim.status}`);
+      await store.complete(`done-${i}`, claim.token, 3_600_000);
+    }
+    // 33 keys at the last completion: the two expired claims go, then the oldest
+    // completed key, down to 30.
+    expect(store.size()).toBe(30);
+    expect(store.claim('done-0', 1_000).status).toBe('acquired');
+    expect(store.claim('done-1', 1_000)).toEqual({ status: 'completed' });
+  });
+
   it('forgets the oldest completed sixteenth at once when past maxKeys, and nothing before', async () => {
     const store = createMemoryStore({ maxKeys: 32 });
     const complete = async (key: string) => {
