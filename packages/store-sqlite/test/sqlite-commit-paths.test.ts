@@ -1,42 +1,13 @@
-// The SQLite store's and inbox's less travelled commit paths: group commit as
-// the default, a group that cannot get the write lock, a handler that never
-// touches tx.db while another connection settles its key, a key taken over from
-// a claim, the file deleted under a running handler. Each case was left alive by
-// the first full mutation run (`npm run mutation -- store-sqlite`).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';
+import { databaseFiles, lockHolders, tempFolder } from './support/sqlite-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-commit-paths-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const file = (): string => join(dir, `db-${n++}.db`);
-const holder = fileURLToPath(new URL('./fixtures/hold-write-lock.mjs', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
-
-/** Another OS process takes the write lock on `path` for `ms`; resolves once it holds it. */
-const holdWriteLock = async (path: string, ms: number): Promise<void> => {
-  const child = spawn(process.execPath, [holder, path, String(ms)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('locked')) resolve();
-    });
-  });
-};
+const file = databaseFiles(tempFolder('commit-paths'));
+const holdWriteLock = lockHolders();
 
 const record = (key: string): InboxRecord => ({
   key,

@@ -1,39 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isC2pError } from '@c2p/core';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';
+import { databaseFiles, lockHolders, tempFolder } from './support/sqlite-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-faults-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const file = (): string => join(dir, `db-${n++}.db`);
-const holder = fileURLToPath(new URL('./fixtures/hold-write-lock.mjs', import.meta.url));
-
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
-
-/** Another OS process takes the write lock on `path` and keeps it `ms`; resolves once it holds it. */
-const holdWriteLock = async (path: string, ms: number): Promise<ChildProcess> => {
-  const child = spawn(process.execPath, [holder, path, String(ms)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('locked')) resolve();
-    });
-  });
-  return child;
-};
+const dir = tempFolder('faults');
+const file = databaseFiles(dir);
+const holdWriteLock = lockHolders();
 
 /**
  * The longest gap allowed between ticks of a 5 ms timer while the store waits

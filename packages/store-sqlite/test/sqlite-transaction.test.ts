@@ -1,28 +1,12 @@
-// What a handler sees when it first reads `tx.db` and the write transaction
-// cannot be had, or is not needed: the error it is thrown (it may catch and log
-// it), and what the store then does. Found by mutation testing
-// (`npm run mutation -- store-sqlite`).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';
+import { databaseFiles, lockHolders, tempFolder } from './support/sqlite-files.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'c2p-sqlite-transaction-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const file = (): string => join(dir, `db-${n++}.db`);
-const holder = fileURLToPath(new URL('./fixtures/hold-write-lock.mjs', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
+const file = databaseFiles(tempFolder('transaction'));
+const holdWriteLock = lockHolders();
 
-/** What a handler caught when reading `tx.db`. */
 const caught = (error: unknown): { name: string; message: string } => ({
   name: (error as Error).name,
   message: (error as Error).message,
@@ -71,16 +55,7 @@ describe('a handler reading tx.db', () => {
     const path = file();
     const store = createSqliteStore({ database: path, synchronous: 'NORMAL' });
     await store.migrate();
-    const child = spawn(process.execPath, [holder, path, '300'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
-      child.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('locked')) resolve();
-      });
-    });
+    await holdWriteLock(path, 300);
     const seen: { name: string; message: string }[] = [];
     const result = await store.processOnce('k', 60_000, async (tx) => {
       try {
@@ -99,15 +74,7 @@ describe('a handler reading tx.db', () => {
     });
     // A conflict the handler swallows is still a conflict: it is run again.
     let attempts = 0;
-    const again = spawn(process.execPath, [holder, path, '300'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(again);
-    await new Promise<void>((resolve) => {
-      again.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('locked')) resolve();
-      });
-    });
+    const again = await holdWriteLock(path, 300);
     const exited = new Promise((resolve) => again.once('exit', resolve));
     const secondReads: string[] = [];
     expect(
