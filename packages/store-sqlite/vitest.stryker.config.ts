@@ -1,5 +1,5 @@
 import { mergeConfig } from 'vitest/config';
-import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { quickFirst } from '../../stryker.quick-first.js';
 import base from './vitest.config.js';
 
 // The mutation run (stryker.config.mjs): every test file of the package, none left
@@ -25,19 +25,9 @@ const order = [
   'sqlite-inbox.test.ts',
   'sqlite-faults.test.ts',
 ];
-const rank = (file: TestSpecification): number => {
-  const at = order.findIndex((name) => file.moduleId.endsWith(`/${name}`));
-  return at === -1 ? order.length : at;
-};
-
-class QuickFirst extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    return [...files].sort((a, b) => rank(a) - rank(b));
-  }
-}
 
 export default mergeConfig(base, {
   test: {
-    sequence: { sequencer: QuickFirst },
+    sequence: { sequencer: quickFirst(order) },
   },
 });
