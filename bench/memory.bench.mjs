@@ -8,7 +8,13 @@
 // `--smoke`: 2 s per mode.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createMemoryInbox, createWebhooks, encodeBasicAuth } from '@c2p/core';
+import {
+  createHandlers,
+  createMemoryInbox,
+  createWebhooks,
+  encodeBasicAuth,
+  startInboxWorker,
+} from '@c2p/core';
 
 const smoke = process.argv.includes('--smoke');
 const seconds = smoke ? 2 : Number(process.env.BENCH_SECONDS ?? 60);
@@ -32,16 +38,16 @@ async function load(name) {
   const headers = { authorization, 'content-type': 'application/json' };
   const header = (key) => headers[key];
   const inbox = name === 'inbox' ? createMemoryInbox() : undefined;
+  let handled = 0;
+  const handlers = createHandlers().on('PAYMENT-COMPLETED', () => {
+    handled++;
+  });
   const webhooks = createWebhooks({
     credentials: { username: 'clik2pay', password: 'correct horse battery staple' },
     allowedIps: ['production'],
-    ...(inbox ? { inbox } : {}),
+    ...(inbox ? { inbox } : { handlers }),
   });
-  let handled = 0;
-  webhooks.on('PAYMENT-COMPLETED', () => {
-    handled++;
-  });
-  const worker = inbox ? webhooks.startWorker({ concurrency: 16 }) : undefined;
+  const worker = inbox ? startInboxWorker({ inbox, handlers, concurrency: 16 }) : undefined;
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1).padStart(6)} MB`;
   const print = (label, accepted) => {
     globalThis.gc?.();

@@ -1,11 +1,15 @@
 import {
   type C2pError,
+  createHandlers,
   createWebhooks,
   type DeliveryReport,
   type ErrorContext,
-  type IdempotencyStore,
+  type Handlers,
   type InboxWorker,
+  startInboxWorker,
+  type WebhookIntake,
   type Webhooks,
+  wakeInboxWorkers,
 } from '@c2p/core';
 import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
@@ -47,12 +51,11 @@ interface Shared {
  * listener that took them); they share the store, so a duplicate is caught
  * whichever listener it reaches.
  *
- * Inbox mode: the listeners' pipelines only store events, and one more
- * pipeline, which takes no deliveries, holds the order handlers and runs the
- * process's one worker. Core wakes a worker only for deliveries its own
- * pipeline accepted, so each listener's `onDelivery` wakes it when it stored
- * something new (the admin's replay and retry-now wake it too); without a
- * wake it still polls every second. One worker, one set of handlers.
+ * Inbox mode: the listeners' pipelines only store events; the process's one
+ * worker, built apart with the order handlers and no webhook credentials, runs
+ * them. Core wakes the workers of an inbox when its intake stores something
+ * new (the admin's replay and retry-now wake them too); without a wake they
+ * still poll every second. One worker, one set of handlers.
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
   const backend = await openBackend(config);
@@ -75,12 +78,14 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   try {
     const { intake } = backend;
     if (intake.mode === 'inbox') worker = startWorker(intake.inbox, shared);
-    const wake = (): void => worker?.wake();
+    const wake = (): void => {
+      if (intake.mode === 'inbox') wakeInboxWorkers(intake.inbox);
+    };
     const webhookUrls: App['webhookUrls'] = {};
     for (const name of config.adapters) {
       const webhooks =
         intake.mode === 'inbox'
-          ? createInboxListenerPipeline(name, intake.inbox, wake, shared)
+          ? createInboxListenerPipeline(name, intake.inbox, shared)
           : createSyncPipeline(name, intake.store, shared);
       const running = await startListener(name, config, { webhooks, health });
       started.push(running);
@@ -168,6 +173,11 @@ function recordDelivery(listener: AdapterName, { deliveries }: Shared, log: Logg
   };
 }
 
+/** The order handlers, the same in both modes; they get the store's or inbox's transaction. */
+function orderHandlers(shared: Shared, log: Logger): Handlers<unknown> {
+  return registerOrderHandlers(createHandlers<unknown>(), orderSink(shared, log));
+}
+
 /** Sync mode: the listener's pipeline runs the handlers before answering. */
 function createSyncPipeline(
   listener: AdapterName,
@@ -175,55 +185,47 @@ function createSyncPipeline(
   shared: Shared,
 ): Webhooks<SyncStore> {
   const log = shared.logger.child({ listener });
-  const webhooks = createWebhooks<SyncStore>({
+  return createWebhooks<SyncStore>({
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
     store,
-  });
-  return registerOrderHandlers(webhooks, orderSink(shared, log))
+    handlers: orderHandlers(shared, log),
+  })
     .onError(logError(log))
     .onDelivery(recordDelivery(listener, shared, log));
 }
 
-/** Inbox mode: the listener's pipeline stores the events (one commit) and wakes the worker. */
+/** Inbox mode: the listener's pipeline stores the events (one commit); core wakes the workers. */
 function createInboxListenerPipeline(
   listener: AdapterName,
   inbox: AppInbox,
-  wake: () => void,
   shared: Shared,
-): Webhooks<IdempotencyStore, AppInbox> {
+): WebhookIntake {
   const log = shared.logger.child({ listener });
-  const record = recordDelivery(listener, shared, log);
-  return createWebhooks<IdempotencyStore, AppInbox>({
+  return createWebhooks({
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
     inbox,
   })
     .onError(logError(log))
-    .onDelivery((report) => {
-      if (report.events.some((event) => event.outcome === 'accepted')) wake();
-      record(report);
-    });
+    .onDelivery(recordDelivery(listener, shared, log));
 }
 
 /**
- * Inbox mode: the process's one worker, on a pipeline that takes no
- * deliveries and holds the order handlers. Each attempt is logged; a failed
- * one is retried on `C2P_RETRY_*`'s schedule, then kept as `dead`.
+ * Inbox mode: the process's one worker, with the order handlers and no
+ * webhook credentials. Each attempt is logged; a failed one is retried on
+ * `C2P_RETRY_*`'s schedule, then kept as `dead`.
  */
 function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
   const log = shared.logger.child({ worker: true });
-  const webhooks = createWebhooks<IdempotencyStore, AppInbox>({
-    credentials: shared.config.credentials,
-    allowedIps: shared.config.allowedIps,
+  return startInboxWorker({
     inbox,
+    handlers: orderHandlers(shared, log),
     retry: shared.config.retry,
-  });
-  return registerOrderHandlers(webhooks, orderSink(shared, log))
-    .onError(logError(log))
-    .onAttempt((report) => {
+    onError: logError(log),
+    onAttempt: (report) => {
       const line = {
         id: report.id,
         key: report.key,
@@ -235,8 +237,8 @@ function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
       };
       if (report.outcome === 'processed') log.info(line, 'attempt');
       else log.warn(line, 'attempt');
-    })
-    .startWorker();
+    },
+  });
 }
 
 /** `GET /healthz`: the store (inbox mode: the inbox) and the order book must answer within 3 s. */

@@ -1,11 +1,4 @@
-import type {
-  C2pEvent,
-  HandlerContext,
-  HandlerTransaction,
-  IdempotencyStore,
-  InboxStore,
-  Webhooks,
-} from '@c2p/core';
+import type { C2pEvent, HandlerContext, Handlers } from '@c2p/core';
 import type { OrderEvent, OrderState } from './order.js';
 
 /** Where the order handlers send what an event means for its order: the order book's write. */
@@ -34,14 +27,13 @@ export function hasStatus(resource: { status?: string | undefined }, status: str
  *
  * A resource of unknown kind only records: it may be a payout.
  */
-export function registerOrderHandlers<
-  S extends IdempotencyStore,
-  I extends InboxStore | undefined = undefined,
->(webhooks: Webhooks<S, I>, sink: OrderSink<HandlerTransaction<S, I>>): Webhooks<S, I> {
-  type Context = HandlerContext<HandlerTransaction<S, I>>;
-  const send = (event: C2pEvent, context: Context, target: OrderState | undefined) =>
+export function registerOrderHandlers<Tx>(
+  handlers: Handlers<Tx>,
+  sink: OrderSink<Tx>,
+): Handlers<Tx> {
+  const send = (event: C2pEvent, context: HandlerContext<Tx>, target: OrderState | undefined) =>
     sink(toOrderEvent(event, context.key, target), context);
-  return webhooks
+  return handlers
     .on('PAYMENT-COMPLETED', (event, context) => {
       // The same event type is money in or money out: the resource kind says which.
       switch (event.kind) {

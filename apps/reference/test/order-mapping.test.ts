@@ -1,4 +1,5 @@
 import {
+  createHandlers,
   createMemoryStore,
   createWebhooks,
   encodeBasicAuth,
@@ -33,13 +34,15 @@ const request = (body: unknown): WebhookRequest => ({
 /** A pipeline wired as the app wires it, recording what the handlers made of each event. */
 function createApp(book: OrderBook = createMemoryOrderBook()) {
   const seen: OrderEvent[] = [];
-  const webhooks = registerOrderHandlers(
-    createWebhooks({ credentials, allowedIps: ['loopback'], store: createMemoryStore() }),
-    async (event, context) => {
+  const webhooks = createWebhooks({
+    credentials,
+    allowedIps: ['loopback'],
+    store: createMemoryStore(),
+    handlers: registerOrderHandlers(createHandlers(), async (event, context) => {
       seen.push(event);
       await book.apply(event, context.tx);
-    },
-  );
+    }),
+  });
   return {
     book,
     seen,

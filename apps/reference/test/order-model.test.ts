@@ -1,4 +1,10 @@
-import { createMemoryStore, createWebhooks, encodeBasicAuth, type WebhookRequest } from '@c2p/core';
+import {
+  createHandlers,
+  createMemoryStore,
+  createWebhooks,
+  encodeBasicAuth,
+  type WebhookRequest,
+} from '@c2p/core';
 import { createBody, createEvent, type FactoryEvent } from '@c2p/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -100,12 +106,14 @@ describe('the order book under duplicated, reordered deliveries (model-based)', 
       fc.asyncProperty(scenario, async ({ orders, deliveries, together }) => {
         runs++;
         const book = createMemoryOrderBook();
-        const webhooks = registerOrderHandlers(
-          createWebhooks({ credentials, allowedIps: ['loopback'], store: createMemoryStore() }),
-          async (event, context) => {
+        const webhooks = createWebhooks({
+          credentials,
+          allowedIps: ['loopback'],
+          store: createMemoryStore(),
+          handlers: registerOrderHandlers(createHandlers(), async (event, context) => {
             await book.apply(event, context.tx);
-          },
-        );
+          }),
+        });
         const ids = orders.map(() => crypto.randomUUID());
         // One wire event per (order, catalogue entry): its copies are the same body.
         const bodies = new Map<string, unknown>();

@@ -1,4 +1,10 @@
-import { createMemoryStore, createWebhooks, encodeBasicAuth, type WebhookRequest } from '@c2p/core';
+import {
+  createHandlers,
+  createMemoryStore,
+  createWebhooks,
+  encodeBasicAuth,
+  type WebhookRequest,
+} from '@c2p/core';
 import { createBody, createEvent } from '@c2p/testing';
 import { describe, expect, it } from 'vitest';
 import { applyOrderEvent, fulfils, type Order, type OrderEvent } from '../src/order.js';
@@ -76,12 +82,14 @@ describe('what the handlers hand the order book, for fields the event leaves out
 
   async function seen(body: unknown): Promise<OrderEvent[]> {
     const events: OrderEvent[] = [];
-    const webhooks = registerOrderHandlers(
-      createWebhooks({ credentials, allowedIps: ['loopback'], store: createMemoryStore() }),
-      async (orderEvent) => {
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      store: createMemoryStore(),
+      handlers: registerOrderHandlers(createHandlers(), async (orderEvent) => {
         events.push(orderEvent);
-      },
-    );
+      }),
+    });
     const request: WebhookRequest = {
       method: 'POST',
       header: (name) =>

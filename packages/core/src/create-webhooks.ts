@@ -1,106 +1,144 @@
 import { callHooks } from './call-hooks.js';
-import { decideDelivery } from './decide-delivery.js';
+import type { EventHandler } from './create-handlers.js';
+import { type DeliveryPipeline, decideDelivery } from './decide-delivery.js';
 import { type DeliveryReport, type ErrorContext, newDeliveryReport } from './delivery-report.js';
-import { C2pError, invalidOption } from './errors.js';
+import { C2pError } from './errors.js';
 import type { C2pEvent } from './events.js';
-import { createHandlerRegistry, type EventHandler } from './handler-registry.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
-import { type AttemptReport, type InboxWorker, startInboxWorker } from './inbox-worker.js';
+import { wakeInboxWorkers } from './inbox-wakeups.js';
 import { createLeaseKeeper } from './lease-keeper.js';
 import { processEvents } from './process-events.js';
-import { resolveOptions, type WebhooksOptions } from './resolve-options.js';
+import {
+  checkInbox,
+  type InboxWebhooksOptions,
+  type ResolvedOptions,
+  resolveOptions,
+  resolveSyncOptions,
+  type SyncWebhooksOptions,
+  type WebhooksOptions,
+} from './resolve-options.js';
 import { refuse } from './responses.js';
 import { storeEvents } from './store-events.js';
 import type { WebhookResponse } from './webhook-request.js';
-import type { Webhooks } from './webhooks.js';
+import type { WebhookIntake, Webhooks } from './webhooks.js';
 
 /**
  * Builds the webhook pipeline: method, IP allowlist, Basic auth, size, JSON,
- * schema, then the events: in sync mode per event claim, handlers, completion;
- * in inbox mode one commit of every event into the inbox, the handlers running
- * later in a worker. See the status table in the README. A bad option throws
- * here, naming it.
+ * schema, then the events, in one of two modes (see the status table in the README).
+ *
+ * - **inbox mode** (`inbox`): every event of a delivery is stored in one commit
+ *   before the 200; `startInboxWorker({ inbox, handlers })` runs the handlers,
+ *   in this process or others, and is woken here at once.
+ * - **sync mode** (`store`, `handlers`): per event claim, handlers, completion,
+ *   before the answer.
+ *
+ * A bad option throws here, naming it; an option of the other mode is one.
  *
  * @example
- * const webhooks = createWebhooks({
- *   credentials: { username: 'clik2pay', password: process.env.C2P_WEBHOOK_PASSWORD },
- *   allowedIps: ['production'],
- * });
- * webhooks.on('PAYMENT-COMPLETED', async (event) => {
- *   if (event.kind === 'payment-request' && event.resource.status === 'PAID') await fulfil(event.resource.id);
- * });
+ * // inbox mode: intake only stores
+ * const intake = createWebhooks({ credentials, allowedIps: ['production'], inbox });
+ * // sync mode: intake runs the handlers itself
+ * const webhooks = createWebhooks({ credentials, allowedIps: ['production'], store, handlers });
  */
-export function createWebhooks<
-  S extends IdempotencyStore = IdempotencyStore,
-  I extends InboxStore | undefined = undefined,
->(options: WebhooksOptions<S, I>): Webhooks<S, I> {
+export function createWebhooks<I extends InboxStore>(
+  options: InboxWebhooksOptions<I>,
+): WebhookIntake;
+export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
+  options: SyncWebhooksOptions<S>,
+): Webhooks<S>;
+export function createWebhooks(options: WebhooksOptions): WebhookIntake | Webhooks {
   const resolved = resolveOptions(options);
-  const handlers = createHandlerRegistry();
-  const errorHooks: Array<(error: C2pError, context: ErrorContext) => unknown> = [];
-  const deliveryHooks: Array<(report: DeliveryReport) => unknown> = [];
-  const attemptHooks: Array<(report: AttemptReport) => unknown> = [];
-  const workers = new Set<InboxWorker>();
-  const reportError = (error: C2pError, context: ErrorContext): void =>
-    callHooks(errorHooks, error, context);
-  const { inbox } = resolved;
-  const leases = createLeaseKeeper(resolved.store, resolved.leaseMs);
+  const hooks = createHooks();
+  if (options.inbox !== undefined) {
+    const inbox = checkInbox(options as InboxWebhooksOptions);
+    return createIntake(resolved, hooks, storeStep(inbox, resolved, hooks));
+  }
+  const sync = resolveSyncOptions(options as SyncWebhooksOptions);
   const processor = {
-    ...resolved,
-    leases,
-    run: handlers.run,
-    reportError,
-    detailed: () => deliveryHooks.length > 0,
+    ...sync,
+    keyOf: resolved.keyOf,
+    leases: createLeaseKeeper(sync.store.renew?.bind(sync.store), sync.leaseMs),
+    reportError: hooks.reportError,
+    detailed: () => hooks.delivery.length > 0,
   };
-  const acceptEvents = inbox
-    ? (events: readonly C2pEvent[], report: DeliveryReport) =>
-        storeEvents(events, report, {
-          inbox,
-          keyOf: resolved.keyOf,
-          now: Date.now,
-          wake: () => {
-            for (const worker of workers) worker.wake();
-          },
-          reportError,
-        })
-    : (events: readonly C2pEvent[], report: DeliveryReport) =>
-        processEvents(events, report, processor);
-  const pipeline = { options: resolved, acceptEvents };
-  const finish = (report: DeliveryReport, response: WebhookResponse): WebhookResponse => {
+  const intake = createIntake(resolved, hooks, (events, report) =>
+    processEvents(events, report, processor),
+  );
+  const { handlers } = sync;
+  return Object.assign(intake, {
+    on(eventType: string | readonly string[], handler: EventHandler<C2pEvent, unknown>) {
+      handlers.on(eventType as never, handler);
+      return this;
+    },
+    onAny(handler: EventHandler<C2pEvent, unknown>) {
+      handlers.onAny(handler);
+      return this;
+    },
+    onUnknown(handler: EventHandler<C2pEvent, unknown>) {
+      handlers.onUnknown(handler as never);
+      return this;
+    },
+  }) as Webhooks;
+}
+
+/** The hooks a pipeline calls, and how it calls them. */
+interface Hooks {
+  readonly error: Array<(error: C2pError, context: ErrorContext) => unknown>;
+  readonly delivery: Array<(report: DeliveryReport) => unknown>;
+  reportError(error: C2pError, context: ErrorContext): void;
+}
+
+function createHooks(): Hooks {
+  const error: Hooks['error'] = [];
+  return {
+    error,
+    delivery: [],
+    reportError: (value, context) => callHooks(error, value, context),
+  };
+}
+
+/** Inbox mode's events step: one commit of every event, then this process's workers are woken. */
+function storeStep(
+  inbox: InboxStore,
+  resolved: ResolvedOptions,
+  hooks: Hooks,
+): DeliveryPipeline['acceptEvents'] {
+  const target = {
+    inbox,
+    keyOf: resolved.keyOf,
+    now: Date.now,
+    wake: () => wakeInboxWorkers(inbox),
+    reportError: hooks.reportError,
+  };
+  return (events, report) => storeEvents(events, report, target);
+}
+
+/** A pipeline around its events step: `handle()` and the hooks, the same in both modes. */
+function createIntake(
+  options: ResolvedOptions,
+  hooks: Hooks,
+  acceptEvents: DeliveryPipeline['acceptEvents'],
+): WebhookIntake {
+  const pipeline: DeliveryPipeline = { options, acceptEvents };
+  const answer = (report: DeliveryReport, response: WebhookResponse): WebhookResponse => {
     report.status = response.status;
     // Without hooks, not even the call (its rest arguments are an array per delivery).
-    if (deliveryHooks.length > 0) callHooks(deliveryHooks, report);
+    if (hooks.delivery.length > 0) callHooks(hooks.delivery, report);
     return response;
   };
   // Only a broken request object (e.g. a throwing header lookup) throws or rejects.
   const broken = (report: DeliveryReport, cause: unknown): WebhookResponse => {
-    reportError(new C2pError('HANDLER_FAILED', { cause }), {});
-    return finish(report, refuse(report, 'HANDLER_FAILED'));
+    hooks.reportError(new C2pError('HANDLER_FAILED', { cause }), {});
+    return answer(report, refuse(report, 'HANDLER_FAILED'));
   };
-
   return {
-    on(eventType, handler) {
-      handlers.on(eventType, handler as EventHandler<C2pEvent, unknown>);
-      return this;
-    },
-    onAny(handler) {
-      handlers.onAny(handler as EventHandler<C2pEvent, unknown>);
-      return this;
-    },
-    onUnknown(handler) {
-      handlers.onUnknown(handler as EventHandler<C2pEvent, unknown>);
-      return this;
-    },
     onError(hook) {
-      errorHooks.push(hook);
+      hooks.error.push(hook);
       return this;
     },
     onDelivery(hook) {
-      deliveryHooks.push(hook);
-      return this;
-    },
-    onAttempt(hook) {
-      attemptHooks.push(hook);
+      hooks.delivery.push(hook);
       return this;
     },
     handle(request) {
@@ -112,37 +150,12 @@ export function createWebhooks<
         return Promise.resolve(broken(report, cause));
       }
       // One promise for the caller, and no more than the steps themselves made.
-      if (!(decided instanceof Promise)) return Promise.resolve(finish(report, decided));
+      if (!(decided instanceof Promise)) return Promise.resolve(answer(report, decided));
       return decided.then(
-        (response) => finish(report, response),
+        (response) => answer(report, response),
         (cause: unknown) => broken(report, cause),
       );
     },
-    startWorker(workerOptions = {}) {
-      if (!inbox) {
-        throw invalidOption(
-          'options.inbox',
-          'is required to start a worker: pass an inbox to createWebhooks (inbox mode)',
-        );
-      }
-      const worker = startInboxWorker({
-        ...workerOptions,
-        inbox,
-        run: handlers.run,
-        schedule: resolved.schedule,
-        onAttempt: (report) => callHooks(attemptHooks, report),
-        onError: reportError,
-      });
-      workers.add(worker);
-      return {
-        wake: worker.wake,
-        idle: worker.idle,
-        async stop() {
-          workers.delete(worker);
-          await worker.stop();
-        },
-      };
-    },
-    maxBodyBytes: resolved.maxBodyBytes,
+    maxBodyBytes: options.maxBodyBytes,
   };
 }

@@ -107,6 +107,13 @@ export interface InboxStore {
   retryNow(id: string): Promise<boolean>;
   /** Deletes one bounded batch of `processed` events older than the retention; answers how many. */
   sweep?(): Promise<number>;
+  /**
+   * Calls `listener` when another process may have made an event due (stored,
+   * replayed or retried one), for inboxes that can tell, e.g. through
+   * PostgreSQL's LISTEN/NOTIFY; answers the function that stops it. Workers
+   * without it find such events at their next poll.
+   */
+  watch?(listener: () => void): () => void;
   /** Closes what the store opened itself. */
   close?(): Promise<void>;
 }

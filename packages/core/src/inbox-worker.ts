@@ -1,24 +1,29 @@
-import { C2pError, integerOption, storeUnavailable } from './errors.js';
+import { guardHook } from './call-hooks.js';
+import { type Handlers, type RunHandlers, runnerOf } from './create-handlers.js';
+import {
+  POLL_INTERVAL_MS,
+  RENEWED_LEASE_MS,
+  SWEEP_INTERVAL_MS,
+  WORKER_CONCURRENCY,
+} from './defaults.js';
+import { C2pError, integerOption, invalidOption, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
-import { HandlerFailure } from './handler-failure.js';
+import { guardHandlers, HandlerFailure } from './handler-failure.js';
 import {
   type InboxEntry,
   type InboxLease,
   type InboxStore,
+  type InboxTransactionOf,
   isTransactionalInbox,
 } from './inbox-store.js';
+import { watchInbox } from './inbox-wakeups.js';
+import { createLeaseKeeper, type LeaseKeeper } from './lease-keeper.js';
 import { parseEvents } from './parse-events.js';
-import type { RetrySchedule } from './retry-schedule.js';
-
-/** What an inbox handler receives beside the event. */
-export interface InboxRunContext<Tx = unknown> {
-  /** The event's idempotency key: send it as the idempotency key of your own external calls. */
-  key: string;
-  /** The inbox's transaction for SQL inboxes, committed with the event's `processed` state. */
-  tx: Tx;
-  /** This attempt's number, from 1. */
-  attempt: number;
-}
+import {
+  createRetrySchedule,
+  type RetrySchedule,
+  type RetryScheduleOptions,
+} from './retry-schedule.js';
 
 /** What happened to one attempt. */
 export type AttemptOutcome =
@@ -50,15 +55,20 @@ export interface AttemptReport {
 }
 
 /** Options for {@link startInboxWorker}. */
-export interface InboxWorkerOptions {
-  inbox: InboxStore;
-  /** Runs the handlers for one event; throws to fail the attempt. */
-  run(event: C2pEvent, context: InboxRunContext): Promise<void> | undefined;
-  /** When to try again after a failure. */
-  schedule: RetrySchedule;
+export interface InboxWorkerOptions<I extends InboxStore = InboxStore> {
+  /** The inbox to drain: the same one the intake stores into, in this process or another. */
+  inbox: I;
+  /** What to run for each event, from {@link createHandlers}; handlers receive the inbox's transaction. */
+  handlers: Handlers<InboxTransactionOf<I>>;
+  /**
+   * When to try again after a failure, as options for {@link createRetrySchedule}
+   * or a schedule of your own. Defaults to about three days of exponential
+   * backoff with jitter, then `dead`.
+   */
+  retry?: RetryScheduleOptions | RetrySchedule;
   /** How many events run at once in this process. Defaults to `4`. */
   concurrency?: number;
-  /** How long a lease holds before another worker may take the event over; renewed while handlers run. Defaults to `15000`. */
+  /** How long a lease holds before another worker may take the event over, in ms; renewed every third of it while handlers run. Defaults to `10000`. */
   leaseMs?: number;
   /** How often to look for due events when nothing wakes the worker, in ms. Defaults to `1000`. */
   pollIntervalMs?: number;
@@ -68,22 +78,103 @@ export interface InboxWorkerOptions {
    * `60000`.
    */
   sweepIntervalMs?: number;
-  /** Called once per attempt. */
+  /** Called once per attempt; a hook that throws is ignored. */
   onAttempt?(report: AttemptReport): void;
-  /** Called with failed handlers (the cause) and inbox failures. */
-  onError?(error: C2pError, context: { key?: string; event?: C2pEvent; attempt?: number }): void;
+  /** Called with failed handlers (the cause) and inbox failures; a hook that throws is ignored. */
+  onError?(error: C2pError, context: WorkerErrorContext): void;
   /** The clock, in ms. Defaults to `Date.now`. */
   now?: () => number;
 }
 
+/** What the worker's error hook learns beside the error. */
+export interface WorkerErrorContext {
+  key?: string;
+  event?: C2pEvent;
+  attempt?: number;
+}
+
 /** A running worker. */
 export interface InboxWorker {
-  /** Looks for due events now (the pipeline calls it after each accepted delivery). */
+  /** Looks for due events now (the intake wakes this process's workers by itself). */
   wake(): void;
   /** Resolves when nothing is running and nothing is due (for tests and scripts). */
   idle(): Promise<void>;
   /** Stops leasing, waits for running attempts, and resolves. */
   stop(): Promise<void>;
+}
+
+/** What one attempt needs: the worker's settings and hooks, resolved once. */
+interface Attempts {
+  readonly inbox: InboxStore;
+  readonly run: RunHandlers;
+  readonly leaseMs: number;
+  readonly schedule: RetrySchedule;
+  readonly leases: LeaseKeeper;
+  readonly now: () => number;
+  readonly report: (report: AttemptReport) => void;
+  readonly reportError: (error: C2pError, context: WorkerErrorContext) => void;
+}
+
+/**
+ * Runs the handlers of events stored in an inbox: at once when woken, again on
+ * the retry schedule when they fail, one event of a resource at a time. Needs
+ * no credentials and no HTTP: the intake may run in other processes. Leases are
+ * renewed while handlers run, so a live worker never loses its event and a
+ * crashed one's event is taken over when its lease runs out. Stop it before
+ * closing the inbox.
+ *
+ * @example
+ * const handlers = createHandlers<InboxTransactionOf<typeof inbox>>()
+ *   .on('PAYMENT-COMPLETED', async (event, { key, tx }) => { ... });
+ * const worker = startInboxWorker({ inbox, handlers, concurrency: 8 });
+ * process.on('SIGTERM', () => worker.stop().then(() => inbox.close()));
+ */
+export function startInboxWorker<I extends InboxStore>(
+  options: InboxWorkerOptions<I>,
+): InboxWorker {
+  const attempts = resolveWorkerOptions(options);
+  const concurrency = integerOption(options.concurrency, 'options.concurrency', {
+    fallback: WORKER_CONCURRENCY,
+  });
+  const pollIntervalMs = integerOption(options.pollIntervalMs, 'options.pollIntervalMs', {
+    fallback: POLL_INTERVAL_MS,
+  });
+  const sweepIntervalMs = integerOption(options.sweepIntervalMs, 'options.sweepIntervalMs', {
+    fallback: SWEEP_INTERVAL_MS,
+    min: 0,
+  });
+  return runLoop(attempts, { concurrency, pollIntervalMs, sweepIntervalMs });
+}
+
+function resolveWorkerOptions<I extends InboxStore>(options: InboxWorkerOptions<I>): Attempts {
+  if (typeof options !== 'object' || options === null)
+    throw invalidOption('options', 'must be an object');
+  const { inbox } = options;
+  if (typeof inbox !== 'object' || inbox === null)
+    throw invalidOption('options.inbox', 'must be an inbox store, e.g. createSqliteInbox()');
+  const run = runnerOf(options.handlers);
+  if (run === undefined)
+    throw invalidOption('options.handlers', 'must be a registry from createHandlers()');
+  const leaseMs = integerOption(options.leaseMs, 'options.leaseMs', {
+    fallback: RENEWED_LEASE_MS,
+  });
+  return {
+    inbox,
+    run,
+    leaseMs,
+    schedule:
+      typeof options.retry === 'function' ? options.retry : createRetrySchedule(options.retry),
+    leases: createLeaseKeeper((id, token, ms) => inbox.renew(id, token, ms), leaseMs),
+    now: options.now ?? Date.now,
+    report: guardHook(options.onAttempt),
+    reportError: guardHook(options.onError),
+  };
+}
+
+interface LoopSettings {
+  readonly concurrency: number;
+  readonly pollIntervalMs: number;
+  readonly sweepIntervalMs: number;
 }
 
 const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
@@ -97,127 +188,17 @@ const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
     signal.wake = done;
   });
 
-/**
- * Runs the handlers of events stored in an inbox: at once when woken, again on
- * the retry schedule when they fail, one event of a resource at a time. Leases
- * are renewed while handlers run, so a live worker never loses its event and a
- * crashed one's event is taken over when its lease runs out.
- */
-export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
-  const { inbox, run, schedule } = options;
-  const concurrency = integerOption(options.concurrency, 'options.concurrency', { fallback: 4 });
-  const leaseMs = integerOption(options.leaseMs, 'options.leaseMs', { fallback: 15_000 });
-  const pollIntervalMs = integerOption(options.pollIntervalMs, 'options.pollIntervalMs', {
-    fallback: 1_000,
-  });
-  const sweepIntervalMs = integerOption(options.sweepIntervalMs, 'options.sweepIntervalMs', {
-    fallback: 60_000,
-    min: 0,
-  });
-  const now = options.now ?? Date.now;
-  const transactional = isTransactionalInbox(inbox);
+/** The worker's loop: sweep, lease what there is room for, run it, sleep until woken or the next poll. */
+function runLoop(attempts: Attempts, settings: LoopSettings): InboxWorker {
+  const { inbox, now, leaseMs } = attempts;
+  const { concurrency, pollIntervalMs } = settings;
   const running = new Set<Promise<void>>();
   const signal: { wake?: () => void } = {};
+  const sweep = createSweeper(attempts, settings.sweepIntervalMs);
   let stopped = false;
   let woken = false;
   let idleWaiters: Array<() => void> = [];
   let lastPollFound = 0;
-  let nextSweepAt = now() + sweepIntervalMs;
-
-  const report = (value: AttemptReport): void => {
-    try {
-      options.onAttempt?.(value);
-    } catch {
-      // A broken hook must not stop the worker.
-    }
-  };
-  const reportError = (
-    error: C2pError,
-    context: { key?: string; event?: C2pEvent; attempt?: number },
-  ): void => {
-    try {
-      options.onError?.(error, context);
-    } catch {
-      // A broken hook must not stop the worker.
-    }
-  };
-
-  const attempt = async ({ entry, token }: InboxLease): Promise<void> => {
-    const started = now();
-    const base = {
-      id: entry.id,
-      key: entry.key,
-      eventType: entry.eventType,
-      resourceKey: entry.resourceKey,
-      attempt: entry.attempts,
-    };
-    const renewal = setInterval(
-      () => {
-        inbox.renew(entry.id, token, leaseMs).catch(() => undefined);
-      },
-      Math.max(1, Math.floor(leaseMs / 3)),
-    );
-    let event: C2pEvent | undefined;
-    try {
-      event = decode(entry);
-      const context = { key: entry.key, attempt: entry.attempts };
-      const guarded = async (tx: unknown): Promise<void> => {
-        try {
-          await run(event as C2pEvent, { ...context, tx });
-        } catch (cause) {
-          throw new HandlerFailure(cause);
-        }
-      };
-      let done: boolean;
-      if (transactional) done = await inbox.completeWithin(entry.id, token, guarded);
-      else {
-        await guarded(undefined);
-        done = await inbox.complete(entry.id, token);
-      }
-      report({
-        ...base,
-        outcome: done ? 'processed' : 'lease_lost',
-        nextAttemptAt: null,
-        durationMs: now() - started,
-      });
-    } catch (thrown) {
-      const handlerFailed = thrown instanceof HandlerFailure || event === undefined;
-      const cause = thrown instanceof HandlerFailure ? thrown.cause : thrown;
-      const error = handlerFailed
-        ? new C2pError('HANDLER_FAILED', { cause })
-        : storeUnavailable(thrown);
-      reportError(error, { key: entry.key, event, attempt: entry.attempts });
-      // The attempt is recorded on the schedule after a store failure too: a
-      // transaction the handler left unusable fails its commit on every attempt,
-      // and only the schedule ends that. When the store is really down, recording
-      // fails as well, and the lease runs out instead.
-      const delay = event === undefined ? null : schedule(entry.attempts);
-      const retryAt = delay === null ? null : now() + delay;
-      let recorded: boolean;
-      try {
-        recorded = await inbox.fail(entry.id, token, { error: describe(cause), retryAt });
-      } catch (failError) {
-        if (handlerFailed) reportError(storeUnavailable(failError), { key: entry.key, event });
-        report({
-          ...base,
-          outcome: 'store_unavailable',
-          nextAttemptAt: null,
-          durationMs: now() - started,
-          error,
-        });
-        return;
-      }
-      report({
-        ...base,
-        outcome: !recorded ? 'lease_lost' : retryAt === null ? 'dead' : 'retrying',
-        nextAttemptAt: recorded ? retryAt : null,
-        durationMs: now() - started,
-        error,
-      });
-    } finally {
-      clearInterval(renewal);
-    }
-  };
 
   const poll = async (): Promise<void> => {
     const room = concurrency - running.size;
@@ -226,13 +207,13 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
     try {
       leases = await inbox.lease(room, leaseMs);
     } catch (error) {
-      reportError(storeUnavailable(error), {});
+      attempts.reportError(storeUnavailable(error), {});
       lastPollFound = 0;
       return;
     }
     lastPollFound = leases.length;
     for (const lease of leases) {
-      const task: Promise<void> = attempt(lease).finally(() => {
+      const task: Promise<void> = attempt(lease, attempts).finally(() => {
         running.delete(task);
         // A finished event may unblock the next event of its resource.
         wake();
@@ -241,22 +222,10 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
     }
   };
 
-  // Housekeeping between polls, so processed events do not grow forever; a
-  // failure is retried at the next interval.
-  const sweep = async (): Promise<void> => {
-    if (sweepIntervalMs === 0 || typeof inbox.sweep !== 'function' || now() < nextSweepAt) return;
-    nextSweepAt = now() + sweepIntervalMs;
-    try {
-      await inbox.sweep();
-    } catch (error) {
-      reportError(storeUnavailable(error), {});
-    }
-  };
-
   const loop = async (): Promise<void> => {
     while (!stopped) {
       woken = false;
-      await sweep();
+      await sweep(now());
       await poll();
       if (stopped) break;
       if (running.size === 0 && lastPollFound === 0 && !woken) {
@@ -275,6 +244,7 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
     signal.wake?.();
   }
 
+  const unwatch = watchInbox(inbox, wake);
   const loopDone = loop();
 
   return {
@@ -289,12 +259,124 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
     },
     async stop() {
       stopped = true;
+      unwatch();
       signal.wake?.();
       await loopDone;
       await Promise.allSettled([...running]);
       for (const resolve of idleWaiters) resolve();
       idleWaiters = [];
     },
+  };
+}
+
+/**
+ * Housekeeping between polls, so processed events do not grow forever; a
+ * failure is retried at the next interval.
+ */
+function createSweeper(attempts: Attempts, sweepIntervalMs: number): (at: number) => Promise<void> {
+  const { inbox } = attempts;
+  let nextSweepAt = attempts.now() + sweepIntervalMs;
+  return async (at) => {
+    if (sweepIntervalMs === 0 || typeof inbox.sweep !== 'function' || at < nextSweepAt) return;
+    nextSweepAt = at + sweepIntervalMs;
+    try {
+      await inbox.sweep();
+    } catch (error) {
+      attempts.reportError(storeUnavailable(error), {});
+    }
+  };
+}
+
+/** One attempt of one leased event: its handlers, then `processed`, or the failure recorded. */
+async function attempt({ entry, token }: InboxLease, attempts: Attempts): Promise<void> {
+  const { inbox, now } = attempts;
+  const started = now();
+  const letGo = attempts.leases.hold(entry.id, token);
+  let event: C2pEvent | undefined;
+  try {
+    event = decode(entry);
+    const work = guardHandlers(attempts.run, event, { key: entry.key, attempt: entry.attempts });
+    let done: boolean;
+    if (isTransactionalInbox(inbox)) done = await inbox.completeWithin(entry.id, token, work);
+    else {
+      await work(undefined);
+      done = await inbox.complete(entry.id, token);
+    }
+    attempts.report({
+      ...reportBase(entry),
+      outcome: done ? 'processed' : 'lease_lost',
+      nextAttemptAt: null,
+      durationMs: now() - started,
+    });
+  } catch (thrown) {
+    await recordFailure(entry, token, { thrown, event, started }, attempts);
+  } finally {
+    letGo();
+  }
+}
+
+/** What went wrong in one attempt. */
+interface AttemptFailure {
+  readonly thrown: unknown;
+  /** The decoded event; `undefined` when the stored payload could not be decoded. */
+  readonly event: C2pEvent | undefined;
+  readonly started: number;
+}
+
+/**
+ * Records a failed attempt on the schedule: `retrying`, or `dead` when it is
+ * spent (or the payload cannot be decoded). It is recorded after a store
+ * failure too: a transaction the handler left unusable fails its commit on
+ * every attempt, and only the schedule ends that. When the store is really
+ * down, recording fails as well, and the lease runs out instead.
+ */
+async function recordFailure(
+  entry: InboxEntry,
+  token: string,
+  { thrown, event, started }: AttemptFailure,
+  attempts: Attempts,
+): Promise<void> {
+  const { now } = attempts;
+  const handlerFailed = thrown instanceof HandlerFailure || event === undefined;
+  const cause = thrown instanceof HandlerFailure ? thrown.cause : thrown;
+  const error = handlerFailed
+    ? new C2pError('HANDLER_FAILED', { cause })
+    : storeUnavailable(thrown);
+  attempts.reportError(error, { key: entry.key, event, attempt: entry.attempts });
+  const delay = event === undefined ? null : attempts.schedule(entry.attempts);
+  const retryAt = delay === null ? null : now() + delay;
+  let recorded: boolean;
+  try {
+    recorded = await attempts.inbox.fail(entry.id, token, { error: describe(cause), retryAt });
+  } catch (failError) {
+    if (handlerFailed) attempts.reportError(storeUnavailable(failError), { key: entry.key, event });
+    attempts.report({
+      ...reportBase(entry),
+      outcome: 'store_unavailable',
+      nextAttemptAt: null,
+      durationMs: now() - started,
+      error,
+    });
+    return;
+  }
+  attempts.report({
+    ...reportBase(entry),
+    outcome: !recorded ? 'lease_lost' : retryAt === null ? 'dead' : 'retrying',
+    nextAttemptAt: recorded ? retryAt : null,
+    durationMs: now() - started,
+    error,
+  });
+}
+
+function reportBase(
+  entry: InboxEntry,
+): Pick<AttemptReport, 'id' | 'key' | 'eventType' | 'resourceKey' | 'attempt'> {
+  return {
+    id: entry.id,
+    key: entry.key,
+    eventType: entry.eventType,
+    resourceKey: entry.resourceKey,
+    attempt: entry.attempts,
   };
 }
 

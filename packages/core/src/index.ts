@@ -14,6 +14,12 @@ export {
   type ClientIpResolver,
   createClientIpResolver,
 } from './client-ip.js';
+export {
+  createHandlers,
+  type EventHandler,
+  type HandlerContext,
+  type Handlers,
+} from './create-handlers.js';
 export { createWebhooks } from './create-webhooks.js';
 export type {
   DeliveryReport,
@@ -49,7 +55,6 @@ export {
   type ResourceKind,
   type UnknownEventTypeEvent,
 } from './events.js';
-export type { EventHandler, HandlerContext } from './handler-registry.js';
 export { defaultIdempotencyKey } from './idempotency-key.js';
 export type {
   ClaimResult,
@@ -70,13 +75,14 @@ export {
   inboxStates,
   type TransactionalInboxStore,
 } from './inbox-store.js';
+export { wakeInboxWorkers } from './inbox-wakeups.js';
 export {
   type AttemptOutcome,
   type AttemptReport,
-  type InboxRunContext,
   type InboxWorker,
   type InboxWorkerOptions,
   startInboxWorker,
+  type WorkerErrorContext,
 } from './inbox-worker.js';
 export {
   clik2payIps,
@@ -93,16 +99,17 @@ export {
   parseEvents,
   type RawBody,
 } from './parse-events.js';
-export type { WebhooksOptions } from './resolve-options.js';
+export type {
+  CommonWebhooksOptions,
+  InboxWebhooksOptions,
+  SyncWebhooksOptions,
+  WebhooksOptions,
+} from './resolve-options.js';
 export {
   createRetrySchedule,
   type RetrySchedule,
   type RetryScheduleOptions,
+  retryScheduleDefaults,
 } from './retry-schedule.js';
 export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
-export type {
-  DeliveryHandler,
-  HandlerTransaction,
-  Webhooks,
-  WorkerOptions,
-} from './webhooks.js';
+export type { DeliveryHandler, WebhookIntake, Webhooks } from './webhooks.js';

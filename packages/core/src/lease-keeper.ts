@@ -1,28 +1,29 @@
-import type { IdempotencyStore } from './idempotency-store.js';
-
-/** Keeps the leases of the events being processed alive. */
+/** Keeps the leases of the events being processed alive: sync mode's claims and the inbox worker's leases alike. */
 export interface LeaseKeeper {
-  /** Renews `key`'s lease every third of it until the returned function is called. */
-  hold(key: string, token: string): () => void;
+  /** Renews the lease of `id` (a key, or an inbox event's id) every third of it until the returned function is called. */
+  hold(id: string, token: string): () => void;
 }
 
+/** Extends the lease of `id` to `leaseMs` from now; `false` when `token` no longer holds it. */
+export type RenewLease = (id: string, token: string, leaseMs: number) => Promise<boolean>;
+
 interface Held {
-  readonly key: string;
+  readonly id: string;
   readonly token: string;
 }
 
 const release = (): void => {};
 
 /**
- * Renews every held lease with `store.renew` every third of `leaseMs`, on one
- * timer for all of them: holding and letting go cost a set insertion, not a
- * timer per event, and the timer is not re-armed once nothing is held. A lease
- * is renewed within a third of `leaseMs` of being held, and then every third.
- * A store without `renew` holds nothing: its lease must outlast the handlers.
+ * Renews every held lease with `renew` every third of `leaseMs`, on one timer
+ * for all of them: holding and letting go cost a set insertion, not a timer
+ * per event, and the timer is not re-armed once nothing is held. A lease is
+ * renewed within a third of `leaseMs` of being held, and then every third.
+ * Without `renew` (a store that cannot renew) it holds nothing: such a lease
+ * must outlast the handlers.
  */
-export function createLeaseKeeper(store: IdempotencyStore, leaseMs: number): LeaseKeeper {
-  if (typeof store.renew !== 'function') return { hold: () => release };
-  const renew = store.renew.bind(store);
+export function createLeaseKeeper(renew: RenewLease | undefined, leaseMs: number): LeaseKeeper {
+  if (renew === undefined) return { hold: () => release };
   const every = Math.max(1, Math.floor(leaseMs / 3));
   const held = new Set<Held>();
   let armed = false;
@@ -31,7 +32,7 @@ export function createLeaseKeeper(store: IdempotencyStore, leaseMs: number): Lea
     armed = false;
     if (held.size === 0) return;
     for (const lease of held) {
-      renew(lease.key, lease.token, leaseMs).then(
+      renew(lease.id, lease.token, leaseMs).then(
         // `false`: the lease is lost already; completion will say so.
         (kept) => kept || held.delete(lease),
         // A backend hiccup: try again at the next tick, while the lease lasts.
@@ -49,8 +50,8 @@ export function createLeaseKeeper(store: IdempotencyStore, leaseMs: number): Lea
   };
 
   return {
-    hold(key, token) {
-      const lease = { key, token };
+    hold(id, token) {
+      const lease = { id, token };
       held.add(lease);
       arm();
       return () => {

@@ -1,8 +1,8 @@
+import type { RunHandlers } from './create-handlers.js';
 import type { ErrorContext, EventOutcome } from './delivery-report.js';
 import { C2pError, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
-import { HandlerFailure } from './handler-failure.js';
-import type { HandlerContext } from './handler-registry.js';
+import { guardHandlers, HandlerFailure } from './handler-failure.js';
 import {
   type ClaimResult,
   type IdempotencyStore,
@@ -20,13 +20,10 @@ export interface EventProcessor {
   /** Renews the leases of claimed events while their handlers run. */
   readonly leases: LeaseKeeper;
   /** Runs the event's handlers: a promise only when one of them returned one. */
-  run(event: C2pEvent, context: HandlerContext<unknown>): Promise<void> | undefined;
+  readonly run: RunHandlers;
   /** Hands an error to the error hooks. */
   reportError(error: C2pError, context: ErrorContext): void;
 }
-
-/** The handlers of one event, given the store's transaction (or `undefined`). */
-type Work = (tx: unknown) => Promise<void>;
 
 /**
  * Processes one event exactly once, and answers its outcome; never throws.
@@ -57,22 +54,15 @@ async function processOnce(
 ): Promise<EventOutcome> {
   try {
     // Checked by the caller: called as a method, so the store keeps its `this`.
-    const outcome = store.processOnce?.(key, processor.retainMs, guarded(event, key, processor));
+    const outcome = store.processOnce?.(
+      key,
+      processor.retainMs,
+      guardHandlers(processor.run, event, { key, attempt: 1 }),
+    );
     return (await outcome) as EventOutcome;
   } catch (error) {
     return failure(error, event, key, processor);
   }
-}
-
-/** The handlers of one event as a store's transaction runs them: a throw becomes a {@link HandlerFailure}. */
-function guarded(event: C2pEvent, key: string, processor: EventProcessor): Work {
-  return async (tx) => {
-    try {
-      await processor.run(event, { key, tx, attempt: 1 });
-    } catch (cause) {
-      throw new HandlerFailure(cause);
-    }
-  };
 }
 
 /**
@@ -141,7 +131,7 @@ async function runAndComplete(
           key,
           token,
           retainMs,
-          guarded(event, key, processor),
+          guardHandlers(processor.run, event, { key, attempt: 1 }),
         );
       else {
         // The handlers run here, without a closure or an extra promise when they are synchronous.

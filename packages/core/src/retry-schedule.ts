@@ -16,6 +16,14 @@ export interface RetryScheduleOptions {
   jitter?: number;
 }
 
+/** The defaults of {@link createRetrySchedule}, for apps that show or derive from them. */
+export const retryScheduleDefaults = {
+  maxAttempts: 25,
+  baseDelayMs: 2_000,
+  maxDelayMs: 6 * 60 * 60 * 1000,
+  jitter: 0.2,
+} as const satisfies Required<RetryScheduleOptions>;
+
 /**
  * When to try a failed event again: given how many attempts have been made,
  * the delay in ms before the next one, or `null` when the schedule is spent.
@@ -35,17 +43,17 @@ export function createRetrySchedule(
   random: () => number = Math.random,
 ): RetrySchedule {
   const maxAttempts = integerOption(options.maxAttempts, 'options.retry.maxAttempts', {
-    fallback: 25,
+    fallback: retryScheduleDefaults.maxAttempts,
   });
   const baseDelayMs = integerOption(options.baseDelayMs, 'options.retry.baseDelayMs', {
-    fallback: 2_000,
+    fallback: retryScheduleDefaults.baseDelayMs,
     min: 0,
   });
   const maxDelayMs = integerOption(options.maxDelayMs, 'options.retry.maxDelayMs', {
-    fallback: 6 * 60 * 60 * 1000,
+    fallback: retryScheduleDefaults.maxDelayMs,
     min: baseDelayMs,
   });
-  const jitter = options.jitter ?? 0.2;
+  const jitter = options.jitter ?? retryScheduleDefaults.jitter;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter < 1)) {
     throw invalidOption('options.retry.jitter', 'must be a number from 0 to below 1');
   }

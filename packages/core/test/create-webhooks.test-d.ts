@@ -9,9 +9,21 @@ import type {
   ResourceBase,
   UnknownEventTypeEvent,
 } from '../src/events.js';
-import type { IdempotencyStore, TransactionalIdempotencyStore } from '../src/idempotency-store.js';
-import type { TransactionalInboxStore } from '../src/inbox-store.js';
-import { createWebhooks, type DeliveryHandler, type HandlerContext } from '../src/index.js';
+import type {
+  IdempotencyStore,
+  TransactionalIdempotencyStore,
+  TransactionOf,
+} from '../src/idempotency-store.js';
+import type { InboxTransactionOf, TransactionalInboxStore } from '../src/inbox-store.js';
+import {
+  createHandlers,
+  createWebhooks,
+  type DeliveryHandler,
+  type HandlerContext,
+  type InboxWorker,
+  startInboxWorker,
+  type WebhookIntake,
+} from '../src/index.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 
@@ -139,21 +151,62 @@ describe('ctx.tx', () => {
 });
 
 describe('inbox mode types', () => {
-  it('hands handlers the inbox transaction, not the store one', () => {
-    interface Client {
-      query(sql: string): Promise<void>;
-    }
-    const inbox = {} as TransactionalInboxStore<Client>;
-    createWebhooks({ credentials, allowedIps: ['production'], inbox }).on(
+  interface Client {
+    query(sql: string): Promise<void>;
+  }
+  const inbox = {} as TransactionalInboxStore<Client>;
+
+  it("hands the worker's handlers the inbox transaction", () => {
+    const handlers = createHandlers<InboxTransactionOf<typeof inbox>>().on(
       'PAYMENT-COMPLETED',
       (_event, context) => {
         expectTypeOf(context.tx).toEqualTypeOf<Client>();
         expectTypeOf(context.attempt).toEqualTypeOf<number>();
       },
     );
-    createWebhooks({ credentials, allowedIps: ['production'], inbox: createMemoryInbox() }).onAny(
+    expectTypeOf(startInboxWorker({ inbox, handlers })).toEqualTypeOf<InboxWorker>();
+    createHandlers().onAny((_event, context) => {
+      expectTypeOf(context.tx).toEqualTypeOf<undefined>();
+    });
+  });
+
+  it('refuses a registry typed for another transaction', () => {
+    // @ts-expect-error the inbox hands its handlers a Client, not undefined
+    startInboxWorker({ inbox, handlers: createHandlers<undefined>() });
+  });
+
+  it('refuses, at compile time, an option of sync mode or of the worker', () => {
+    const base = { credentials, allowedIps: ['production'], inbox };
+    // @ts-expect-error handlers go to startInboxWorker
+    createWebhooks({ ...base, handlers: createHandlers<Client>() });
+    // @ts-expect-error the retry schedule is the worker's
+    createWebhooks({ ...base, retry: { maxAttempts: 3 } });
+    // @ts-expect-error the lease is the worker's
+    createWebhooks({ ...base, leaseMs: 5_000 });
+    // @ts-expect-error retention is the inbox store's own option
+    createWebhooks({ ...base, retainMs: 1_000 });
+    // @ts-expect-error the inbox deduplicates; no store
+    createWebhooks({ ...base, store: {} as IdempotencyStore });
+  });
+
+  it('gives an inbox intake no handler methods', () => {
+    const intake = createWebhooks({ credentials, allowedIps: ['production'], inbox });
+    expectTypeOf(intake).toEqualTypeOf<WebhookIntake>();
+    expectTypeOf(intake).not.toHaveProperty('on');
+  });
+
+  it('refuses a retry schedule in sync mode', () => {
+    // @ts-expect-error sync mode's only retries are Clik2pay's
+    createWebhooks({ credentials, allowedIps: ['production'], retry: { maxAttempts: 3 } });
+  });
+
+  it('types sync handlers by the store given with them', () => {
+    const store = {} as TransactionalIdempotencyStore<Client>;
+    const handlers = createHandlers<TransactionOf<typeof store>>();
+    createWebhooks({ credentials, allowedIps: ['production'], store, handlers }).on(
+      'PAYMENT-FAILED',
       (_event, context) => {
-        expectTypeOf(context.tx).toEqualTypeOf<undefined>();
+        expectTypeOf(context.tx).toEqualTypeOf<Client>();
       },
     );
   });

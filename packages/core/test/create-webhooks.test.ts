@@ -11,7 +11,7 @@ import {
   createWebhooks,
   type DeliveryReport,
   defaultIdempotencyKey,
-  type WebhooksOptions,
+  type SyncWebhooksOptions,
 } from '../src/index.js';
 import { createMemoryStore } from '../src/memory-store.js';
 import { parseEvents } from '../src/parse-events.js';
@@ -69,7 +69,7 @@ function paymentRequestEvent(
 }
 
 function setup<S extends IdempotencyStore = IdempotencyStore>(
-  options: Partial<WebhooksOptions<S>> = {},
+  options: Partial<SyncWebhooksOptions<S>> = {},
 ) {
   const reports: DeliveryReport[] = [];
   const errors: Array<{ error: C2pError; key: string | undefined }> = [];
@@ -77,7 +77,7 @@ function setup<S extends IdempotencyStore = IdempotencyStore>(
     credentials: { username: USERNAME, password: PASSWORD },
     allowedIps: ['production'],
     ...options,
-  } as WebhooksOptions<S>)
+  } as SyncWebhooksOptions<S>)
     .onDelivery((report) => reports.push(structuredClone(report)))
     .onError((error, context) => errors.push({ error, key: context.key }));
   return { webhooks, reports, errors };
@@ -1250,7 +1250,7 @@ describe('createWebhooks() options', () => {
       '[@c2p/core] options.realm: must be a string without quotes, backslashes or control characters',
     ],
   ])('throws on %s, naming the option', (_name, options, expected) => {
-    expect(message(() => createWebhooks(options as unknown as WebhooksOptions))).toBe(expected);
+    expect(message(() => createWebhooks(options as unknown as SyncWebhooksOptions))).toBe(expected);
   });
 
   it('exposes its body limit, for adapters that enforce it while reading', () => {

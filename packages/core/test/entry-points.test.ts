@@ -10,6 +10,7 @@ it('exports from @c2p/core exactly what users need', () => {
     'clik2payIps',
     'createBasicAuthVerifier',
     'createClientIpResolver',
+    'createHandlers',
     'createIpAllowlist',
     'createMemoryInbox',
     'createMemoryStore',
@@ -24,8 +25,10 @@ it('exports from @c2p/core exactly what users need', () => {
     'isKnownEvent',
     'isKnownEventType',
     'parseEvents',
+    'retryScheduleDefaults',
     'startInboxWorker',
     'verifyBasicAuth',
+    'wakeInboxWorkers',
   ]);
 });
 

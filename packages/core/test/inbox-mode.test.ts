@@ -2,8 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryReport } from '../src/delivery-report.js';
 import type { C2pError } from '../src/errors.js';
 import type { InboxStore } from '../src/inbox-store.js';
-import type { AttemptReport, InboxWorker } from '../src/inbox-worker.js';
-import { createWebhooks, type WebhookRequest } from '../src/index.js';
+import type { AttemptReport, InboxWorker, InboxWorkerOptions } from '../src/inbox-worker.js';
+import {
+  createHandlers,
+  createWebhooks,
+  startInboxWorker,
+  type WebhookRequest,
+  wakeInboxWorkers,
+} from '../src/index.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 
@@ -34,20 +40,26 @@ function setup(inbox: InboxStore = createMemoryInbox()) {
   const attempts: AttemptReport[] = [];
   const errors: C2pError[] = [];
   const handled: string[] = [];
-  const webhooks = createWebhooks({
-    credentials,
-    allowedIps: ['loopback'],
-    inbox,
-    retry: { baseDelayMs: 10, maxAttempts: 3, jitter: 0 },
-  })
-    .on('PAYMENT-COMPLETED', async (e, { key, attempt, tx }) => {
-      expect(tx).toBeUndefined();
-      handled.push(`${e.resource.id}:${e.resource.status}:${attempt}:${key}`);
-    })
+  const webhooks = createWebhooks({ credentials, allowedIps: ['loopback'], inbox })
     .onDelivery((report) => reports.push(report))
-    .onAttempt((report) => attempts.push(report))
     .onError((error) => errors.push(error));
-  return { webhooks, inbox, reports, attempts, errors, handled };
+  const handlers = createHandlers().on('PAYMENT-COMPLETED', async (e, { key, attempt, tx }) => {
+    expect(tx).toBeUndefined();
+    handled.push(`${e.resource.id}:${e.resource.status}:${attempt}:${key}`);
+  });
+  const startWorker = (options: Partial<InboxWorkerOptions> = {}): InboxWorker => {
+    const worker = startInboxWorker({
+      inbox,
+      handlers,
+      retry: { baseDelayMs: 10, maxAttempts: 3, jitter: 0 },
+      onAttempt: (report) => attempts.push(report),
+      onError: (error) => errors.push(error),
+      ...options,
+    });
+    workers.push(worker);
+    return worker;
+  };
+  return { webhooks, inbox, reports, attempts, errors, handled, startWorker };
 }
 
 async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
@@ -129,8 +141,8 @@ describe('inbox mode', () => {
   });
 
   it('runs stored events in the worker at once, with their key and attempt', async () => {
-    const { webhooks, handled, attempts } = setup();
-    workers.push(webhooks.startWorker({ pollIntervalMs: 60_000 }));
+    const { webhooks, handled, attempts, startWorker } = setup();
+    startWorker({ pollIntervalMs: 60_000 });
     // Let the worker's first look find nothing and go to sleep.
     await new Promise((resolve) => setTimeout(resolve, 20));
     await webhooks.handle(post(event('PR-1')));
@@ -145,18 +157,20 @@ describe('inbox mode', () => {
     let failures = 2;
     const attempts: AttemptReport[] = [];
     const errors: C2pError[] = [];
-    const webhooks = createWebhooks({
-      credentials,
-      allowedIps: ['loopback'],
-      inbox,
-      retry: (attempt) => (attempt < 5 ? 10 : null),
-    })
-      .onAny(async () => {
-        if (failures-- > 0) throw new Error('order system down');
-      })
-      .onAttempt((report) => attempts.push(report))
-      .onError((error) => errors.push(error));
-    workers.push(webhooks.startWorker({ pollIntervalMs: 5 }));
+    const webhooks = createWebhooks({ credentials, allowedIps: ['loopback'], inbox });
+    const handlers = createHandlers().onAny(async () => {
+      if (failures-- > 0) throw new Error('order system down');
+    });
+    workers.push(
+      startInboxWorker({
+        inbox,
+        handlers,
+        retry: (attempt) => (attempt < 5 ? 10 : null),
+        pollIntervalMs: 5,
+        onAttempt: (report) => attempts.push(report),
+        onError: (error) => errors.push(error),
+      }),
+    );
     await webhooks.handle(post(event('PR-1')));
     await until(() => attempts.some((a) => a.outcome === 'processed'));
     expect(attempts.map((a) => a.outcome)).toEqual(['retrying', 'retrying', 'processed']);
@@ -236,27 +250,107 @@ describe('inbox mode', () => {
     }
   });
 
-  it('stops a worker started from the pipeline: it runs nothing after', async () => {
-    const { webhooks, handled } = setup();
-    const worker = webhooks.startWorker({ pollIntervalMs: 10 });
+  it('stops a worker: it runs nothing after, and a delivery no longer wakes it', async () => {
+    const { webhooks, handled, startWorker, inbox } = setup();
+    const worker = startWorker({ pollIntervalMs: 10 });
     await worker.stop();
     await webhooks.handle(post(event('PR-1')));
+    wakeInboxWorkers(inbox);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(handled).toEqual([]);
   });
 
-  it('refuses a worker without an inbox, and a store beside an inbox, naming the option', () => {
-    const sync = createWebhooks({ credentials, allowedIps: ['loopback'] });
-    expect(() => sync.startWorker()).toThrow(
-      '[@c2p/core] options.inbox: is required to start a worker: pass an inbox to createWebhooks (inbox mode)',
+  it('wakes every worker of the inbox in the process, built apart from the intake', async () => {
+    const { webhooks, inbox, handled, startWorker } = setup();
+    const other = createMemoryInbox();
+    startWorker({ pollIntervalMs: 60_000 });
+    startWorker({ pollIntervalMs: 60_000 });
+    // A worker of another inbox is not woken for this one's deliveries.
+    const strangers: string[] = [];
+    workers.push(
+      startInboxWorker({
+        inbox: other,
+        handlers: createHandlers().onAny((e) => {
+          strangers.push(e.resource.id);
+        }),
+        pollIntervalMs: 60_000,
+      }),
     );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await webhooks.handle(post([event('PR-1'), event('PR-2'), event('PR-3')]));
+    await until(() => handled.length === 3);
+    expect(await inbox.counts()).toMatchObject({ processed: 3, pending: 0 });
+    expect(strangers).toEqual([]);
+  });
+
+  it('wakes the workers when an event is made due outside a delivery (a replay)', async () => {
+    const inbox = createMemoryInbox();
+    const attempts: AttemptReport[] = [];
+    let fail = true;
+    workers.push(
+      startInboxWorker({
+        inbox,
+        handlers: createHandlers().onAny(() => {
+          if (fail) throw new Error('down');
+        }),
+        retry: () => null,
+        pollIntervalMs: 60_000,
+        onAttempt: (report) => attempts.push(report),
+      }),
+    );
+    await createWebhooks({ credentials, allowedIps: ['loopback'], inbox }).handle(
+      post(event('PR-1')),
+    );
+    await until(() => attempts.length === 1);
+    expect(attempts[0]?.outcome).toBe('dead');
+    fail = false;
+    const [dead] = await inbox.list({ state: 'dead' });
+    expect(await inbox.replay(dead?.id ?? '')).toBe(true);
+    wakeInboxWorkers(inbox);
+    await until(() => attempts.length === 2);
+    expect(attempts[1]?.outcome).toBe('processed');
+  });
+
+  it('refuses an option of the other mode or of the worker, naming it and where it goes', () => {
+    const inbox = createMemoryInbox();
+    const base = { credentials, allowedIps: ['loopback'], inbox };
+    const refusal = (extra: Record<string, unknown>) => {
+      try {
+        createWebhooks({ ...base, ...extra } as never);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(refusal({ handlers: createHandlers() })).toBe(
+      '[@c2p/core] options.handlers: are run by the worker in inbox mode: startInboxWorker({ inbox, handlers })',
+    );
+    expect(refusal({ retry: { maxAttempts: 3 } })).toBe(
+      "[@c2p/core] options.retry: is the worker's in inbox mode: startInboxWorker({ retry })",
+    );
+    expect(refusal({ leaseMs: 5_000 })).toBe(
+      "[@c2p/core] options.leaseMs: is the worker's in inbox mode: startInboxWorker({ leaseMs })",
+    );
+    expect(refusal({ retainMs: 5_000 })).toMatch(/^\[@c2p\/core\] options\.retainMs: /);
+    expect(() =>
+      createWebhooks({ credentials, allowedIps: ['loopback'], retry: {} } as never),
+    ).toThrow("[@c2p/core] options.retry: is for inbox mode's worker: startInboxWorker({ retry })");
+    expect(() => startInboxWorker({ inbox, handlers: { on() {} } as never })).toThrow(
+      '[@c2p/core] options.handlers: must be a registry from createHandlers()',
+    );
+    expect(() =>
+      createWebhooks({ credentials, allowedIps: ['loopback'], handlers: {} as never }),
+    ).toThrow('[@c2p/core] options.handlers: must be a registry from createHandlers()');
+  });
+
+  it('refuses a store beside an inbox and a bad inbox, naming the option', () => {
     expect(() =>
       createWebhooks({
         credentials,
         allowedIps: ['loopback'],
         store: createMemoryStore(),
         inbox: createMemoryInbox(),
-      }),
+      } as never),
     ).toThrow(/options\.store: is not used in inbox mode/);
     expect(() =>
       createWebhooks({
@@ -266,10 +360,9 @@ describe('inbox mode', () => {
       }),
     ).toThrow(/options\.inbox: has no lease\(\) method/);
     expect(() =>
-      createWebhooks({
-        credentials,
-        allowedIps: ['loopback'],
+      startInboxWorker({
         inbox: createMemoryInbox(),
+        handlers: createHandlers(),
         retry: { maxAttempts: 0 },
       }),
     ).toThrow(/options\.retry\.maxAttempts/);

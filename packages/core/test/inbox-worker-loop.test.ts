@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createHandlers } from '../src/create-handlers.js';
 import type { InboxLease, InboxRecord, InboxStore } from '../src/inbox-store.js';
 import { type InboxWorker, startInboxWorker } from '../src/inbox-worker.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
@@ -39,8 +40,8 @@ afterEach(async () => {
 function start(inbox: InboxStore, run: () => Promise<void>, concurrency = 4) {
   const worker = startInboxWorker({
     inbox,
-    run,
-    schedule: () => null,
+    handlers: createHandlers().onAny(run),
+    retry: () => null,
     concurrency,
     pollIntervalMs: LONG_POLL,
   });

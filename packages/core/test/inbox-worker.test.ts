@@ -1,15 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createHandlers, type HandlerContext } from '../src/create-handlers.js';
 import type { C2pError } from '../src/errors.js';
 import type { C2pEvent } from '../src/events.js';
 import type { InboxRecord } from '../src/inbox-store.js';
 import {
   type AttemptReport,
-  type InboxRunContext,
   type InboxWorker,
   type InboxWorkerOptions,
   startInboxWorker,
 } from '../src/inbox-worker.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
+import type { RetrySchedule } from '../src/retry-schedule.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -34,11 +35,20 @@ afterEach(async () => {
   await Promise.all(workers.splice(0).map((worker) => worker.stop()));
 });
 
-function start(options: Partial<InboxWorkerOptions> & Pick<InboxWorkerOptions, 'inbox' | 'run'>) {
+/** One catch-all handler, as the tests write it. */
+type Run = (event: C2pEvent, context: HandlerContext<unknown>) => Promise<void>;
+
+function start({
+  run,
+  schedule = () => 20,
+  ...options
+}: Partial<Omit<InboxWorkerOptions, 'handlers' | 'retry'>> &
+  Pick<InboxWorkerOptions, 'inbox'> & { run: Run; schedule?: RetrySchedule }) {
   const reports: AttemptReport[] = [];
   const errors: C2pError[] = [];
   const worker = startInboxWorker({
-    schedule: () => 20,
+    handlers: createHandlers().onAny(run),
+    retry: schedule,
     pollIntervalMs: 10,
     onAttempt: (report) => reports.push(report),
     onError: (error) => errors.push(error),
@@ -59,7 +69,7 @@ async function until(check: () => boolean | Promise<boolean>, ms = 5_000): Promi
 describe('startInboxWorker', () => {
   it('runs a stored event once with its key and attempt, and marks it processed', async () => {
     const inbox = createMemoryInbox();
-    const seen: Array<{ event: C2pEvent; context: InboxRunContext }> = [];
+    const seen: Array<{ event: C2pEvent; context: HandlerContext<unknown> }> = [];
     const { worker, reports } = start({
       inbox,
       run: async (event, context) => {
@@ -294,18 +304,17 @@ describe('startInboxWorker', () => {
 
   it('refuses bad options, naming them', () => {
     const inbox = createMemoryInbox();
-    const run = async () => {};
-    const schedule = () => null;
-    expect(() => startInboxWorker({ inbox, run, schedule, concurrency: 0 })).toThrow(
+    const handlers = createHandlers();
+    expect(() => startInboxWorker({ inbox, handlers, concurrency: 0 })).toThrow(
       /options\.concurrency: must be a positive integer/,
     );
-    expect(() => startInboxWorker({ inbox, run, schedule, leaseMs: Number.NaN })).toThrow(
+    expect(() => startInboxWorker({ inbox, handlers, leaseMs: Number.NaN })).toThrow(
       /options\.leaseMs/,
     );
-    expect(() => startInboxWorker({ inbox, run, schedule, pollIntervalMs: 0 })).toThrow(
+    expect(() => startInboxWorker({ inbox, handlers, pollIntervalMs: 0 })).toThrow(
       /options\.pollIntervalMs: must be a positive integer/,
     );
-    expect(() => startInboxWorker({ inbox, run, schedule, sweepIntervalMs: -1 })).toThrow(
+    expect(() => startInboxWorker({ inbox, handlers, sweepIntervalMs: -1 })).toThrow(
       /options\.sweepIntervalMs: must be a non-negative integer/,
     );
   });

@@ -22,7 +22,7 @@ function renewingStore() {
 it('renews every held lease on one timer, a third of the lease apart, until let go', async () => {
   vi.useFakeTimers();
   const { store, renewed } = renewingStore();
-  const keeper = createLeaseKeeper(store, 300);
+  const keeper = createLeaseKeeper(store.renew, 300);
   const letGo = [];
   for (const key of ['a', 'b', 'c']) {
     const claim = await store.claim(key, 300);
@@ -46,7 +46,7 @@ it('renews every held lease on one timer, a third of the lease apart, until let 
 it('stops renewing a lease the store says is lost', async () => {
   vi.useFakeTimers();
   const { store, renewed } = renewingStore();
-  const keeper = createLeaseKeeper(store, 300);
+  const keeper = createLeaseKeeper(store.renew, 300);
   keeper.hold('never-claimed', 'token');
   await vi.advanceTimersByTimeAsync(1_000);
   expect(renewed).toEqual(['never-claimed']);
@@ -54,8 +54,7 @@ it('stops renewing a lease the store says is lost', async () => {
 
 it('holds nothing for a store that cannot renew', () => {
   vi.useFakeTimers();
-  const { claim, complete, release } = createMemoryStore();
-  const keeper = createLeaseKeeper({ claim, complete, release }, 300);
+  const keeper = createLeaseKeeper(undefined, 300);
   keeper.hold('k', 't')();
   expect(vi.getTimerCount()).toBe(0);
 });

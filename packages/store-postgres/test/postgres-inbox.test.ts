@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AttemptReport, InboxRecord } from '@c2p/core';
-import { createRetrySchedule, isC2pError, startInboxWorker } from '@c2p/core';
+import { createHandlers, isC2pError, startInboxWorker } from '@c2p/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PostgresInbox, PostgresInboxOptions } from '../src/index.js';
@@ -197,11 +197,11 @@ describe('createPostgresInbox', () => {
       leaseMs: 300,
       pollIntervalMs: 50,
       sweepIntervalMs: 0,
-      schedule: createRetrySchedule({ maxAttempts: 2, baseDelayMs: 200, jitter: 0 }),
-      run: async () => {
+      retry: { maxAttempts: 2, baseDelayMs: 200, jitter: 0 },
+      handlers: createHandlers<pg.PoolClient>().onAny(async () => {
         await sleep(600);
         throw new Error('the order system answered 503');
-      },
+      }),
       onAttempt: (report) => reports.push(report),
     });
     try {

@@ -8,9 +8,9 @@ import {
   encodeBasicAuth,
   errorCodes,
   type IdempotencyStore,
+  type SyncWebhooksOptions,
   type WebhookBody,
   type Webhooks,
-  type WebhooksOptions,
 } from '@c2p/core';
 import { invalidOption } from '@c2p/core/kit';
 import fc from 'fast-check';
@@ -175,7 +175,7 @@ export function describeAdapterConformance(name: string, options: AdapterConform
   const limitations = options.limitations ?? {};
   const running: AdapterServer[] = [];
   const serve = async (
-    config: Partial<WebhooksOptions> = {},
+    config: Partial<SyncWebhooksOptions> = {},
     setup?: (webhooks: Webhooks) => void,
   ): Promise<{ url: string; seen: C2pEvent[] }> => {
     const webhooks = createWebhooks({

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { C2pEvent, WebhooksOptions } from '@c2p/core';
+import type { C2pEvent, SyncWebhooksOptions } from '@c2p/core';
 import { createWebhooks, eventTypes } from '@c2p/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBody } from '../src/create-body.js';
@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 async function startPipeline(
-  options: Partial<WebhooksOptions> = {},
+  options: Partial<SyncWebhooksOptions> = {},
   onEvent: (event: C2pEvent) => void = () => {},
 ): Promise<{ url: string; processed: C2pEvent[] }> {
   const processed: C2pEvent[] = [];

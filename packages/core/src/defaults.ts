@@ -1,0 +1,19 @@
+/**
+ * The defaults the pipeline and the worker share, written once. Stores keep
+ * their own storage defaults (retention, list limits) in the kit.
+ */
+
+/** A lease that is renewed while handlers run (every third of it): short, so a crashed owner's event frees soon. */
+export const RENEWED_LEASE_MS = 10_000;
+/** A lease that cannot be renewed (a store without `renew()`) must outlast the handlers. */
+export const FIXED_LEASE_MS = 60_000;
+/** How long sync mode remembers a completed key: Clik2pay's retries and late duplicates fall well inside. */
+export const COMPLETED_RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
+/** The largest delivery body, in bytes. */
+export const MAX_BODY_BYTES = 65_536;
+/** Handler attempts in flight per worker. */
+export const WORKER_CONCURRENCY = 4;
+/** How often a worker looks for due events when nothing wakes it, in ms. */
+export const POLL_INTERVAL_MS = 1_000;
+/** How often a worker deletes processed events past the inbox's retention, in ms. */
+export const SWEEP_INTERVAL_MS = 60_000;
