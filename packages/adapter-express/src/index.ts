@@ -36,9 +36,11 @@ export function createExpressHandler(
   const peer = options.getPeerAddress ?? ((req) => req.socket.remoteAddress);
   const answer = (req: Request, res: ServerResponse, next: Next, body?: WebhookBody) => {
     if (!isExactPath(req)) return next();
+    // `handle` never rejects; a throw while writing (headers already sent) goes to Express.
     webhooks
       .handle(fromNodeRequest(req, { peerAddress: peer(req), body }))
-      .then((response) => writeNodeResponse(req, res, response), next);
+      .then((response) => writeNodeResponse(req, res, response))
+      .catch(next);
   };
   return [
     // Unread, core reads the stream itself (lazily, within the limit); else a body parser ran first.

@@ -42,7 +42,7 @@ export function decideDelivery(
       headers: { 'www-authenticate': options.challenge },
     });
   }
-  if (typeof request.body === 'function') {
+  if (isLazy(request)) {
     return readBody(request, options.maxBodyBytes).then((read) =>
       afterReading(read, request, report, pipeline),
     );
@@ -102,4 +102,13 @@ function leftUnread(request: WebhookRequest, report: DeliveryReport): boolean {
  */
 function closing(response: WebhookResponse): WebhookResponse {
   return { ...response, headers: { ...response.headers, connection: 'close' } };
+}
+
+/** Does the adapter hand over a reader rather than the body itself? */
+function isLazy(
+  request: WebhookRequest,
+): request is WebhookRequest & {
+  body: Extract<WebhookRequest['body'], (maxBytes: number) => unknown>;
+} {
+  return typeof request.body === 'function';
 }

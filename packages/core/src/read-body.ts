@@ -1,6 +1,6 @@
 import { isC2pError } from './errors.js';
 import type { RawBody } from './parse-events.js';
-import type { WebhookRequest } from './webhook-request.js';
+import type { WebhookBody, WebhookRequest } from './webhook-request.js';
 
 /** The body within the limit, or the code that refuses it. */
 export type ReadBodyResult =
@@ -8,13 +8,15 @@ export type ReadBodyResult =
   | { readonly ok: false; readonly code: 'PAYLOAD_TOO_LARGE' | 'INVALID_JSON' };
 
 /**
- * Reads the body within `maxBytes`: a declared `Content-Length` over the limit is
- * refused before any byte is read, a lazy reader is given the limit, and a body
- * handed over whole is measured in UTF-8 bytes. A reader that fails otherwise
- * (the client went away, a broken stream) reads as no JSON.
+ * Reads a lazily read body within `maxBytes`: a declared `Content-Length` over
+ * the limit is refused before any byte is read, and the reader is given the
+ * limit. A reader that fails otherwise (the client went away, a broken stream)
+ * reads as no JSON. A body handed over whole goes to {@link checkBody} instead.
  */
-export async function readBody(request: WebhookRequest, maxBytes: number): Promise<ReadBodyResult> {
-  if (typeof request.body !== 'function') return checkBody(request, maxBytes);
+export async function readBody(
+  request: WebhookRequest & { body: Extract<WebhookBody, (maxBytes: number) => unknown> },
+  maxBytes: number,
+): Promise<ReadBodyResult> {
   if (declaredOver(request, maxBytes)) return tooLarge;
   let body: RawBody | undefined;
   try {
