@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Clik2payMockState, MockFault, MockSettlement } from './clik2pay-mock-state.js';
+import type { MockSettleResult } from './create-clik2pay-mock.js';
 
 /** A response the router decided. */
 export interface MockAnswer {
@@ -16,7 +17,11 @@ export interface RouterContext {
     apiKey?: string;
     verifyBasic: (authorization: string | undefined) => boolean;
   };
-  settle(id: string, action: MockSettlement, control: { dropWebhook?: boolean }): Promise<unknown>;
+  settle(
+    id: string,
+    action: MockSettlement,
+    control: { dropWebhook?: boolean },
+  ): Promise<MockSettleResult | { conflict: string }>;
 }
 
 type Route = (
@@ -160,8 +165,8 @@ async function settle(
   const outcome = await context.settle(id, match[2] as MockSettlement, {
     ...(dropWebhook === undefined ? {} : { dropWebhook }),
   });
-  if (typeof outcome === 'object' && outcome !== null && 'conflict' in outcome) {
-    const { conflict } = outcome as { conflict: string };
+  if ('conflict' in outcome) {
+    const { conflict } = outcome;
     return conflict === 'not-found'
       ? json(404, { message: 'Not Found' })
       : json(409, { message: `cannot ${match[2]}: ${conflict}` });

@@ -3,7 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBasicAuthVerifier } from '@c2p/core';
 import { createRouter } from './clik2pay-mock-routes.js';
-import type { MockFault, MockSettlement, MockStats } from './clik2pay-mock-state.js';
+import type {
+  MockFault,
+  MockPaymentRequest,
+  MockSettlement,
+  MockStats,
+} from './clik2pay-mock-state.js';
 import { Clik2payMockState } from './clik2pay-mock-state.js';
 import { createBody } from './create-body.js';
 import type { FactoryEvent } from './create-event.js';
@@ -47,7 +52,7 @@ export interface Clik2payMockOptions {
 /** What became of settling a payment request through a control route. */
 export interface MockSettleResult {
   /** The payment request after the change (a refund leaves it `PAID`). */
-  paymentRequest: unknown;
+  paymentRequest: MockPaymentRequest;
   /** The event Clik2pay would send. */
   event: FactoryEvent;
   /** The webhook's delivery (three attempts), `'dropped'`, or `'no-webhook-url'`. */
@@ -116,7 +121,7 @@ export async function createClik2payMock(options: Clik2payMockOptions = {}): Pro
         : await deliverWebhook(settings, event, log);
     if (typeof webhook === 'string')
       log(`webhook ${event.eventType} ${event.resource.id}: ${webhook}`);
-    return { paymentRequest: state.get(id), event, webhook };
+    return { paymentRequest: state.get(id) as MockPaymentRequest, event, webhook };
   };
   const route = createRouter({ state, settings, settle });
   const server = createServer((req, res) => {
@@ -171,6 +176,10 @@ function resolveMockOptions(options: Clik2payMockOptions): MockSettings {
     throw new OptionError('options.webhookUrl', `"${options.webhookUrl}" is not a URL`);
   }
   const { apiUsername, apiPassword } = options;
+  if (apiUsername !== undefined && (apiUsername === '' || apiUsername.includes(':'))) {
+    throw new OptionError('options.apiUsername', 'must be non-empty, without ":" (RFC 7617)');
+  }
+  if (apiPassword === '') throw new OptionError('options.apiPassword', 'must be non-empty');
   const verifier =
     apiUsername === undefined && apiPassword === undefined
       ? undefined

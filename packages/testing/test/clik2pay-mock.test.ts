@@ -115,6 +115,7 @@ describe('c2p mock (the command)', () => {
       [['--port', 'abc'], '--port'],
       [['--webhook-url', 'not a url'], '--webhook-url'],
       [['--token-ttl', '0'], '--token-ttl'],
+      [['--api-username', 'a:b'], '--api-username'],
     ] as const) {
       const [out, cliIo] = io();
       expect(await runCli(['mock', '--port', '0', ...args], cliIo)).toBe(2);

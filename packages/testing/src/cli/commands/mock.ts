@@ -92,14 +92,22 @@ export async function mock(args: string[], io: MockIo): Promise<number> {
   return 0;
 }
 
+/** The flag behind each option `c2p mock` fills, to name it when the library refuses one. */
+const flagOfOption: Readonly<Record<string, string>> = {
+  'options.port': '--port',
+  'options.tokenTtlS': '--token-ttl',
+  'options.webhookUrl': '--webhook-url',
+  'options.apiUsername': '--api-username',
+  'options.apiPassword': '--api-password',
+};
+
 /** {@link createClik2payMock}, its option errors named by flag. */
 async function startMock(options: Clik2payMockOptions): Promise<Clik2payMock> {
   try {
     return await createClik2payMock(options);
   } catch (error) {
     if (!(error instanceof OptionError)) throw error;
-    const flag = `--${error.path.replace(/^options\./, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    throw new UsageError(`${flag.replace('--token-ttl-s', '--token-ttl')}: ${error.problem}`);
+    throw new UsageError(`${flagOfOption[error.path] ?? error.path}: ${error.problem}`);
   }
 }
 
