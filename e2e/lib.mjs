@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const e2eDir = join(root, 'e2e');
 
-/** The eight public packages, by folder name under packages/. */
+/** The nine public packages, by folder name under packages/. */
 export const publicPackages = [
   'core',
   'adapter-express',
@@ -20,6 +20,7 @@ export const publicPackages = [
   'store-postgres',
   'store-redis',
   'testing',
+  'api',
 ];
 
 export function readJson(path) {

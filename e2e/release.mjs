@@ -147,6 +147,7 @@ await report.check(
         'store-postgres': '0.1.0',
         'store-redis': '0.1.0',
         testing: '0.1.0',
+        api: '0.1.0',
       },
       'versions',
     );

@@ -155,6 +155,40 @@ console.log('c2p example printed a PAYMENT-FAILED body');
     // The conformance suites are vitest test factories: the README names it a peer for them.
     extra: ['vitest'],
   },
+  api: {
+    readme: 'packages/api/README.md',
+    usage: `import { createClik2payClient, isC2pApiError, type PaymentRequest } from '@c2p/api';
+const client = createClik2payClient({ username: 'u', password: 'p', apiKey: 'k', environment: 'sandbox' });
+export const read = (id: string): Promise<PaymentRequest> => client.getPaymentRequest(id);
+export const check = (error: unknown): boolean => isC2pApiError(error, 'RATE_LIMITED');
+`,
+    files: {
+      // The client through an in-memory fetch: one token call for two calls, a 429 retried.
+      'client.mjs': `import { createClik2payClient } from '@c2p/api';
+const seen = [];
+let limited = false;
+const fetch = async (url, init) => {
+  seen.push(init.method + ' ' + url);
+  const json = (status, body, headers = {}) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  if (url.endsWith('/oauth2/token')) return json(200, { access_token: 'tok', expires_in: 3600, token_type: 'Bearer' });
+  if (init.headers['x-api-key'] !== 'k' || init.headers.authorization !== 'Bearer tok') return json(401, {});
+  if (init.method === 'POST') return json(201, { id: 'pr-1' });
+  if (!limited) { limited = true; return json(429, {}, { 'retry-after': '0' }); }
+  return json(200, { id: 'pr-1', status: 'PAID', amount: 12.5, merchantTransactionId: 'order-1' });
+};
+const client = createClik2payClient({ username: 'u', password: 'p', apiKey: 'k', baseUrl: 'https://api.test/open/v1', tokenUrl: 'https://auth.test/oauth2/token', fetch });
+const { id } = await client.createPaymentRequest({ amount: 12.5, merchantTransactionId: 'order-1', type: 'ECOMM', deliveryMode: 'NONE', payer: {} });
+const read = await client.getPaymentRequest(id);
+const expected = ['POST https://auth.test/oauth2/token', 'POST https://api.test/open/v1/payment-requests', 'GET https://api.test/open/v1/payment-requests/pr-1', 'GET https://api.test/open/v1/payment-requests/pr-1'];
+if (read.status !== 'PAID' || JSON.stringify(seen) !== JSON.stringify(expected)) {
+  console.error('got', read, seen);
+  process.exit(1);
+}
+console.log('created, read PAID after a 429, one token call');
+`,
+    },
+    run: [['client.mjs']],
+  },
   all: {
     readme: 'README.md',
     packages: [
@@ -165,6 +199,7 @@ console.log('c2p example printed a PAYMENT-FAILED body');
       'store-postgres',
       'store-redis',
       'testing',
+      'api',
     ],
     extra: [
       'express',

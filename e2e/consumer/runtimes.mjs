@@ -1,74 +1,80 @@
-// The runtime matrix: core and the Hono adapter on Node 20, 22 and 24, Bun, Deno
-// and Cloudflare's workerd (wrangler dev --local); Express and Fastify on Node
-// 20, 22 and 24. Every runtime comes from the npm packages pinned in
-// e2e/package.json, installed here with `npm ci`: a runtime that cannot be
-// installed or started fails the run. Each cell answers the six cases of
-// servers/cases.mjs. The root README's compatibility table must list exactly
-// this matrix.
+// The runtime matrix: core and the Hono adapter, and the @c2p/api client, on Node
+// 20, 22 and 24, Bun, Deno and Cloudflare's workerd (wrangler dev --local); Express
+// and Fastify on Node 20, 22 and 24. Every runtime comes from the npm packages
+// pinned in e2e/package.json, installed here with `npm ci`: a runtime that cannot
+// be installed or started fails the run. Each adapter cell answers the six cases of
+// servers/cases.mjs; each api cell runs the client with the runtime's own fetch
+// against a fake Clik2pay in the harness (servers/api-cases.mjs). The root README's
+// compatibility table must list exactly this matrix.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createReport, e2eDir, readJson, root, runAsync } from '../lib.mjs';
+import { runApiCases } from './servers/api-cases.mjs';
 import { password, runCases } from './servers/cases.mjs';
 
 const bin = (...parts) => join(e2eDir, 'node_modules', ...parts);
 const pins = readJson(join(e2eDir, 'package.json')).devDependencies;
 const pinned = (name) => pins[name].replace(/^npm:[^@]+@/, '');
 
-/** Each runtime: how to start a server file, and the adapters it is tested with. */
+/** Each runtime: how to start a server file, and the server file of each column it is tested in. */
 export const runtimes = [
   ...['20', '22', '24'].map((major) => ({
     name: `Node.js ${pinned(`node${major}`)}`,
-    adapters: ['hono', 'express', 'fastify'],
+    files: {
+      hono: 'hono-node.mjs',
+      express: 'express.mjs',
+      fastify: 'fastify.mjs',
+      api: 'api-node.mjs',
+    },
     command: (file) => [bin(`node${major}`, 'bin', 'node'), [file]],
   })),
   {
     name: `Bun ${pinned('bun')}`,
-    adapters: ['hono'],
-    command: () => [bin('.bin', 'bun'), ['hono-bun.mjs']],
+    files: { hono: 'hono-bun.mjs', api: 'api-bun.mjs' },
+    command: (file) => [bin('.bin', 'bun'), [file]],
   },
   {
     name: `Deno ${pinned('deno')}`,
-    adapters: ['hono'],
-    command: () => [
+    files: { hono: 'hono-deno.mjs', api: 'api-deno.mjs' },
+    command: (file) => [
       bin('.bin', 'deno'),
-      [
-        'run',
-        '--allow-net',
-        '--allow-env',
-        '--allow-read',
-        '--node-modules-dir=manual',
-        'hono-deno.mjs',
-      ],
+      ['run', '--allow-net', '--allow-env', '--allow-read', '--node-modules-dir=manual', file],
     ],
   },
   {
     name: `workerd (wrangler ${pinned('wrangler')} dev --local)`,
-    adapters: ['hono'],
+    files: { hono: 'hono-worker.mjs', api: 'api-worker.mjs' },
     worker: true,
   },
 ];
 
-const adapterFiles = { hono: 'hono-node.mjs', express: 'express.mjs', fastify: 'fastify.mjs' };
-const adapterProjects = {
+const columnProjects = {
   hono: 'adapter-hono',
   express: 'adapter-express',
   fastify: 'adapter-fastify',
+  api: 'api',
 };
-const adapterColumns = { hono: 'Hono', express: 'Express', fastify: 'Fastify' };
+const columnNames = { hono: 'Hono', express: 'Express', fastify: 'Fastify', api: '@c2p/api' };
+const columnCases = {
+  api: { title: 'create, read after a 429, 404', run: runApiCases },
+};
+const adapterCases = { title: 'allowed, duplicate, 401, 403, 400, 413', run: runCases };
 
 /** The table the root README must hold between its compat markers. */
 export function compatibilityTable() {
   const lines = [
-    '| runtime (exact version tested) | core + Hono adapter | Express adapter | Fastify adapter |',
-    '|---|---|---|---|',
+    '| runtime (exact version tested) | core + Hono adapter | Express adapter | Fastify adapter | @c2p/api client |',
+    '|---|---|---|---|---|',
   ];
   for (const runtime of runtimes) {
-    const cell = (adapter) => (runtime.adapters.includes(adapter) ? 'tested' : '–');
-    lines.push(`| ${runtime.name} | ${cell('hono')} | ${cell('express')} | ${cell('fastify')} |`);
+    const cell = (column) => (column in runtime.files ? 'tested' : '–');
+    lines.push(
+      `| ${runtime.name} | ${cell('hono')} | ${cell('express')} | ${cell('fastify')} | ${cell('api')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -101,7 +107,8 @@ function freePort() {
 
 /**
  * Starts a server, waits for its port (a `{"port":n}` line, or `ready` matching
- * the output), runs the six cases, and kills its whole process group.
+ * the output), runs the cases (the six adapter cases unless told), and kills its
+ * whole process group.
  */
 export async function runServer({
   command,
@@ -111,6 +118,7 @@ export async function runServer({
   ready,
   port: knownPort,
   timeoutMs = 60_000,
+  cases = runCases,
 }) {
   const child = spawn(command, args, {
     cwd,
@@ -139,7 +147,7 @@ export async function runServer({
       );
       child.on('exit', () => clearTimeout(timer));
     });
-    const results = await runCases(`http://127.0.0.1:${port}`);
+    const results = await cases(`http://127.0.0.1:${port}`);
     const wrong = results.filter(([, expected, actual]) => expected !== actual);
     if (wrong.length > 0) {
       throw new Error(
@@ -190,17 +198,24 @@ export async function runMatrix(projectDirs, { install } = {}) {
     },
   );
   for (const runtime of runtimes) {
-    for (const adapter of runtime.adapters) {
-      const cwd = projectDirs[adapterProjects[adapter]];
-      await report.check(
-        `${runtime.name}: ${adapterColumns[adapter]} allowed, duplicate, 401, 403, 400, 413`,
-        async () => {
-          if (!cwd) throw new Error(`no consumer project for ${adapter}`);
-          if (runtime.worker) return runWorker(cwd);
-          const [command, args] = runtime.command(adapterFiles[adapter]);
-          await runServer({ command, args, cwd, env: { DENO_NO_UPDATE_CHECK: '1' } });
-        },
-      );
+    for (const [column, file] of Object.entries(runtime.files)) {
+      const cwd = projectDirs[columnProjects[column]];
+      const cases = columnCases[column] ?? adapterCases;
+      await report.check(`${runtime.name}: ${columnNames[column]} ${cases.title}`, async () => {
+        if (!cwd) throw new Error(`no consumer project for ${column}`);
+        // The adapter projects got the servers for their own end-to-end check; the api project did not.
+        if (!existsSync(join(cwd, file)))
+          cpSync(join(import.meta.dirname, 'servers'), cwd, { recursive: true });
+        if (runtime.worker) return runWorker(cwd, { main: file, cases: cases.run });
+        const [command, args] = runtime.command(file);
+        await runServer({
+          command,
+          args,
+          cwd,
+          env: { DENO_NO_UPDATE_CHECK: '1' },
+          cases: cases.run,
+        });
+      });
     }
   }
   report.finish();
@@ -208,10 +223,10 @@ export async function runMatrix(projectDirs, { install } = {}) {
 }
 
 /** workerd through wrangler (which itself needs Node 22+: it runs on the pinned Node 24). */
-async function runWorker(cwd) {
+async function runWorker(cwd, { main, cases }) {
   writeFileSync(
     join(cwd, 'wrangler.jsonc'),
-    `${JSON.stringify({ name: 'c2p-e2e', main: 'hono-worker.mjs', compatibility_date: '2026-11-01' }, null, 2)}\n`,
+    `${JSON.stringify({ name: 'c2p-e2e', main, compatibility_date: '2026-11-01' }, null, 2)}\n`,
   );
   writeFileSync(join(cwd, '.dev.vars'), `C2P_WEBHOOK_PASSWORD="${password}"\n`);
   const port = await freePort();
@@ -235,5 +250,6 @@ async function runWorker(cwd) {
     ready: /Ready on http:\/\/127\.0\.0\.1:\d+/,
     env: { WRANGLER_SEND_METRICS: 'false', CI: 'true', XDG_CONFIG_HOME: join(cwd, '.config') },
     timeoutMs: 120_000,
+    cases,
   });
 }

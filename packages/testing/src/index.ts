@@ -8,6 +8,16 @@ export { createBasicAuthorization } from './create-basic-authorization.js';
 export type { BodyShape, CreateBodyOptions, WebhookBody } from './create-body.js';
 export { createBody } from './create-body.js';
 export type {
+  Clik2payMock,
+  Clik2payMockOptions,
+  MockFault,
+  MockPaymentRequest,
+  MockSettlement,
+  MockSettleResult,
+  MockStats,
+} from './create-clik2pay-mock.js';
+export { createClik2payMock } from './create-clik2pay-mock.js';
+export type {
   CreateEventOptions,
   FactoryEvent,
   FactoryEventType,

@@ -7,6 +7,7 @@ Usage:
   c2p send <event-type> [options]   build an event and deliver it
   c2p replay <file|->   [options]   deliver a body exactly as given
   c2p example [event-type] [options] print a sample body
+  c2p mock [options]                a local Clik2pay: token, payment requests, webhooks
 
 Run c2p <command> --help for its options.
 Exit codes: 0 all delivered, 1 a delivery failed after its last attempt, 2 bad usage.`;

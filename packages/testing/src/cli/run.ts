@@ -2,6 +2,7 @@ import { OptionError } from '../option-error.js';
 import type { CliIo } from './cli-io.js';
 import { print, warn } from './cli-io.js';
 import { example } from './commands/example.js';
+import { mock } from './commands/mock.js';
 import { replay } from './commands/replay.js';
 import { send } from './commands/send.js';
 import { mainHelp } from './help.js';
@@ -13,6 +14,7 @@ const commands: Readonly<Record<string, (args: string[], io: CliIo) => Promise<n
   send,
   replay,
   example,
+  mock,
 };
 
 /** The flag behind each library option the CLI fills, to name it when the library refuses one. */

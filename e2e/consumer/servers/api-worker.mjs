@@ -1,0 +1,3 @@
+import { handleSmoke } from './api-app.mjs';
+
+export default { fetch: handleSmoke };
