@@ -10,6 +10,11 @@ import { integerOption, invalidOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import pg from 'pg';
 import { checkout, rollback, unavailableWith } from './postgres-connection.js';
+import {
+  createNotificationChannel,
+  openFromPool,
+  openOwnClient,
+} from './postgres-notifications.js';
 
 const pkg = '@c2p/store-postgres';
 const day = 24 * 60 * 60 * 1000;
@@ -82,7 +87,15 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
    */
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
-  /** Closes the pools the inbox opened. */
+  /**
+   * Calls `listener` when any process stores, replays or retries an event in
+   * this table (LISTEN/NOTIFY on `<table>_due`, sent in the same commit), so
+   * workers elsewhere start at once rather than at their next poll. One
+   * connection listens while anyone watches: its own for a connection string,
+   * one held from your pool otherwise. Core's worker watches by itself.
+   */
+  watch(listener: () => void): () => void;
+  /** Closes the pools the inbox opened, and the listening connection. */
   close(): Promise<void>;
 }
 
@@ -222,17 +235,29 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   const ownsToken = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`;
   // Renewal alone needs the lease not run out: it extends a live lease, never revives one.
   const held = `${ownsToken} AND e.locked_until > clock.at`;
+  // The channel workers LISTEN on; a lateral call sends at most one notification per
+  // statement's rows, and none when no row changed.
+  const channel = `${table}_due`;
+  const notifyDue = `CROSS JOIN LATERAL (SELECT pg_notify('${channel}', '') WHERE EXISTS (SELECT 1)) AS n`;
+  const notifications = createNotificationChannel(
+    channel,
+    owned ? openOwnClient(connection, connectionTimeoutMs) : openFromPool(connection),
+  );
   const sql = {
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
-      WITH clock AS (SELECT ${at} AS at)
-      INSERT INTO ${t} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
-      SELECT r.key, r.resource_key, r.event_type, r.payload, r.received_at, r.client_ip, clock.at
-      FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
-        WITH ORDINALITY AS r(key, resource_key, event_type, payload, received_at, client_ip, n), clock
-      ORDER BY r.n
-      ON CONFLICT (key) DO NOTHING
-      RETURNING key`,
+      WITH clock AS (SELECT ${at} AS at), inserted AS (
+        INSERT INTO ${t} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+        SELECT r.key, r.resource_key, r.event_type, r.payload, r.received_at, r.client_ip, clock.at
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+          WITH ORDINALITY AS r(key, resource_key, event_type, payload, received_at, client_ip, n), clock
+        ORDER BY r.n
+        ON CONFLICT (key) DO NOTHING
+        RETURNING key
+      )
+      -- Workers in other processes LISTEN: one notification per commit (PostgreSQL
+      -- folds identical ones), sent only when it commits.
+      SELECT key FROM inserted ${notifyDue}`,
     // Due, not leased, and the head of its resource: no earlier unfinished event
     // of the same resource (leased or not), and no other of its events leased
     // (a replayed dead event must wait for a later one already running).
@@ -302,14 +327,20 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     get: `SELECT ${columns} FROM ${t} WHERE id = $1`,
     counts: `SELECT state, count(*)::int AS n FROM ${t} GROUP BY state`,
     replay: `
-      WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e
-      SET state = 'pending', attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
-      FROM clock WHERE e.id = $2 AND e.state = 'dead'`,
+      WITH clock AS (SELECT ${at} AS at), changed AS (
+        UPDATE ${t} AS e
+        SET state = 'pending', attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
+        FROM clock WHERE e.id = $2 AND e.state = 'dead'
+        RETURNING e.id
+      )
+      SELECT id FROM changed ${notifyDue}`,
     retryNow: `
-      WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e SET next_attempt_at = clock.at FROM clock
-      WHERE e.id = $2 AND e.state = 'retrying'`,
+      WITH clock AS (SELECT ${at} AS at), changed AS (
+        UPDATE ${t} AS e SET next_attempt_at = clock.at FROM clock
+        WHERE e.id = $2 AND e.state = 'retrying'
+        RETURNING e.id
+      )
+      SELECT id FROM changed ${notifyDue}`,
     sweep: `
       WITH clock AS (SELECT ${at} AS at)
       DELETE FROM ${t} WHERE id IN (
@@ -556,7 +587,9 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       if (durability === 'verify') await verifyDurability();
     },
     verifyDurability,
+    watch: notifications.watch,
     async close() {
+      await notifications.close();
       await Promise.all(ownedPools.splice(0).map((pool) => pool.end()));
     },
   };
