@@ -3,6 +3,7 @@ import { checkDeliverManyOptions, deliverMany } from '../deliver.js';
 import type { CliIo } from './cli-io.js';
 import { print, warn } from './cli-io.js';
 import { formatAttempt, formatRunSummary } from './format.js';
+import { hintsFor } from './hints.js';
 import type { Flags } from './parse-args.js';
 import { readInput } from './read-input.js';
 import { UsageError } from './usage-error.js';
@@ -41,6 +42,8 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
   const insecure = flags.has('insecure');
   const total = delivery.bodies.length * times;
   const forwardedFor = flags.text('forwarded-for');
+  // The previous attempt of each delivery, so a body repeated by a retry is shown once.
+  const previous = new Map<number, AttemptReport>();
   const options = {
     url,
     username,
@@ -59,8 +62,11 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
       : { ca: new TextDecoder().decode(await readInput(caFile, '--ca', io)) }),
     onAttempt: json
       ? undefined
-      : (report: AttemptReport, identity: DeliveryIdentity) =>
-          print(io, formatAttempt(report, identity, { attempts, total })),
+      : (report: AttemptReport, identity: DeliveryIdentity) => {
+          const before = previous.get(identity.index);
+          previous.set(identity.index, report);
+          print(io, formatAttempt(report, identity, { attempts, total, previous: before }));
+        },
   };
 
   // The library's own checks (URL, user-id, ...), before anything is printed: a refusal
@@ -83,5 +89,7 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
     io,
     json ? JSON.stringify({ ...delivery.extra, url, ...run }, null, 2) : formatRunSummary(run),
   );
+  for (const hint of hintsFor(run, { url: new URL(url), credentials: username !== undefined }))
+    warn(io, `hint: ${hint}`);
   return run.ok ? 0 : 1;
 }
