@@ -50,7 +50,16 @@ if (!args.includes('--no-build')) {
     console.error(`[start] install failed (exit ${code}); full log: ${logFile}`);
     process.exit(code);
   }
-  step('build', [...pnpm, 'exec', 'turbo', 'run', 'build', '--filter=@c2p/reference...']);
+  step('build', [
+    ...pnpm,
+    'exec',
+    'turbo',
+    'run',
+    'build',
+    '--filter=@c2p/reference...',
+    // tsup's per-file lines would bury the banner: a failed build still prints its log.
+    '--output-logs=errors-only',
+  ]);
 }
 
 console.log('[start] starting apps/reference');

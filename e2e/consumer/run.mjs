@@ -273,6 +273,20 @@ if (problems.length) { console.error(problems.join('\\n')); process.exit(1); }
     },
   );
 
+  await report.check(
+    `${name}: ${spec.readme} says its examples are ES modules, before the first`,
+    () => {
+      // npm init -y writes "type": "commonjs": a snippet with `import` pasted into index.js fails.
+      const text = readFileSync(join(root, spec.readme), 'utf8');
+      const note = text.search(/examples[^.]*are ES modules[^]*?"type": "module"[^]*?tsx/);
+      const first = text.search(/^```(ts|js)$/m);
+      assert(
+        note !== -1 && note < first,
+        'no ES-module note (.mjs/.mts, "type": "module", tsx) before the first example',
+      );
+    },
+  );
+
   const snippets = extractSnippets(join(root, spec.readme));
   mkdirSync(join(dir, 'snippets'));
   for (const snippet of snippets)
