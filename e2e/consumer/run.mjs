@@ -278,7 +278,7 @@ if (problems.length) { console.error(problems.join('\\n')); process.exit(1); }
     () => {
       // npm init -y writes "type": "commonjs": a snippet with `import` pasted into index.js fails.
       const text = readFileSync(join(root, spec.readme), 'utf8');
-      const note = text.search(/examples[^.]*are ES modules[^]*?"type": "module"[^]*?tsx/);
+      const note = text.search(/examples[^.]*are ES modules[\s\S]*?"type": "module"[\s\S]*?tsx/);
       const first = text.search(/^```(ts|js)$/m);
       assert(
         note !== -1 && note < first,
