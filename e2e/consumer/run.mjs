@@ -41,6 +41,7 @@ const withRuntimes = process.argv.includes('--runtimes');
 // `--only store-sqlite,testing`: just those projects (every package is still packed).
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg === -1 ? undefined : (process.argv[onlyArg + 1] ?? '').split(',');
+if (only !== undefined && withRuntimes) throw new Error('--only and --runtimes do not go together');
 // The runtimes download while the consumer projects install and run.
 const runtimeInstall = withRuntimes
   ? installRuntimes().catch((error) => Promise.reject(error))
