@@ -26,15 +26,7 @@ export interface Delivery {
 export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery): Promise<number> {
   const url = flags.text('url', 'C2P_URL');
   if (url === undefined) throw new UsageError('missing --url (or C2P_URL)');
-  const username = flags.text('username', 'C2P_WEBHOOK_USERNAME');
-  const password = flags.text('password', 'C2P_WEBHOOK_PASSWORD');
-  if ((username === undefined) !== (password === undefined)) {
-    throw new UsageError(
-      username === undefined
-        ? 'a password was given without --username (or C2P_WEBHOOK_USERNAME)'
-        : 'missing --password (or C2P_WEBHOOK_PASSWORD) for the username',
-    );
-  }
+  const { username, password } = readCredentials(flags);
   const caFile = flags.text('ca', 'C2P_CA_FILE');
   const attempts = flags.count('attempts', 3);
   const times = flags.count('times', 1);
@@ -42,8 +34,6 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
   const insecure = flags.has('insecure');
   const total = delivery.bodies.length * times;
   const forwardedFor = flags.text('forwarded-for');
-  // The previous attempt of each delivery, so a body repeated by a retry is shown once.
-  const previous = new Map<number, AttemptReport>();
   const options = {
     url,
     username,
@@ -60,13 +50,7 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
     ...(caFile === undefined
       ? {}
       : { ca: new TextDecoder().decode(await readInput(caFile, '--ca', io)) }),
-    onAttempt: json
-      ? undefined
-      : (report: AttemptReport, identity: DeliveryIdentity) => {
-          const before = previous.get(identity.index);
-          previous.set(identity.index, report);
-          print(io, formatAttempt(report, identity, { attempts, total, previous: before }));
-        },
+    onAttempt: json ? undefined : printAttempts(io, { attempts, total }),
   };
 
   // The library's own checks (URL, user-id, ...), before anything is printed: a refusal
@@ -92,4 +76,30 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
   for (const hint of hintsFor(run, { url: new URL(url), credentials: username !== undefined }))
     warn(io, `hint: ${hint}`);
   return run.ok ? 0 : 1;
+}
+
+function readCredentials(flags: Flags): { username?: string; password?: string } {
+  const username = flags.text('username', 'C2P_WEBHOOK_USERNAME');
+  const password = flags.text('password', 'C2P_WEBHOOK_PASSWORD');
+  if ((username === undefined) !== (password === undefined)) {
+    throw new UsageError(
+      username === undefined
+        ? 'a password was given without --username (or C2P_WEBHOOK_USERNAME)'
+        : 'missing --password (or C2P_WEBHOOK_PASSWORD) for the username',
+    );
+  }
+  return { username, password };
+}
+
+/** An `onAttempt` printing one line per attempt; a body repeated by a retry is shown once. */
+function printAttempts(
+  io: CliIo,
+  run: { attempts: number; total: number },
+): (report: AttemptReport, identity: DeliveryIdentity) => void {
+  const previous = new Map<number, AttemptReport>();
+  return (report, identity) => {
+    const before = previous.get(identity.index);
+    previous.set(identity.index, report);
+    print(io, formatAttempt(report, identity, { ...run, previous: before }));
+  };
 }
