@@ -7,9 +7,10 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { constants } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pnpmSpec } from './pnpm.mjs';
+import { runInstall } from './quiet-install.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
@@ -35,8 +36,30 @@ if (unknown.length > 0) {
   process.exit(1);
 }
 if (!args.includes('--no-build')) {
-  step('install', [...pnpm, 'install', '--frozen-lockfile']);
-  step('build', [...pnpm, 'exec', 'turbo', 'run', 'build', '--filter=@c2p/reference...']);
+  // Dependencies' build scripts (a native compile: hundreds of lines) go to a log file.
+  const installArgs = [...pnpm, 'install', '--frozen-lockfile'];
+  const logFile = join(root, '.c2p', 'install.log');
+  console.log(`[start] install: npx ${installArgs.join(' ')}`);
+  const code = await runInstall({
+    command: npx,
+    args: installArgs,
+    cwd: root,
+    logFile: relative(process.cwd(), logFile) || logFile,
+  });
+  if (code !== 0) {
+    console.error(`[start] install failed (exit ${code}); full log: ${logFile}`);
+    process.exit(code);
+  }
+  step('build', [
+    ...pnpm,
+    'exec',
+    'turbo',
+    'run',
+    'build',
+    '--filter=@c2p/reference...',
+    // tsup's per-file lines would bury the banner: a failed build still prints its log.
+    '--output-logs=errors-only',
+  ]);
 }
 
 console.log('[start] starting apps/reference');

@@ -137,6 +137,14 @@ proofs.push(
 proofs.push(
   await proof('services: two checkouts one after the other', 'e2e/services.mjs', [], env),
 );
+proofs.push(
+  await proof(
+    "a stranger's first hour: root scripts without pnpm, npm start's install output",
+    'e2e/first-hour.mjs',
+    [],
+    env,
+  ),
+);
 
 const results = join(mkdtempSync(join(tmpdir(), 'c2p-test-')), 'vitest.json');
 const tests = [

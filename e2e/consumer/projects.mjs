@@ -101,6 +101,8 @@ export const store = createSqliteStore({ database: ':memory:' });
       }),
     },
     run: [['delivery.mjs']],
+    // The README's complete example is sent its deliveries with the packed c2p CLI.
+    packed: ['testing'],
   },
   'store-postgres': {
     readme: 'packages/store-postgres/README.md',

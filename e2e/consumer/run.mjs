@@ -8,6 +8,7 @@
 // on the same projects. Nothing is skipped: a missing runtime or server fails.
 //
 //   node e2e/consumer/run.mjs            (after the workspace is built)
+//   node e2e/consumer/run.mjs --only store-sqlite   (one project; no runtime matrix)
 
 import {
   cpSync,
@@ -31,11 +32,16 @@ import {
   runAsync,
   tempDir,
 } from '../lib.mjs';
+import { runExample } from './example.mjs';
 import { projects, toolPackages } from './projects.mjs';
 import { installRuntimes, runMatrix, runServer } from './runtimes.mjs';
-import { extractSnippets } from './snippets.mjs';
+import { extractRunnable, extractSnippets } from './snippets.mjs';
 
 const withRuntimes = process.argv.includes('--runtimes');
+// `--only store-sqlite,testing`: just those projects (every package is still packed).
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg === -1 ? undefined : (process.argv[onlyArg + 1] ?? '').split(',');
+if (only !== undefined && withRuntimes) throw new Error('--only and --runtimes do not go together');
 // The runtimes download while the consumer projects install and run.
 const runtimeInstall = withRuntimes
   ? installRuntimes().catch((error) => Promise.reject(error))
@@ -102,7 +108,7 @@ for (const dir of publicPackages) {
 
 // arethetypeswrong runs while the projects install.
 const attw = (async () => {
-  for (const dir of publicPackages) {
+  for (const dir of publicPackages.filter((d) => only === undefined || only.includes(d))) {
     // Entries published ESM-only (no `require` condition) are checked under the
     // esm-only profile; everything else under every resolution, node10 included.
     const manifest = JSON.parse(run('tar', ['-xOzf', tarballs[dir], 'package/package.json']));
@@ -175,7 +181,11 @@ function copyBetterSqlite(dir) {
 
 // ---- set up every project at once (npm installs are mostly waiting) ----------
 const dirs = {};
-const installs = Object.entries(projects).map(async ([name, spec]) => {
+const chosen = Object.entries(projects).filter(
+  ([name]) => only === undefined || only.includes(name),
+);
+if (chosen.length === 0) throw new Error(`--only: no project named ${only}`);
+const installs = chosen.map(async ([name, spec]) => {
   const dir = join(work, name);
   dirs[name] = dir;
   mkdirSync(dir);
@@ -185,6 +195,7 @@ const installs = Object.entries(projects).map(async ([name, spec]) => {
   );
   const args = [
     ...(spec.packages ? spec.packages.map((p) => tarballs[p]) : installLine(spec.readme)),
+    ...(spec.packed ?? []).map((p) => tarballs[p]),
     ...(spec.extra ?? []),
   ];
   // @c2p/core is everyone's dependency and is not on the registry yet: always the tarball.
@@ -263,6 +274,20 @@ if (problems.length) { console.error(problems.join('\\n')); process.exit(1); }
     },
   );
 
+  await report.check(
+    `${name}: ${spec.readme} says its examples are ES modules, before the first`,
+    () => {
+      // npm init -y writes "type": "commonjs": a snippet with `import` pasted into index.js fails.
+      const text = readFileSync(join(root, spec.readme), 'utf8');
+      const note = text.search(/examples[^.]*are ES modules[\s\S]*?"type": "module"[\s\S]*?tsx/);
+      const first = text.search(/^```(ts|js)$/m);
+      assert(
+        note !== -1 && note < first,
+        'no ES-module note (.mjs/.mts, "type": "module", tsx) before the first example',
+      );
+    },
+  );
+
   const snippets = extractSnippets(join(root, spec.readme));
   mkdirSync(join(dir, 'snippets'));
   for (const snippet of snippets)
@@ -310,6 +335,15 @@ if (problems.length) { console.error(problems.join('\\n')); process.exit(1); }
       }
       report.log((await exec(process.execPath, [file], { cwd: dir })).trim());
     });
+  }
+  for (const example of extractRunnable(join(root, spec.readme))) {
+    writeFileSync(join(dir, example.file), example.source);
+    await report.check(
+      `${name}: ${spec.readme}'s ${example.file} as written: starts, takes a payment and its duplicate from c2p send, stops on SIGTERM`,
+      async () => {
+        report.log(await runExample({ dir, file: example.file }));
+      },
+    );
   }
   if (spec.server) {
     cpSync(join(import.meta.dirname, 'servers'), dir, { recursive: true });

@@ -8,6 +8,8 @@
 //   ```ts
 //
 // The context is prepended; the block itself is checked exactly as written.
+// A complete program in a ```js block, marked `<!-- runs-as: server.mjs -->`, is run
+// as written instead (extractRunnable).
 
 import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -28,4 +30,14 @@ export function extractSnippets(readmePath) {
     });
   }
   return snippets;
+}
+
+/**
+ * The README's complete programs: each ```js block preceded by `<!-- runs-as: <file> -->`,
+ * to be written to that file and run exactly as written.
+ */
+export function extractRunnable(readmePath) {
+  const text = readFileSync(readmePath, 'utf8');
+  const pattern = /<!--\s*runs-as:\s*(\S+)\s*-->\n```js\n([\s\S]*?)^```/gm;
+  return [...text.matchAll(pattern)].map((match) => ({ file: match[1], source: match[2] }));
 }

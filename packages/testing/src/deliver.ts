@@ -248,15 +248,7 @@ interface Plan {
 }
 
 function preparePlan(options: DeliveryConnectionOptions): Plan {
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new OptionError('options.url', `"${String(options.url)}" is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OptionError('options.url', `"${url.protocol}" is not http: or https:`);
-  }
+  const url = parseUrl(options.url);
   const attempts = positiveInteger(options.attempts ?? 3, 'attempts');
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
@@ -285,6 +277,26 @@ function preparePlan(options: DeliveryConnectionOptions): Plan {
     headers[name.toLowerCase()] = value;
   }
   return { url, attempts, timeoutMs, backoff, headers, signal: options.signal };
+}
+
+/** The receiver's URL; `localhost:3001/x`, which URL reads as scheme `localhost:`, gets a suggestion. */
+function parseUrl(value: string | URL): URL {
+  const text = String(value);
+  // host:port/... or a bare host:port: the scheme was left out.
+  const schemeless = /^[\w.-]+:\d+(?:[/?#]|$)/.test(text) || /^\[[\d:a-f.]+\]:\d+/i.test(text);
+  if (schemeless) {
+    throw new OptionError('options.url', `"${text}" has no scheme: did you mean http://${text}?`);
+  }
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new OptionError('options.url', `"${text}" is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OptionError('options.url', `"${url.protocol}" is not http: or https:`);
+  }
+  return url;
 }
 
 async function deliverOnce(
@@ -386,7 +398,9 @@ function describeNetworkError(error: unknown): string {
   }
   if (!(current instanceof Error)) return String(current);
   const code = (current as Error & { code?: unknown }).code;
-  const message = current.message || current.name;
+  // OpenSSL's message is `<hex>:error:<hex>:SSL routines:<function>:<reason>:<file>:<line>:`.
+  const reason = /SSL routines:[^:]*:([^:]+)/.exec(current.message)?.[1];
+  const message = reason ?? (current.message || current.name);
   return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 

@@ -1,40 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { bodySchema } from '@c2p/core/kit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run as runCli } from '../src/cli/run.js';
 import {
   createSelfSignedCertificate,
   decodeBasic,
   listenClosingAfterEach,
   reply,
 } from './support/listener.js';
+import { c2p } from './support/run-cli.js';
 
 // The CLI in-process, through run(): no build needed. cli-bin.test.ts spawns the built bin.
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `c2p args` in-process with its own environment, stdin and output. */
-async function c2p(
-  args: string[],
-  options: { env?: Record<string, string>; input?: string } = {},
-): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    env: options.env ?? {},
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
-  });
-  return { code, stdout, stderr };
-}
+// What a newcomer's first mistakes get (typos, hints, one answer line) is in cli-first-hour.test.ts.
 
 const listen = listenClosingAfterEach();
 
@@ -265,11 +243,12 @@ describe('c2p send', () => {
 });
 
 describe('c2p send, unknown types and many events', () => {
-  it('sends an undocumented event type as given, with a note on stderr', async () => {
+  it('sends an undocumented event type as typed with --allow-unknown, with a note on stderr', async () => {
     const listener = await listen((_req, _n, res) => reply(res, 200));
     const run = await c2p([
       'send',
       'Payment-Refunded',
+      '--allow-unknown',
       '--url',
       listener.url,
       '--username',
@@ -283,7 +262,7 @@ describe('c2p send, unknown types and many events', () => {
       { eventType: 'Payment-Refunded' },
     ]);
     expect(run.stderr).toBe(
-      'c2p: note: "Payment-Refunded" is not a documented event type; sending it as is\n',
+      'c2p: note: "Payment-Refunded" is not a documented event type; sending it as typed (--allow-unknown)\n',
     );
   });
 
@@ -391,19 +370,43 @@ describe('c2p usage', () => {
     [['send', 'payment-completed'], /^c2p: missing --url \(or C2P_URL\)\n$/],
     [['send', '--url', 'http://127.0.0.1:1'], /missing <event-type>/],
     [
-      ['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a:b', '--password', 'c'],
+      [
+        'send',
+        'payment-failed',
+        '--url',
+        'http://127.0.0.1:1',
+        '--username',
+        'a:b',
+        '--password',
+        'c',
+      ],
       /--username/,
     ],
-    [['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a'], /missing --password/],
+    [
+      ['send', 'payment-failed', '--url', 'http://127.0.0.1:1', '--username', 'a'],
+      /missing --password/,
+    ],
     [['replay', join(dir, 'nope.json'), '--url', 'http://127.0.0.1:1'], /cannot read .*ENOENT/],
     [['example', '--kind', 'refund'], /--kind: "refund" is not one of payment-request, payment/],
     [['launch'], /unknown command 'launch'/],
     [['constructor'], /unknown command 'constructor'/],
     // Refused by deliverMany itself (an OptionError), named by the flag, before anything is printed.
-    [['send', 'x', '--url', 'ftp://127.0.0.1:1'], /^c2p: --url: "ftp:" is not http: or https:\n$/],
-    [['send', 'x', '--url', 'not a url'], /^c2p: --url: "not a url" is not a URL\n$/],
     [
-      ['send', 'x', '--url', 'http://127.0.0.1:1', '--username', 'a:b', '--password', 'c'],
+      ['send', 'payment-failed', '--url', 'ftp://127.0.0.1:1'],
+      /^c2p: --url: "ftp:" is not http: or https:\n$/,
+    ],
+    [['send', 'payment-failed', '--url', 'not a url'], /^c2p: --url: "not a url" is not a URL\n$/],
+    [
+      [
+        'send',
+        'payment-failed',
+        '--url',
+        'http://127.0.0.1:1',
+        '--username',
+        'a:b',
+        '--password',
+        'c',
+      ],
       /^c2p: --username: a Basic user-id cannot contain ":" \(RFC 7617\)/,
     ],
   ];

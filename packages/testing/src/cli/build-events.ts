@@ -1,10 +1,10 @@
-import { eventTypes } from '@c2p/core';
 import type { BodyShape } from '../create-body.js';
 import { createBody } from '../create-body.js';
 import type { FactoryEvent, FactoryResourceKind } from '../create-event.js';
 import { createEvent } from '../create-event.js';
+import { resolveEventType } from './event-type.js';
 import type { Flags } from './parse-args.js';
-import { UsageError } from './usage-error.js';
+import { resourceFields } from './resource-fields.js';
 
 /** The events `send` and `example` build from the event options, and their bodies. */
 export interface BuiltEvents {
@@ -15,16 +15,14 @@ export interface BuiltEvents {
 }
 
 /**
- * Builds `--events` events of `eventTypeArg` (a documented type in any case, or
- * any other name as given; `PAYMENT-COMPLETED` when absent).
+ * Builds `--events` events of `eventTypeArg` (a documented type in any case; any
+ * other name only with `--allow-unknown`; `PAYMENT-COMPLETED` when absent).
  */
 export function buildEvents(flags: Flags, eventTypeArg: string | undefined): BuiltEvents {
-  let eventType: string = 'PAYMENT-COMPLETED';
-  if (eventTypeArg !== undefined) {
-    const upper = eventTypeArg.toUpperCase();
-    eventType = (eventTypes as readonly string[]).includes(upper) ? upper : eventTypeArg;
-    if (eventType.trim() === '') throw new UsageError('<event-type> is empty');
-  }
+  const eventType =
+    eventTypeArg === undefined
+      ? 'PAYMENT-COMPLETED'
+      : resolveEventType(eventTypeArg, flags.has('allow-unknown'));
   const kind = flags.oneOf<FactoryResourceKind>(
     'kind',
     ['payment-request', 'payment'],
@@ -32,6 +30,7 @@ export function buildEvents(flags: Flags, eventTypeArg: string | undefined): Bui
   );
   const shape = flags.oneOf<BodyShape>('shape', ['array', 'object'], 'array');
   const amount = flags.number('amount');
+  const resource = resourceFields(flags, kind);
   const events = Array.from({ length: flags.count('events', 1) }, () =>
     createEvent({
       eventType,
@@ -40,6 +39,7 @@ export function buildEvents(flags: Flags, eventTypeArg: string | undefined): Bui
       status: flags.text('status'),
       amount,
       resourceType: flags.text('resource-type'),
+      resource,
     }),
   );
   const bodies =

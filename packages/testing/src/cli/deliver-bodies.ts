@@ -3,6 +3,7 @@ import { checkDeliverManyOptions, deliverMany } from '../deliver.js';
 import type { CliIo } from './cli-io.js';
 import { print, warn } from './cli-io.js';
 import { formatAttempt, formatRunSummary } from './format.js';
+import { hintsFor } from './hints.js';
 import type { Flags } from './parse-args.js';
 import { readInput } from './read-input.js';
 import { UsageError } from './usage-error.js';
@@ -25,15 +26,7 @@ export interface Delivery {
 export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery): Promise<number> {
   const url = flags.text('url', 'C2P_URL');
   if (url === undefined) throw new UsageError('missing --url (or C2P_URL)');
-  const username = flags.text('username', 'C2P_WEBHOOK_USERNAME');
-  const password = flags.text('password', 'C2P_WEBHOOK_PASSWORD');
-  if ((username === undefined) !== (password === undefined)) {
-    throw new UsageError(
-      username === undefined
-        ? 'a password was given without --username (or C2P_WEBHOOK_USERNAME)'
-        : 'missing --password (or C2P_WEBHOOK_PASSWORD) for the username',
-    );
-  }
+  const { username, password } = readCredentials(flags);
   const caFile = flags.text('ca', 'C2P_CA_FILE');
   const attempts = flags.count('attempts', 3);
   const times = flags.count('times', 1);
@@ -57,10 +50,7 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
     ...(caFile === undefined
       ? {}
       : { ca: new TextDecoder().decode(await readInput(caFile, '--ca', io)) }),
-    onAttempt: json
-      ? undefined
-      : (report: AttemptReport, identity: DeliveryIdentity) =>
-          print(io, formatAttempt(report, identity, { attempts, total })),
+    onAttempt: json ? undefined : printAttempts(io, { attempts, total }),
   };
 
   // The library's own checks (URL, user-id, ...), before anything is printed: a refusal
@@ -83,5 +73,33 @@ export async function deliverBodies(flags: Flags, io: CliIo, delivery: Delivery)
     io,
     json ? JSON.stringify({ ...delivery.extra, url, ...run }, null, 2) : formatRunSummary(run),
   );
+  for (const hint of hintsFor(run, { url: new URL(url), credentials: username !== undefined }))
+    warn(io, `hint: ${hint}`);
   return run.ok ? 0 : 1;
+}
+
+function readCredentials(flags: Flags): { username?: string; password?: string } {
+  const username = flags.text('username', 'C2P_WEBHOOK_USERNAME');
+  const password = flags.text('password', 'C2P_WEBHOOK_PASSWORD');
+  if ((username === undefined) !== (password === undefined)) {
+    throw new UsageError(
+      username === undefined
+        ? 'a password was given without --username (or C2P_WEBHOOK_USERNAME)'
+        : 'missing --password (or C2P_WEBHOOK_PASSWORD) for the username',
+    );
+  }
+  return { username, password };
+}
+
+/** An `onAttempt` printing one line per attempt; a body repeated by a retry is shown once. */
+function printAttempts(
+  io: CliIo,
+  run: { attempts: number; total: number },
+): (report: AttemptReport, identity: DeliveryIdentity) => void {
+  const previous = new Map<number, AttemptReport>();
+  return (report, identity) => {
+    const before = previous.get(identity.index);
+    previous.set(identity.index, report);
+    print(io, formatAttempt(report, identity, { ...run, previous: before }));
+  };
 }

@@ -3,13 +3,15 @@ import type { AttemptReport, DeliveryIdentity, DeliveryRunResult } from '../deli
 
 /**
  * One attempt as a progress line:
- * `#2 attempt 1/3  200 delivered  12 ms  processed 0, duplicates 1`.
- * The `#n` shows only when the run has more than one delivery.
+ * `#2 attempt 1/3  200 delivered  12 ms  accepted 1, duplicates 0`.
+ * The `#n` shows only when the run has more than one delivery. A body the
+ * previous attempt of the same delivery already showed is not shown again, and
+ * an HTML page is never shown (its text is rarely more than the status says).
  */
 export function formatAttempt(
   report: AttemptReport,
   delivery: DeliveryIdentity,
-  run: { attempts: number; total: number },
+  run: { attempts: number; total: number; previous?: AttemptReport | undefined },
 ): string {
   const who = run.total > 1 ? `#${delivery.index + 1} ` : '';
   const result =
@@ -18,13 +20,8 @@ export function formatAttempt(
       : report.status !== null
         ? `${report.status} not delivered`
         : `${report.outcome}: ${report.error}`;
-  let body = '';
-  if (report.responseBody !== null) {
-    const summary =
-      report.outcome === 'delivered' ? receiverSummary(report.responseBody) : undefined;
-    body = `  ${summary ?? oneLine(report.responseBody)}`;
-  }
-  return `${who}attempt ${report.attempt}/${run.attempts}  ${result}  ${Math.round(report.durationMs)} ms${body}`;
+  const detail = describeBody(report, run.previous);
+  return `${who}attempt ${report.attempt}/${run.attempts}  ${result}  ${Math.round(report.durationMs)} ms${detail === '' ? '' : `  ${detail}`}`;
 }
 
 /** The closing line: `ok: 1/1 delivered, 0 failed (2 attempts in all)`. */
@@ -35,30 +32,55 @@ export function formatRunSummary(run: DeliveryRunResult): string {
 
 /** What `--json` prints about each event `send` built. */
 export function summariseEvent(event: FactoryEvent): Record<string, unknown> {
+  const { id, status, amount, merchantTransactionId, paymentRequestId } = event.resource;
   return {
     eventType: event.eventType,
     resourceType: event.resourceType,
-    id: event.resource.id,
-    status: event.resource.status,
-    amount: event.resource.amount,
+    id,
+    status,
+    amount,
+    merchantTransactionId,
+    ...(paymentRequestId === undefined ? {} : { paymentRequestId }),
   };
 }
 
+function describeBody(report: AttemptReport, previous: AttemptReport | undefined): string {
+  const body = report.responseBody;
+  if (body === null) return '';
+  const answer = receiverAnswer(body);
+  if (answer !== undefined) return answer;
+  if (previous?.responseBody === body && previous.status === report.status) return '(same body)';
+  if (/^\s*</.test(body))
+    return `(an HTML page, ${body.length}${body.length >= 1024 ? '+' : ''} bytes)`;
+  return oneLine(body);
+}
+
 /**
- * `processed 1, duplicates 0` for c2p's own answer `{received, processed, duplicates}`,
- * so a duplicate shows without --json; `undefined` for any other body.
+ * c2p's own answers, in one form whatever the mode: `accepted 1, duplicates 0`
+ * (inbox), `processed 1, duplicates 0` (sync), `UNAUTHORIZED` (an error, with its
+ * message); `undefined` for any other body.
  */
-function receiverSummary(body: string): string | undefined {
+function receiverAnswer(body: string): string | undefined {
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { received, processed, duplicates } = value as Record<string, unknown>;
-  if (![received, processed, duplicates].every((n) => typeof n === 'number')) return undefined;
-  return `processed ${processed}, duplicates ${duplicates}`;
+  if (!isObject(value)) return undefined;
+  const { received, processed, accepted, duplicates, error } = value;
+  if (typeof received === 'number' && typeof duplicates === 'number') {
+    if (typeof accepted === 'number') return `accepted ${accepted}, duplicates ${duplicates}`;
+    if (typeof processed === 'number') return `processed ${processed}, duplicates ${duplicates}`;
+  }
+  if (isObject(error) && typeof error.code === 'string') {
+    return typeof error.message === 'string' ? `${error.code}: ${error.message}` : error.code;
+  }
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A body on one line, cut at 160 characters. */

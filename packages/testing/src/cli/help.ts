@@ -36,6 +36,13 @@ const eventHelp = `Event options:
   --status <status>        resource status (default: PAID, ACCEPTED for a refund,
                            FAILED, or ACTIVE, by event type)
   --amount <cad>           amount in CAD (default 1)
+  --merchant-transaction-id <ref>
+                           the merchant's reference (default null)
+  --payment-request-id <id>
+                           a refund's payment request (with --kind payment)
+  --resource <key=value>   set a resource field to a string; key:=json for
+                           any JSON value (repeatable)
+  --allow-unknown          send an undocumented <event-type> as typed
   --events <n>             build n events (default 1)
   --shape <shape>          array (default, as documented: one body holding the events)
                            or object (each event its own delivery)`;
@@ -46,15 +53,22 @@ export const sendHelp = `Usage: c2p send <event-type> [options]
 Builds an event and delivers it the way Clik2pay does: a JSON POST with Basic
 auth, delivered on a 2xx, otherwise tried again, three attempts in all.
 <event-type> is one of ${eventTypes.join(', ')}
-(any case), or any other name to test how a receiver takes an unknown type.
+(any case). Another name is refused, with the nearest documented one, unless
+--allow-unknown sends it as typed (to test how a receiver takes an unknown type).
+
+Each attempt prints one line; a c2p listener's answer reads the same in both
+modes: "200 delivered  12 ms  accepted 1, duplicates 0" (inbox) or
+"processed 1, duplicates 0" (sync). --json prints the raw answers.
 
 ${eventHelp}
 
 ${deliveryHelp}
 
-Example:
+Examples:
   C2P_WEBHOOK_USERNAME=clik2pay C2P_WEBHOOK_PASSWORD=secret \\
-    c2p send payment-completed --url http://localhost:3001/webhooks/clik2pay --times 3`;
+    c2p send payment-completed --url http://localhost:3001/webhooks/clik2pay --times 3
+  c2p send payment-completed --merchant-transaction-id ORDER-1001
+  c2p send payment-completed --kind payment --payment-request-id "$PAYMENT_REQUEST_ID"`;
 
 /** `c2p replay --help`. */
 export const replayHelp = `Usage: c2p replay <file|-> [options]

@@ -29,6 +29,10 @@ export const eventOptions = {
   amount: { type: 'string' },
   events: { type: 'string' },
   shape: { type: 'string' },
+  'merchant-transaction-id': { type: 'string' },
+  'payment-request-id': { type: 'string' },
+  resource: { type: 'string', multiple: true },
+  'allow-unknown': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -73,7 +77,7 @@ export function parseCommandArgs(
   }
 }
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Typed reads of parsed flags; a malformed value throws a {@link UsageError} naming the flag. */
 export class Flags {
@@ -101,6 +105,12 @@ export class Flags {
     if (typeof value === 'string') return value;
     const fromEnv = env === undefined ? undefined : this.#env[env];
     return fromEnv === '' ? undefined : fromEnv;
+  }
+
+  /** Every value of a repeatable string flag, in the order given. */
+  list(name: string): string[] {
+    const value = this.#values[name];
+    return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
   }
 
   /** A whole number >= 1. */

@@ -34,7 +34,9 @@ export async function send(args: string[], io: CliIo): Promise<number> {
     describe: `${first?.eventType} ${first?.resource.status} ${flags.text('kind') ?? 'payment-request'} ${what}`,
     extra: { events: events.map(summariseEvent) },
     ...(first !== undefined && !isKnownEventType(first.eventType)
-      ? { note: `"${first.eventType}" is not a documented event type; sending it as is` }
+      ? {
+          note: `"${first.eventType}" is not a documented event type; sending it as typed (--allow-unknown)`,
+        }
       : {}),
   });
 }
