@@ -29,8 +29,7 @@ async function startC2pListener(mode: 'inbox' | 'sync'): Promise<string> {
   const webhooks =
     mode === 'inbox'
       ? createWebhooks({ ...common, inbox: createMemoryInbox() })
-      : createWebhooks({ ...common, store: createMemoryStore() });
-  webhooks.onAny(() => {});
+      : createWebhooks({ ...common, store: createMemoryStore() }).onAny(() => {});
   const server = createServer(async (req, res) => {
     writeNodeResponse(req, res, await webhooks.handle(fromNodeRequest(req)));
   });
