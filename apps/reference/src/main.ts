@@ -92,8 +92,7 @@ function banner(config: Config, app: App): string {
   }
   lines.push(`  ${'allowed'.padEnd(8)} ${config.allowedIps.join(', ')}`);
   const first = Object.values(app.webhookUrls)[0] as string;
-  const ca =
-    config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${process.env.TLS_CERT_FILE}'` : '';
+  const ca = config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${config.tlsCertFile}'` : '';
   const send = `npm run c2p -- send payment-completed --url ${first}${ca}`;
   lines.push('');
   if (config.generatedCredentials) {
