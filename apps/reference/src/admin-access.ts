@@ -54,12 +54,35 @@ function allowedHostnames(bound: string): Set<string> {
 
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
+/**
+ * The one `Host` of a request, or `undefined` when it has none, or several
+ * (Node keeps the first of repeated ones; a proxy in front may have used another).
+ */
+function soleHost(req: AdminRequest): string | undefined {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === 'host') count += 1;
+  }
+  return count === 1 ? req.headers.host : undefined;
+}
+
+/**
+ * The authority an absolute-form request target (`GET http://host/path`) names,
+ * `null` for the usual origin-form (`GET /path`), or `undefined` for anything else.
+ */
+function targetAuthority(target: string): string | null | undefined {
+  if (target.startsWith('/')) return null;
+  const match = /^https?:\/\/([^/?#]*)/i.exec(target);
+  return match ? (match[1] as string) : undefined;
+}
+
 /** Whether a `Host` header names the admin: its own address (see {@link allowedHostnames}) and port. */
 function createHostCheck(options: AdminAccessOptions): (host: string | undefined) => boolean {
   const defaultPort = options.tls ? 443 : 80;
   return (host) => {
     if (host === undefined) return false;
-    const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(host);
+    // A port is written without leading zeros: `127.0.0.1:05300` is not this admin's name.
+    const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(0|[1-9]\d{0,4}))?$/i.exec(host);
     if (!match) return false;
     const port = match[2] === undefined ? defaultPort : Number(match[2]);
     return (
@@ -118,6 +141,7 @@ const refusals = {
  * The admin's access rules, checked before any route:
  * 1. `Host` must be the admin's own address with its port, else 421: a
  *    DNS-rebinding page, or a request meant for another site, reads nothing;
+ *    so must an absolute-form request target, and `Host` must come once;
  * 2. with `ADMIN_TOKEN` set, every route but `/healthz` needs
  *    `Authorization: Bearer <token>` or the cookie set by `/?token=<token>`, else 401;
  * 3. anything but `GET`/`HEAD` must be same-origin: an `Origin` other than the
@@ -134,8 +158,11 @@ export function createAdminAccess(
     const { headers } = req;
     const method = req.method ?? '';
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
-    const host = headers.host;
-    if (!hostIsOurs(host)) return refusals.host;
+    const host = soleHost(req);
+    const authority = targetAuthority(req.url ?? '/');
+    // An absolute-form target must name the admin too, and the same as `Host` does.
+    const targetIsOurs = authority === null || (authority !== undefined && authority === host);
+    if (!hostIsOurs(host) || !targetIsOurs) return refusals.host;
     if (path !== '/healthz' && !tokenMatches(headers)) return refusals.token;
     if (method !== 'GET' && method !== 'HEAD') {
       const origin = headers.origin;

@@ -165,11 +165,12 @@ function checkPorts(e: Env, problems: Problems): Config['ports'] {
   return ports;
 }
 
-function adminOf(e: Env, production: boolean, problems: Problems): Config['admin'] {
+/** An admin reachable from other machines without a token is refused in every environment. */
+function adminOf(e: Env, problems: Problems): Config['admin'] {
   const host = e.ADMIN_HOST ?? '127.0.0.1';
-  if (production && e.ADMIN_TOKEN === undefined && !isLoopbackHost(host)) {
+  if (e.ADMIN_TOKEN === undefined && !isLoopbackHost(host)) {
     problems.push(
-      `ADMIN_TOKEN: is required in production when ADMIN_HOST ("${host}") is not a loopback address`,
+      `ADMIN_TOKEN: is required when ADMIN_HOST ("${host}") is not a loopback address: anyone who reaches it could replay events`,
     );
   }
   return { host, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN };
@@ -203,7 +204,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     problems.push('C2P_ALLOWED_IPS: names no address; nobody could deliver');
   }
   const ports = checkPorts(e, problems);
-  const admin = adminOf(e, production, problems);
+  const admin = adminOf(e, problems);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   const retry: Config['retry'] = {};
   if (e.C2P_RETRY_MAX_ATTEMPTS !== undefined) retry.maxAttempts = e.C2P_RETRY_MAX_ATTEMPTS;

@@ -133,7 +133,29 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
       TLS_KEY_FILE: tls.keyFile,
       ADMIN_HOST: '0.0.0.0',
     }),
-    'ADMIN_TOKEN: is required in production when ADMIN_HOST ("0.0.0.0") is not a loopback address',
+    'ADMIN_TOKEN: is required when ADMIN_HOST ("0.0.0.0") is not a loopback address: anyone who reaches it could replay events',
+  ],
+  [
+    // Issue 23 item 4: development too; an admin on every interface without a token is refused.
+    'a development admin off loopback without a token',
+    () => ({ ADMIN_HOST: '0.0.0.0' }),
+    'ADMIN_TOKEN: is required when ADMIN_HOST ("0.0.0.0") is not a loopback address: anyone who reaches it could replay events',
+  ],
+  [
+    // `Production` used to mean development, and with it an unauthenticated admin on every interface.
+    'a NODE_ENV that is neither production nor development',
+    () => ({ NODE_ENV: 'Production', ADMIN_HOST: '0.0.0.0' }),
+    'NODE_ENV: "Production" is not production, development or test',
+  ],
+  [
+    'an unknown role',
+    () => ({ C2P_ROLE: 'both' }),
+    'C2P_ROLE: "both" is not all, listener or worker',
+  ],
+  [
+    'a worker concurrency of 0',
+    () => ({ C2P_WORKER_CONCURRENCY: '0' }),
+    'C2P_WORKER_CONCURRENCY: "0" is not a whole number from 1 to 1000',
   ],
   ['an unknown mode', () => ({ C2P_MODE: 'async' }), 'C2P_MODE: "async" is not inbox or sync'],
   [
@@ -242,5 +264,31 @@ describe('the default allowlists', () => {
       expect(allowlist.allows(address), address).toBe(true);
     for (const address of clik2payIps.production)
       expect(allowlist.allows(address), address).toBe(false);
+  });
+});
+
+describe('roles', () => {
+  const tls = { C2P_TLS_TERMINATED_UPSTREAM: 'true', C2P_TRUSTED_PROXIES: '10.0.0.1' };
+
+  it('default to all, with 4 handler attempts in flight', () => {
+    const config = parseConfig({});
+    expect(config.role).toBe('all');
+    expect(config.worker).toEqual({ concurrency: 4 });
+  });
+
+  it('let a production worker start without webhook credentials, and no other role', () => {
+    const worker = parseConfig({ NODE_ENV: 'production', C2P_ROLE: 'worker', ...tls });
+    expect(worker.role).toBe('worker');
+    for (const role of ['all', 'listener']) {
+      expect(() => parseConfig({ NODE_ENV: 'production', C2P_ROLE: role, ...tls })).toThrow(
+        /^C2P_WEBHOOK_USERNAME: is required in production/,
+      );
+    }
+  });
+
+  it('check no webhook port of a worker, which opens none', () => {
+    const clash = { EXPRESS_PORT: '3000', C2P_WORKER_CONCURRENCY: '12' };
+    expect(() => parseConfig(clash)).toThrow('EXPRESS_PORT: 3000 is already taken by ADMIN_PORT');
+    expect(parseConfig({ ...clash, C2P_ROLE: 'worker' }).worker.concurrency).toBe(12);
   });
 });

@@ -45,11 +45,15 @@ export const integer = (min: number, max: number): Parser<number | undefined> =>
     return n;
   });
 
+/** `a or b`, `a, b or c`. */
+const alternatives = (values: readonly string[]): string =>
+  values.length < 2 ? String(values[0]) : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
+
 export const oneOf = <T extends string>(values: readonly T[], fallback: T): Parser<T> =>
   optional.transform((value, ctx): T => {
     if (value === undefined) return fallback;
     if ((values as readonly string[]).includes(value)) return value as T;
-    return fail(ctx, `"${value}" is not ${values.join(' or ')}`);
+    return fail(ctx, `"${value}" is not ${alternatives(values)}`);
   });
 
 export const bool: Parser<boolean> = optional.transform((value, ctx) => {

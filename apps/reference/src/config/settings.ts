@@ -48,9 +48,9 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
  */
 export const settings = {
   NODE_ENV: setting(
-    optional,
-    '(development)',
-    "`production` requires credentials and TLS (below) and allows only Clik2pay's production addresses by default",
+    oneOf(['production', 'development', 'test'] as const, 'development'),
+    '`development`',
+    "`production` requires credentials and TLS (below) and allows only Clik2pay's production addresses by default; `development` and `test` do not. Any other value (`Production`, `prod`) stops start-up",
   ),
   C2P_ROLE: setting(
     oneOf(roles, 'all'),
@@ -134,7 +134,7 @@ export const settings = {
   ADMIN_TOKEN: setting(
     checked((v) => /^\S{16,}$/.test(v), 'must be at least 16 characters, without spaces'),
     'none',
-    'at least 16 characters, no spaces; when set, every admin route but `/healthz` needs `Authorization: Bearer <token>` (or the cookie `/?token=<token>` sets). Required in production when `ADMIN_HOST` is not a loopback address',
+    'at least 16 characters, no spaces; when set, every admin route but `/healthz` needs `Authorization: Bearer <token>` (or the cookie `/?token=<token>` sets). Required whenever `ADMIN_HOST` is not a loopback address, whatever `NODE_ENV` says',
   ),
   C2P_FULFIL_URL: setting(
     httpUrl,
