@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   type AdapterName,
@@ -43,8 +44,10 @@ export interface Config {
    */
   redisDurability: 'verify' | 'trust';
   credentials: { username: string; password: string };
-  /** `true` when the credentials were generated at start (development, or a worker that needs none). */
+  /** `true` when the credentials were generated (development, or a worker that needs none). */
   generatedCredentials: boolean;
+  /** Where generated development credentials are kept, when they are. */
+  credentialsFile: string | undefined;
   allowedIps: string[];
   trustedProxies: string[];
   store: StoreConfig;
@@ -79,14 +82,41 @@ type Env = z.output<typeof envSchema>;
 /** Problems found so far; each one line naming its setting. */
 type Problems = string[];
 
-function credentialsOf(e: Env, production: boolean, problems: Problems) {
+/** Generated development credentials, and the file they are kept in if any. */
+export type DevelopmentCredentials = (folder: string) => {
+  username: string;
+  password: string;
+  file?: string;
+};
+
+/** What {@link parseConfig} takes beside the environment. */
+export interface ParseConfigOptions {
+  /**
+   * Gives the development credentials when none are set. Defaults to new random
+   * ones each call; `main.ts` keeps them in the data folder (see {@link dataFolder}).
+   */
+  developmentCredentials?: DevelopmentCredentials;
+}
+
+const randomCredentials: DevelopmentCredentials = () => ({
+  username: 'clik2pay',
+  password: randomBytes(18).toString('base64url'),
+});
+
+function credentialsOf(
+  e: Env,
+  production: boolean,
+  problems: Problems,
+  generate: DevelopmentCredentials,
+): Pick<Config, 'credentials' | 'generatedCredentials' | 'credentialsFile'> {
   const username = e.C2P_WEBHOOK_USERNAME;
   const password = e.C2P_WEBHOOK_PASSWORD;
   if (username !== undefined && password !== undefined) {
     if (production && password.length < 16) {
       problems.push('C2P_WEBHOOK_PASSWORD: must be at least 16 characters in production');
     }
-    return { credentials: { username, password }, generatedCredentials: false };
+    const credentials = { username, password };
+    return { credentials, generatedCredentials: false, credentialsFile: undefined };
   }
   if (username !== undefined || password !== undefined) {
     const missing = username === undefined ? 'C2P_WEBHOOK_USERNAME' : 'C2P_WEBHOOK_PASSWORD';
@@ -96,8 +126,16 @@ function credentialsOf(e: Env, production: boolean, problems: Problems) {
       'C2P_WEBHOOK_USERNAME: is required in production (with C2P_WEBHOOK_PASSWORD): the Basic credentials agreed with Clik2pay',
     );
   }
-  const generated = { username: 'clik2pay', password: randomBytes(18).toString('base64url') };
-  return { credentials: generated, generatedCredentials: true };
+  // A production worker needs none; nothing is written to the data folder in production,
+  // nor when start-up fails anyway.
+  const use = production || problems.length > 0 ? randomCredentials : generate;
+  const { file, ...credentials } = use(dataFolder(e.C2P_STORE));
+  return { credentials, generatedCredentials: true, credentialsFile: file };
+}
+
+/** The folder the app keeps its files in: the SQLite file's, else `./data`. */
+export function dataFolder(store: StoreConfig): string {
+  return store.kind === 'sqlite' ? dirname(resolve(store.path)) : resolve('data');
 }
 
 function readSetting(setting: string, path: string, problems: Problems): Buffer | undefined {
@@ -192,11 +230,14 @@ function parseSettings(env: Record<string, string | undefined>): Env {
  * whose message is one line per problem, each naming its setting, e.g.
  * `C2P_ALLOWED_IPS: "10.0.0.0/33" is not an address, CIDR or preset name`.
  */
-export function parseConfig(env: Record<string, string | undefined>): Config {
+export function parseConfig(
+  env: Record<string, string | undefined>,
+  options: ParseConfigOptions = {},
+): Config {
   const e = parseSettings(env);
   const production = e.NODE_ENV === 'production';
   const problems: Problems = [];
-  const { credentials, generatedCredentials } = credentialsOf(e, production, problems);
+  const generate = options.developmentCredentials ?? randomCredentials;
   const tls = tlsOf(e, problems);
   checkTransport(e, production, tls !== undefined, problems);
   const allowedIps = e.C2P_ALLOWED_IPS ?? (production ? ['production'] : ['sandbox', 'loopback']);
@@ -205,6 +246,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const ports = checkPorts(e, problems);
   const admin = adminOf(e, problems);
+  const identity = credentialsOf(e, production, problems, generate);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   const retry: Config['retry'] = {};
   if (e.C2P_RETRY_MAX_ATTEMPTS !== undefined) retry.maxAttempts = e.C2P_RETRY_MAX_ATTEMPTS;
@@ -216,8 +258,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     retry,
     worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
     redisDurability: e.C2P_REDIS_DURABILITY,
-    credentials,
-    generatedCredentials,
+    ...identity,
     allowedIps,
     trustedProxies: e.C2P_TRUSTED_PROXIES ?? [],
     store: e.C2P_STORE,

@@ -157,6 +157,22 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     () => ({ C2P_WORKER_CONCURRENCY: '0' }),
     'C2P_WORKER_CONCURRENCY: "0" is not a whole number from 1 to 1000',
   ],
+  [
+    // fetch refuses port 4190: the app used to start, then fail every fulfilment with `bad port`.
+    'a fulfilment URL on a port fetch blocks',
+    () => ({ C2P_FULFIL_URL: 'http://127.0.0.1:4190/orders' }),
+    'C2P_FULFIL_URL: port 4190 is one fetch refuses to call (https://fetch.spec.whatwg.org/#port-blocking); use another port',
+  ],
+  [
+    'a fulfilment URL that is not http',
+    () => ({ C2P_FULFIL_URL: 'ftp://orders.example/' }),
+    'C2P_FULFIL_URL: is not an http:// or https:// URL',
+  ],
+  [
+    'a SQLite store without its file',
+    () => ({ C2P_STORE: 'sqlite' }),
+    'C2P_STORE: "sqlite" is not memory, sqlite:<path>, postgres://... or redis://...; for SQLite name its file: sqlite:./data/reference.db',
+  ],
   ['an unknown mode', () => ({ C2P_MODE: 'async' }), 'C2P_MODE: "async" is not inbox or sync'],
   [
     'a retry count of 0',
@@ -192,6 +208,23 @@ describe('bad configuration stops start-up with one line and exit code 1', () =>
     if (typeof line === 'string') expect(lines[0]).toBe(line);
     else expect(lines[0]).toMatch(line);
     expect(stderr).not.toContain('secret');
+  });
+
+  it('production lists every problem at once, one line each', async () => {
+    const { code, stdout, stderr } = await runToExit({
+      ...production,
+      C2P_WEBHOOK_USERNAME: '',
+      C2P_WEBHOOK_PASSWORD: '',
+      ADMIN_HOST: '0.0.0.0',
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines.map((line) => line.slice(0, line.indexOf(':')))).toEqual([
+      'TLS_CERT_FILE',
+      'ADMIN_TOKEN',
+      'C2P_WEBHOOK_USERNAME',
+    ]);
   });
 
   it('a port another process holds', async () => {

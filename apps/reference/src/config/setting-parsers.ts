@@ -114,9 +114,11 @@ export const store: Parser<StoreConfig> = optional.transform((value, ctx): Store
   if (url && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname) {
     return { kind: 'redis', url: raw };
   }
+  // `sqlite` alone (or `sqlite:`) says what it wants, but not where: name the default.
+  const hint = /^sqlite:?$/i.test(raw) ? `; for SQLite name its file: ${defaultStore}` : '';
   return fail(
     ctx,
-    `"${redactUrl(raw)}" is not memory, sqlite:<path>, postgres://... or redis://...`,
+    `"${redactUrl(raw)}" is not memory, sqlite:<path>, postgres://... or redis://...${hint}`,
   );
 });
 
@@ -136,11 +138,31 @@ export const checked = (
   message: string,
 ): Parser<string | undefined> => optional.refine((v) => v === undefined || ok(v), { message });
 
-export const httpUrl: Parser<string | undefined> = checked((v) => {
-  const url = urlOf(v);
-  return (
-    url !== undefined &&
-    (url.protocol === 'http:' || url.protocol === 'https:') &&
-    url.hostname !== ''
-  );
-}, 'is not an http:// or https:// URL');
+/**
+ * The ports fetch refuses to connect to (Fetch standard, "port blocking"):
+ * a URL on one of them fails every call with `fetch failed: bad port`.
+ * @see https://fetch.spec.whatwg.org/#port-blocking
+ */
+const blockedPorts = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102,
+  103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465,
+  512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+  995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+  6669, 6679, 6697, 10080,
+]);
+
+/** An `http://` or `https://` URL fetch can call: a host, and a port it does not block. */
+export const httpUrl: Parser<string | undefined> = optional.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const url = urlOf(value);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    return fail(ctx, 'is not an http:// or https:// URL');
+  }
+  if (url.port !== '' && blockedPorts.has(Number(url.port))) {
+    return fail(
+      ctx,
+      `port ${url.port} is one fetch refuses to call (https://fetch.spec.whatwg.org/#port-blocking); use another port`,
+    );
+  }
+  return value;
+});
