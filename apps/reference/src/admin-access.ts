@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { isLoopbackHost } from './config.js';
 
@@ -19,8 +19,11 @@ export interface AdminRefusal {
   status: number;
   code: string;
   message: string;
-  headers?: Record<string, string>;
+  headers?: Readonly<Record<string, string>>;
 }
+
+/** What the access rules read of a request. */
+export type AdminRequest = Pick<IncomingMessage, 'method' | 'url' | 'headers' | 'rawHeaders'>;
 
 /** The cookie `GET /?token=…` sets, so a browser can use the page without typing headers. */
 export const tokenCookie = 'c2p_admin_token';
@@ -52,25 +55,34 @@ function allowedHostnames(bound: string): Set<string> {
 const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 /**
- * The admin's access rules, checked before any route:
- * 1. `Host` must be the admin's own address with its port, else 421: a
- *    DNS-rebinding page, or a request meant for another site, reads nothing;
- * 2. with `ADMIN_TOKEN` set, every route but `/healthz` needs
- *    `Authorization: Bearer <token>` or the cookie set by `/?token=<token>`, else 401;
- * 3. anything but `GET`/`HEAD` must be same-origin: an `Origin` other than the
- *    admin's own, or a `Sec-Fetch-Site` other than `same-origin`/`none`, is 403.
- *    A client that sends neither (curl, scripts) is not a browser and may write.
+ * The one `Host` of a request, or `undefined` when it has none, or several
+ * (Node keeps the first of repeated ones; a proxy in front may have used another).
  */
-export function createAdminAccess(
-  options: AdminAccessOptions,
-): (method: string, path: string, headers: IncomingHttpHeaders) => AdminRefusal | undefined {
-  const scheme = options.tls ? 'https' : 'http';
-  const defaultPort = options.tls ? 443 : 80;
-  const expected = options.token === undefined ? undefined : digest(options.token);
+function soleHost(req: AdminRequest): string | undefined {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === 'host') count += 1;
+  }
+  return count === 1 ? req.headers.host : undefined;
+}
 
-  const hostIsOurs = (host: string | undefined): boolean => {
+/**
+ * The authority an absolute-form request target (`GET http://host/path`) names,
+ * `null` for the usual origin-form (`GET /path`), or `undefined` for anything else.
+ */
+function targetAuthority(target: string): string | null | undefined {
+  if (target.startsWith('/')) return null;
+  const match = /^https?:\/\/([^/?#]*)/i.exec(target);
+  return match ? (match[1] as string) : undefined;
+}
+
+/** Whether a `Host` header names the admin: its own address (see {@link allowedHostnames}) and port. */
+function createHostCheck(options: AdminAccessOptions): (host: string | undefined) => boolean {
+  const defaultPort = options.tls ? 443 : 80;
+  return (host) => {
     if (host === undefined) return false;
-    const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec(host);
+    // A port is written without leading zeros: `127.0.0.1:05300` is not this admin's name.
+    const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(0|[1-9]\d{0,4}))?$/i.exec(host);
     if (!match) return false;
     const port = match[2] === undefined ? defaultPort : Number(match[2]);
     return (
@@ -78,8 +90,12 @@ export function createAdminAccess(
       allowedHostnames(options.host).has((match[1] as string).toLowerCase())
     );
   };
+}
 
-  const tokenMatches = (headers: IncomingHttpHeaders): boolean => {
+/** The token from `Authorization: Bearer` or the cookie, compared in constant time. */
+function createTokenCheck(token: string | undefined): (headers: IncomingHttpHeaders) => boolean {
+  const expected = token === undefined ? undefined : digest(token);
+  return (headers) => {
     if (expected === undefined) return true;
     const bearer = /^Bearer +(\S+) *$/i.exec(headers.authorization ?? '')?.[1];
     const cookie = (headers.cookie ?? '')
@@ -100,37 +116,61 @@ export function createAdminAccess(
     }
     return ok;
   };
+}
 
-  return (method, path, headers) => {
-    const host = headers.host;
-    if (!hostIsOurs(host)) {
-      return {
-        status: 421,
-        code: 'MISDIRECTED_REQUEST',
-        message: 'This admin answers only at its own address.',
-      };
-    }
-    if (path !== '/healthz' && !tokenMatches(headers)) {
-      return {
-        status: 401,
-        code: 'UNAUTHORIZED',
-        message: 'A valid admin token is required.',
-        headers: { 'www-authenticate': 'Bearer realm="c2p-admin"' },
-      };
-    }
+const refusals = {
+  host: {
+    status: 421,
+    code: 'MISDIRECTED_REQUEST',
+    message: 'This admin answers only at its own address.',
+  },
+  token: {
+    status: 401,
+    code: 'UNAUTHORIZED',
+    message: 'A valid admin token is required.',
+    headers: { 'www-authenticate': 'Bearer realm="c2p-admin"' },
+  },
+  origin: {
+    status: 403,
+    code: 'CROSS_ORIGIN',
+    message: 'Admin changes are accepted from the admin page only.',
+  },
+} as const satisfies Record<string, AdminRefusal>;
+
+/**
+ * The admin's access rules, checked before any route:
+ * 1. `Host` must be the admin's own address with its port, else 421: a
+ *    DNS-rebinding page, or a request meant for another site, reads nothing;
+ *    so must an absolute-form request target, and `Host` must come once;
+ * 2. with `ADMIN_TOKEN` set, every route but `/healthz` needs
+ *    `Authorization: Bearer <token>` or the cookie set by `/?token=<token>`, else 401;
+ * 3. anything but `GET`/`HEAD` must be same-origin: an `Origin` other than the
+ *    admin's own, or a `Sec-Fetch-Site` other than `same-origin`/`none`, is 403.
+ *    A client that sends neither (curl, scripts) is not a browser and may write.
+ */
+export function createAdminAccess(
+  options: AdminAccessOptions,
+): (req: AdminRequest) => AdminRefusal | undefined {
+  const scheme = options.tls ? 'https' : 'http';
+  const hostIsOurs = createHostCheck(options);
+  const tokenMatches = createTokenCheck(options.token);
+  return (req) => {
+    const { headers } = req;
+    const method = req.method ?? '';
+    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const host = soleHost(req);
+    const authority = targetAuthority(req.url ?? '/');
+    // An absolute-form target must name the admin too, and the same as `Host` does.
+    const targetIsOurs = authority === null || (authority !== undefined && authority === host);
+    if (!hostIsOurs(host) || !targetIsOurs) return refusals.host;
+    if (path !== '/healthz' && !tokenMatches(headers)) return refusals.token;
     if (method !== 'GET' && method !== 'HEAD') {
       const origin = headers.origin;
       const site = headers['sec-fetch-site'];
       const sameOrigin =
         (origin === undefined || origin === `${scheme}://${host}`) &&
         (site === undefined || site === 'same-origin' || site === 'none');
-      if (!sameOrigin) {
-        return {
-          status: 403,
-          code: 'CROSS_ORIGIN',
-          message: 'Admin changes are accepted from the admin page only.',
-        };
-      }
+      if (!sameOrigin) return refusals.origin;
     }
     return undefined;
   };

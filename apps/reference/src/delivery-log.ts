@@ -113,6 +113,37 @@ export function toDeliveryEntry(listener: AdapterName, report: DeliveryReport): 
   };
 }
 
+/** The entries recorded and not yet written, oldest first. */
+interface Queue {
+  pending: NewDeliveryEntry[];
+}
+
+/**
+ * Writes the queue in batches until it is empty: `false` when a write failed
+ * (its batch is put back, at most `capacity` entries kept, for the next try).
+ */
+async function drain(
+  queue: Queue,
+  storage: DeliveryLogStorage,
+  capacity: number,
+  onError: ((error: unknown) => void) | undefined,
+): Promise<boolean> {
+  // Let the deliveries answered in the same turn join one batch.
+  await new Promise((resolve) => setImmediate(resolve));
+  while (queue.pending.length > 0) {
+    const batch = queue.pending;
+    queue.pending = [];
+    try {
+      await storage.append(batch);
+    } catch (error) {
+      queue.pending = [...batch, ...queue.pending].slice(-capacity);
+      onError?.(error);
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * The delivery log on a storage. Recording never waits for the database (a
  * delivery's answer does not depend on its log line): entries are written in
@@ -125,48 +156,33 @@ export function createDeliveryLog(
   options: DeliveryLogOptions = {},
 ): DeliveryLog {
   const capacity = options.capacity ?? 500;
-  let pending: NewDeliveryEntry[] = [];
+  const queue: Queue = { pending: [] };
   let writing: Promise<void> | undefined;
   let retry: NodeJS.Timeout | undefined;
 
   const write = (): void => {
     if (writing) return;
-    let failed = false;
-    writing = (async () => {
-      // Let the deliveries answered in the same turn join one batch.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (pending.length > 0) {
-        const batch = pending;
-        pending = [];
-        try {
-          await storage.append(batch);
-        } catch (error) {
-          failed = true;
-          pending = [...batch, ...pending].slice(-capacity);
-          options.onError?.(error);
-          clearTimeout(retry);
-          retry = setTimeout(write, 1_000).unref();
-          return;
-        }
-      }
-    })().finally(() => {
+    writing = drain(queue, storage, capacity, options.onError).then((written) => {
       writing = undefined;
-      // Recorded while the last batch was finishing.
-      if (pending.length > 0 && !failed) write();
+      if (!written) {
+        clearTimeout(retry);
+        retry = setTimeout(write, 1_000).unref();
+        // Recorded while the last batch was finishing.
+      } else if (queue.pending.length > 0) write();
     });
   };
 
   /** Waits until everything recorded so far is written, or a write failed. */
   const settled = async (): Promise<void> => {
-    if (pending.length > 0) write();
+    if (queue.pending.length > 0) write();
     while (writing) await writing;
   };
 
   return {
     record(listener, report) {
       const entry = toDeliveryEntry(listener, report);
-      pending.push(entry);
-      if (pending.length > capacity) pending.shift();
+      queue.pending.push(entry);
+      if (queue.pending.length > capacity) queue.pending.shift();
       write();
       return entry;
     },

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { DeliveryHandler } from '@c2p/core';
-import type { AdapterName, Config } from './config.js';
+import { type AdapterName, type Config, portSettings } from './config.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
 
 /** The webhook route on every listener. */
@@ -82,7 +82,7 @@ export async function startListener(
 ): Promise<RunningServer> {
   const { server, close } = await build[name]({ ...options, tls: config.tls });
   const running = await listen(server, {
-    setting: `${name.toUpperCase()}_PORT`,
+    setting: portSettings[name],
     port: config.ports[name],
     host: config.host,
     tls: config.tls,

@@ -1,12 +1,13 @@
-import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { type App, startApp } from './app.js';
+import { banner } from './banner.js';
 import { type Config, ConfigError, parseConfig } from './config.js';
+import { loadDevelopmentCredentials } from './development-credentials.js';
 
-// A bad setting is one line on stderr and exit code 1: nothing else is printed first.
+// A bad configuration is one line per problem on stderr and exit code 1: nothing else is printed first.
 let config: Config;
 try {
-  config = parseConfig(process.env);
+  config = parseConfig(process.env, { developmentCredentials: loadDevelopmentCredentials });
 } catch (error) {
   fail(error);
 }
@@ -49,7 +50,6 @@ try {
   fail(error);
 }
 
-console.log(banner(config, running));
 logger.info(
   {
     mode: config.production ? 'production' : 'development',
@@ -61,65 +61,23 @@ logger.info(
   },
   'ready',
 );
+// Last, after the start-up log lines, so it is what the screen shows; and again on demand.
+const printBanner = (): void => {
+  process.stdout.write(`${banner(config, running)}\n`);
+};
+// pino writes through its own buffer: flushed first, so the banner really comes after.
+const printBannerLast = (): void => logger.flush(() => printBanner());
+printBannerLast();
+process.on('SIGUSR2', printBannerLast);
 
 function fail(error: unknown): never {
-  const line =
+  // A configuration problem is one line per problem; anything else, its first line.
+  const lines =
     error instanceof ConfigError
       ? error.message
-      : `c2p-reference failed to start: ${error instanceof Error ? error.message : String(error)}`;
-  process.stderr.write(`${line.split('\n')[0]}\n`);
+      : `c2p-reference failed to start: ${error instanceof Error ? error.message : String(error)}`.split(
+          '\n',
+        )[0];
+  process.stderr.write(`${lines}\n`);
   process.exit(1);
-}
-
-function banner(config: Config, app: App): string {
-  const lines = [
-    `c2p reference listener (${config.production ? 'production' : 'development'})`,
-    '',
-  ];
-  for (const [name, url] of Object.entries(app.webhookUrls)) {
-    lines.push(`  ${name.padEnd(8)} POST ${url}`);
-  }
-  lines.push(`  ${'admin'.padEnd(8)} ${app.adminUrl}`);
-  lines.push(`  ${'store'.padEnd(8)} ${app.backend.description}`);
-  lines.push(`  ${'mode'.padEnd(8)} ${config.mode}: ${app.backend.guarantee}`);
-  if (config.mode === 'inbox') {
-    const { maxAttempts, baseDelayMs } = config.retry;
-    const schedule =
-      maxAttempts === undefined && baseDelayMs === undefined
-        ? "c2p's default schedule, backoff with jitter for about three days"
-        : `${maxAttempts ?? "c2p's default number of"} attempts in all, the first retry after ${baseDelayMs ?? "c2p's default"} ms, doubling`;
-    lines.push(`  ${'retries'.padEnd(8)} ${schedule}; then dead (replay it on the admin page)`);
-  }
-  lines.push(`  ${'allowed'.padEnd(8)} ${config.allowedIps.join(', ')}`);
-  const first = Object.values(app.webhookUrls)[0] as string;
-  const ca =
-    config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${process.env.TLS_CERT_FILE}'` : '';
-  const send = `npm run c2p -- send payment-completed --url ${first}${ca}`;
-  lines.push('');
-  if (config.generatedCredentials) {
-    const { username, password } = config.credentials;
-    lines.push(
-      'Credentials generated for this run (set C2P_WEBHOOK_USERNAME and C2P_WEBHOOK_PASSWORD to choose your own):',
-      `  username ${username}`,
-      `  password ${password}`,
-      '',
-      'Deliver a test event (from the repository root):',
-      `  C2P_WEBHOOK_USERNAME='${username}' C2P_WEBHOOK_PASSWORD='${password}' ${send}`,
-    );
-  } else {
-    lines.push(
-      'Deliver a test event (from the repository root, with C2P_WEBHOOK_USERNAME and C2P_WEBHOOK_PASSWORD exported):',
-      `  ${send}`,
-    );
-  }
-  return lines.join('\n');
-}
-
-function isSelfSigned(pem: Buffer): boolean {
-  try {
-    const cert = new X509Certificate(pem);
-    return cert.issuer === cert.subject;
-  } catch {
-    return false;
-  }
 }

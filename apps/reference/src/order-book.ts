@@ -47,6 +47,29 @@ function sqliteConnection(tx: unknown): Database.Database | undefined {
   return undefined;
 }
 
+interface SqliteStatements {
+  select: Database.Statement<[string], { doc: string }>;
+  upsert: Database.Statement<[string, string, string]>;
+}
+
+// Prepared once per connection the store's transactions use.
+const statements = new WeakMap<Database.Database, SqliteStatements>();
+
+function prepared(db: Database.Database): SqliteStatements {
+  let found = statements.get(db);
+  if (!found) {
+    found = {
+      select: db.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE id = ?`),
+      upsert: db.prepare<[string, string, string]>(
+        `INSERT INTO ${table} (id, doc, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
+      ),
+    };
+    statements.set(db, found);
+  }
+  return found;
+}
+
 /**
  * The order book in the SQLite file the store uses. `apply` writes through the
  * store's transaction, so the fulfilment and the completed key commit together.
@@ -68,28 +91,6 @@ export function createSqliteOrderBook(
   const readRecent = reader.prepare<[number], { doc: string }>(
     `SELECT doc FROM ${table} ORDER BY updated_at DESC LIMIT ?`,
   );
-  // Prepared once per connection the store's transactions use.
-  const statements = new WeakMap<
-    Database.Database,
-    {
-      select: Database.Statement<[string], { doc: string }>;
-      upsert: Database.Statement<[string, string, string]>;
-    }
-  >();
-  const prepared = (db: Database.Database) => {
-    let found = statements.get(db);
-    if (!found) {
-      found = {
-        select: db.prepare<[string], { doc: string }>(`SELECT doc FROM ${table} WHERE id = ?`),
-        upsert: db.prepare<[string, string, string]>(
-          `INSERT INTO ${table} (id, doc, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
-        ),
-      };
-      statements.set(db, found);
-    }
-    return found;
-  };
   return {
     async apply(event, tx) {
       const db = sqliteConnection(tx);

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningReference, startReference } from './support/reference.js';
 
@@ -38,6 +39,27 @@ function send(
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Writes a request as raw bytes (fetch and node:http cannot repeat `Host` or
+ * send an absolute-form target) and answers the status of the response.
+ */
+async function rawStatus(url: string, head: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let answer = '';
+  socket.setEncoding('latin1').on('data', (chunk: string) => {
+    answer += chunk;
+  });
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.write(`${head.split('\n').join('\r\n')}\r\nConnection: close\r\n\r\n`, 'latin1');
+  const timer = setTimeout(() => socket.destroy(new Error(`no answer: ${head}`)), 5_000);
+  await closed.finally(() => clearTimeout(timer));
+  return Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1] ?? 0);
 }
 
 const routes = ['/', '/api/events', '/api/orders', '/api/orders/x', '/healthz', '/admin.js'];
@@ -92,6 +114,19 @@ describe('the admin answers only at its own address', () => {
         });
       }
     }
+  });
+
+  it('refuses a repeated Host, an absolute-form target naming another host, and a port with a leading zero (421)', async () => {
+    const own = `127.0.0.1:${port}`;
+    const at = (head: string) => rawStatus(app.adminUrl, head);
+    // The same bytes with one plain Host are served: only what is added is refused.
+    expect(await at(`GET /api/orders HTTP/1.1\nHost: ${own}`)).toBe(200);
+    expect(await at(`GET http://${own}/api/orders HTTP/1.1\nHost: ${own}`)).toBe(200);
+    expect(await at(`GET /api/orders HTTP/1.1\nHost: ${own}\nHost: evil.example`)).toBe(421);
+    expect(await at(`GET /api/orders HTTP/1.1\nHost: ${own}\nHost: ${own}`)).toBe(421);
+    expect(await at(`GET http://evil.example/api/orders HTTP/1.1\nHost: ${own}`)).toBe(421);
+    expect(await at(`GET http://localhost:${port}/api/orders HTTP/1.1\nHost: ${own}`)).toBe(421);
+    expect(await at(`GET /api/orders HTTP/1.1\nHost: 127.0.0.1:0${port}`)).toBe(421);
   });
 
   it('refuses a cross-origin write (403) before anything else, and lets a same-origin one reach the route', async () => {

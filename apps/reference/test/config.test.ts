@@ -133,7 +133,45 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
       TLS_KEY_FILE: tls.keyFile,
       ADMIN_HOST: '0.0.0.0',
     }),
-    'ADMIN_TOKEN: is required in production when ADMIN_HOST ("0.0.0.0") is not a loopback address',
+    'ADMIN_TOKEN: is required when ADMIN_HOST ("0.0.0.0") is not a loopback address: anyone who reaches it could replay events',
+  ],
+  [
+    // Issue 23 item 4: development too; an admin on every interface without a token is refused.
+    'a development admin off loopback without a token',
+    () => ({ ADMIN_HOST: '0.0.0.0' }),
+    'ADMIN_TOKEN: is required when ADMIN_HOST ("0.0.0.0") is not a loopback address: anyone who reaches it could replay events',
+  ],
+  [
+    // `Production` used to mean development, and with it an unauthenticated admin on every interface.
+    'a NODE_ENV that is neither production nor development',
+    () => ({ NODE_ENV: 'Production', ADMIN_HOST: '0.0.0.0' }),
+    'NODE_ENV: "Production" is not production, development or test',
+  ],
+  [
+    'an unknown role',
+    () => ({ C2P_ROLE: 'both' }),
+    'C2P_ROLE: "both" is not all, listener or worker',
+  ],
+  [
+    'a worker concurrency of 0',
+    () => ({ C2P_WORKER_CONCURRENCY: '0' }),
+    'C2P_WORKER_CONCURRENCY: "0" is not a whole number from 1 to 1000',
+  ],
+  [
+    // fetch refuses port 4190: the app used to start, then fail every fulfilment with `bad port`.
+    'a fulfilment URL on a port fetch blocks',
+    () => ({ C2P_FULFIL_URL: 'http://127.0.0.1:4190/orders' }),
+    'C2P_FULFIL_URL: port 4190 is one fetch refuses to call (https://fetch.spec.whatwg.org/#port-blocking); use another port',
+  ],
+  [
+    'a fulfilment URL that is not http',
+    () => ({ C2P_FULFIL_URL: 'ftp://orders.example/' }),
+    'C2P_FULFIL_URL: is not an http:// or https:// URL',
+  ],
+  [
+    'a SQLite store without its file',
+    () => ({ C2P_STORE: 'sqlite' }),
+    'C2P_STORE: "sqlite" is not memory, sqlite:<path>, postgres://... or redis://...; for SQLite name its file: sqlite:./data/reference.db',
   ],
   ['an unknown mode', () => ({ C2P_MODE: 'async' }), 'C2P_MODE: "async" is not inbox or sync'],
   [
@@ -155,7 +193,8 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     // The test Redis runs appendfsync everysec: the inbox would refuse every delivery.
     'inbox mode on a Redis that could lose acknowledged deliveries',
     () => ({ C2P_STORE: serviceUrl('C2P_TEST_REDIS_URL') }),
-    /^C2P_REDIS_DURABILITY: "redis:\/\/127\.0\.0\.1:\d+\/?" could lose acknowledged deliveries \(appendfsync is everysec, needs always\); fix the server, or set C2P_REDIS_DURABILITY=trust to accept that, or C2P_MODE=sync$/,
+    // The store's own error, passed on as it is (not parsed), inside the app's line.
+    /^C2P_REDIS_DURABILITY: "redis:\/\/127\.0\.0\.1:\d+\/?" fails the persistence check \(.*\(appendfsync is everysec, needs always\).*\); fix the server, or set C2P_REDIS_DURABILITY=trust to accept that, or C2P_MODE=sync$/,
   ],
 ];
 
@@ -169,6 +208,23 @@ describe('bad configuration stops start-up with one line and exit code 1', () =>
     if (typeof line === 'string') expect(lines[0]).toBe(line);
     else expect(lines[0]).toMatch(line);
     expect(stderr).not.toContain('secret');
+  });
+
+  it('production lists every problem at once, one line each', async () => {
+    const { code, stdout, stderr } = await runToExit({
+      ...production,
+      C2P_WEBHOOK_USERNAME: '',
+      C2P_WEBHOOK_PASSWORD: '',
+      ADMIN_HOST: '0.0.0.0',
+    });
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const lines = stderr.split('\n').filter((l) => l !== '');
+    expect(lines.map((line) => line.slice(0, line.indexOf(':')))).toEqual([
+      'TLS_CERT_FILE',
+      'ADMIN_TOKEN',
+      'C2P_WEBHOOK_USERNAME',
+    ]);
   });
 
   it('a port another process holds', async () => {
@@ -241,5 +297,31 @@ describe('the default allowlists', () => {
       expect(allowlist.allows(address), address).toBe(true);
     for (const address of clik2payIps.production)
       expect(allowlist.allows(address), address).toBe(false);
+  });
+});
+
+describe('roles', () => {
+  const tls = { C2P_TLS_TERMINATED_UPSTREAM: 'true', C2P_TRUSTED_PROXIES: '10.0.0.1' };
+
+  it('default to all, with 4 handler attempts in flight', () => {
+    const config = parseConfig({});
+    expect(config.role).toBe('all');
+    expect(config.worker).toEqual({ concurrency: 4 });
+  });
+
+  it('let a production worker start without webhook credentials, and no other role', () => {
+    const worker = parseConfig({ NODE_ENV: 'production', C2P_ROLE: 'worker', ...tls });
+    expect(worker.role).toBe('worker');
+    for (const role of ['all', 'listener']) {
+      expect(() => parseConfig({ NODE_ENV: 'production', C2P_ROLE: role, ...tls })).toThrow(
+        /^C2P_WEBHOOK_USERNAME: is required in production/,
+      );
+    }
+  });
+
+  it('check no webhook port of a worker, which opens none', () => {
+    const clash = { EXPRESS_PORT: '3000', C2P_WORKER_CONCURRENCY: '12' };
+    expect(() => parseConfig(clash)).toThrow('EXPRESS_PORT: 3000 is already taken by ADMIN_PORT');
+    expect(parseConfig({ ...clash, C2P_ROLE: 'worker' }).worker.concurrency).toBe(12);
   });
 });

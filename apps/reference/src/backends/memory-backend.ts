@@ -1,0 +1,25 @@
+import { createMemoryInbox, createMemoryStore } from '@c2p/core';
+import type { Backend, BackendConfig, Intake } from '../backend.js';
+import { createMemoryDeliveryStorage } from '../delivery-log.js';
+import { createMemoryOrderBook } from '../order-book.js';
+import { withHealth } from './backend-health.js';
+
+/** `C2P_STORE=memory`: everything in this process, lost at restart. */
+export async function openMemoryBackend({ mode }: BackendConfig): Promise<Backend> {
+  const intake: Intake =
+    mode === 'inbox'
+      ? { mode, inbox: createMemoryInbox() }
+      : { mode: 'sync', store: createMemoryStore() };
+  return withHealth({
+    kind: 'memory',
+    intake,
+    orders: createMemoryOrderBook(),
+    deliveries: createMemoryDeliveryStorage(),
+    description: 'memory (lost at restart)',
+    guarantee:
+      mode === 'inbox'
+        ? "a 2xx means the events are in this process's memory: a restart loses those not yet processed"
+        : 'a 2xx means the handlers ran, exactly once while the process lives; nothing survives a restart',
+    close: async () => {},
+  });
+}

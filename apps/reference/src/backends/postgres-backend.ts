@@ -1,0 +1,78 @@
+import pg from 'pg';
+import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
+import { redactUrl } from '../config.js';
+import {
+  createPostgresDeliveryStorage,
+  migratePostgresDeliveryStorage,
+} from '../delivery-log-stores.js';
+import { createPostgresOrderBook, migratePostgresOrderBook } from '../order-book.js';
+import { closeIntake, withHealth } from './backend-health.js';
+
+async function openIntake(
+  url: string,
+  pool: pg.Pool,
+  { mode, worker }: BackendConfig,
+): Promise<Intake> {
+  const { createPostgresStore, createPostgresInbox } = await import('@c2p/store-postgres');
+  if (mode === 'sync') {
+    const store = createPostgresStore({ connection: pool });
+    await store.migrate();
+    return { mode, store };
+  }
+  // Its own two pools: ingestion never waits for a connection a handler holds.
+  // One connection per event the worker runs at once (C2P_WORKER_CONCURRENCY),
+  // plus 2 for leases and renewals, as the store's README advises.
+  const inbox = createPostgresInbox({
+    connection: url,
+    table: inboxTable,
+    workerMax: worker.concurrency + 2,
+    connectionTimeoutMs: 5_000,
+  });
+  try {
+    await inbox.migrate();
+  } catch (error) {
+    await inbox.close().catch(() => undefined);
+    throw error;
+  }
+  return { mode, inbox };
+}
+
+/** `C2P_STORE=postgres://...`: shared by every instance; the app's tables are `reference_*`. */
+export async function openPostgresBackend(settings: BackendConfig): Promise<Backend> {
+  const { store, mode } = settings;
+  if (store.kind !== 'postgres') throw new TypeError(`not a postgres store: ${store.kind}`);
+  const pool = new pg.Pool({
+    connectionString: store.url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client's error (the server restarted) must not crash the process.
+  pool.on('error', () => undefined);
+  let intake: Intake | undefined;
+  try {
+    intake = await openIntake(store.url, pool, settings);
+    await migratePostgresOrderBook(pool);
+    await migratePostgresDeliveryStorage(pool);
+  } catch (error) {
+    if (intake) await closeIntake(intake).catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  const opened = intake;
+  const orders = createPostgresOrderBook(pool);
+  return withHealth({
+    kind: 'postgres',
+    intake: opened,
+    orders,
+    deliveries: createPostgresDeliveryStorage(pool),
+    description: redactUrl(store.url),
+    guarantee:
+      mode === 'inbox'
+        ? "a 2xx means the events are committed to the PostgreSQL inbox; the fulfilment commits once, with the event's processed state, across instances"
+        : 'a 2xx means the handlers ran: exactly once across instances, the fulfilment and the completed key commit in one PostgreSQL transaction',
+    close: async () => {
+      await closeIntake(opened);
+      await orders.close();
+    },
+  });
+}

@@ -1,0 +1,38 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
+import Database from 'better-sqlite3';
+import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
+import { createSqliteDeliveryStorage } from '../delivery-log-stores.js';
+import { createSqliteOrderBook } from '../order-book.js';
+import { closeIntake, withHealth } from './backend-health.js';
+
+/** `C2P_STORE=sqlite:<path>`: one file, the folder created if missing. */
+export async function openSqliteBackend({ store, mode }: BackendConfig): Promise<Backend> {
+  if (store.kind !== 'sqlite') throw new TypeError(`not a sqlite store: ${store.kind}`);
+  const path = resolve(store.path);
+  mkdirSync(dirname(path), { recursive: true });
+  const writer = new Database(path);
+  // The book creates its table on `writer`; its writes go through the store's or inbox's transaction.
+  const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
+  const intake: Intake =
+    mode === 'inbox'
+      ? { mode, inbox: createSqliteInbox({ database: writer, table: inboxTable }) }
+      : { mode: 'sync', store: createSqliteStore({ database: writer }) };
+  return withHealth({
+    kind: 'sqlite',
+    intake,
+    orders,
+    deliveries: createSqliteDeliveryStorage(path),
+    description: `sqlite:${path}`,
+    guarantee:
+      mode === 'inbox'
+        ? "a 2xx means the events are committed to the SQLite inbox (fsynced); the fulfilment commits once, with the event's processed state"
+        : 'a 2xx means the handlers ran: exactly once, the fulfilment and the completed key commit in one SQLite transaction',
+    close: async () => {
+      await closeIntake(intake);
+      await orders.close();
+      writer.close();
+    },
+  });
+}

@@ -1,0 +1,165 @@
+import { createRetrySchedule } from '@c2p/core';
+import type { z } from 'zod';
+import { modes, roles } from './config-values.js';
+import {
+  adapters,
+  bool,
+  checked,
+  defaultStore,
+  httpUrl,
+  integer,
+  ipRules,
+  oneOf,
+  optional,
+  port,
+  store,
+} from './setting-parsers.js';
+
+/** One setting: its parser, its default as the README shows it, and its README line. */
+export interface Setting<T = unknown> {
+  parse: z.ZodType<T, string | undefined>;
+  default: string;
+  doc: string;
+}
+
+const setting = <T>(
+  parse: z.ZodType<T, string | undefined>,
+  fallback: string,
+  doc: string,
+): Setting<T> => ({
+  parse,
+  default: fallback,
+  doc,
+});
+
+/**
+ * The longest delay of core's default retry schedule (6 h), read from core
+ * rather than copied: past 40 doublings every delay is the cap. The base may
+ * not exceed it.
+ */
+export const maxRetryDelayMs = createRetrySchedule({ maxAttempts: 64, jitter: 0 })(63) as number;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Every setting the app reads, in the README's order: the one declaration of
+ * its name, default, parser and documentation. `test/settings-readme.test.ts`
+ * checks the README's table against it.
+ */
+export const settings = {
+  NODE_ENV: setting(
+    oneOf(['production', 'development', 'test'] as const, 'development'),
+    '`development`',
+    "`production` requires credentials and TLS (below) and allows only Clik2pay's production addresses by default; `development` and `test` do not. Any other value (`Production`, `prod`) stops start-up",
+  ),
+  C2P_ROLE: setting(
+    oneOf(roles, 'all'),
+    '`all`',
+    '`all`; `listener` (accepts into the inbox, runs no handlers); `worker` (runs handlers from the inbox, opens no webhook port, needs no webhook credentials)',
+  ),
+  C2P_WEBHOOK_USERNAME: setting(
+    checked((v) => !v.includes(':'), 'must not contain ":" (RFC 7617); put colons in the password'),
+    'required in production; in development generated and printed at start',
+    'the Basic credentials agreed with Clik2pay; set both or neither (a `worker` needs none)',
+  ),
+  C2P_WEBHOOK_PASSWORD: setting(
+    optional,
+    'required in production; in development generated and printed at start',
+    'the other half; in production at least 16 characters',
+  ),
+  C2P_ALLOWED_IPS: setting(
+    ipRules(true),
+    'production: `production`; development: `sandbox,loopback`',
+    'comma list of addresses, CIDRs (IPv4 and IPv6) and the names `production`, `sandbox`, `loopback`',
+  ),
+  C2P_TRUSTED_PROXIES: setting(
+    ipRules(false),
+    'none',
+    'comma list of addresses and CIDRs of your own reverse proxies; only their `X-Forwarded-For` is believed',
+  ),
+  C2P_TLS_TERMINATED_UPSTREAM: setting(
+    bool,
+    '`false`',
+    '`true` when a proxy in front ends TLS; lets production serve plain HTTP to that proxy, and requires `C2P_TRUSTED_PROXIES`',
+  ),
+  C2P_STORE: setting(
+    store,
+    `\`${defaultStore}\``,
+    '`memory`, `sqlite:<path>` (directory created), `postgres://…` (or `postgresql://`), `redis://…` (or `rediss://`)',
+  ),
+  C2P_MODE: setting(
+    oneOf(modes, 'inbox'),
+    '`inbox`',
+    '`inbox` or `sync`: see [Two modes](#two-modes)',
+  ),
+  C2P_WORKER_CONCURRENCY: setting(
+    integer(1, 1000).transform((n) => n ?? 4),
+    '`4`',
+    'inbox mode: handler attempts in flight per worker process, 1 to 1000',
+  ),
+  C2P_RETRY_MAX_ATTEMPTS: setting(
+    integer(1, 1000),
+    "`25` (core's default)",
+    'inbox mode: attempts in all, the first included, 1 to 1000; then the event is `dead`',
+  ),
+  C2P_RETRY_BASE_MS: setting(
+    integer(0, maxRetryDelayMs),
+    "`2000` (core's default)",
+    `inbox mode: the delay before the first retry, in ms (0 to ${maxRetryDelayMs}); it doubles after each failure, up to core's cap of 6 h, each delay ±20% (jitter). The defaults retry for about three days`,
+  ),
+  C2P_REDIS_DURABILITY: setting(
+    oneOf(['verify', 'trust'] as const, 'verify'),
+    '`verify`',
+    'inbox mode with `redis://…`: `verify` refuses to start unless the server runs `appendonly yes`, `appendfsync always` and `maxmemory-policy noeviction` (and answers 503 to deliveries while that stops being true); `trust` skips the check (see [Redis](#redis-and-the-inbox))',
+  ),
+  C2P_ADAPTERS: setting(
+    adapters,
+    '`express,fastify,hono`',
+    'which listeners to start; a framework not listed is not even loaded',
+  ),
+  EXPRESS_PORT: setting(
+    port(3001),
+    '`3001`',
+    'the Express webhook listener: `POST /webhooks/clik2pay` and `GET /healthz`. `0` picks a free port (the `ready` log line names it)',
+  ),
+  FASTIFY_PORT: setting(port(3002), '`3002`', 'the Fastify webhook listener, the same routes'),
+  HONO_PORT: setting(port(3003), '`3003`', 'the Hono webhook listener, the same routes'),
+  WEBHOOK_HOST: setting(optional, 'every interface', 'the address the webhook listeners bind to'),
+  ADMIN_PORT: setting(
+    port(3000),
+    '`3000`',
+    'the admin: `GET /`, `GET /api/events`, `GET /api/orders`, `GET /api/orders/:id`, `GET /api/inbox`, `POST /api/inbox/:id/replay`, `POST /api/inbox/:id/retry-now`, `GET /healthz` (see [The admin](#the-admin))',
+  ),
+  ADMIN_HOST: setting(optional, '`127.0.0.1`', 'the address the admin binds to'),
+  ADMIN_TOKEN: setting(
+    checked((v) => /^\S{16,}$/.test(v), 'must be at least 16 characters, without spaces'),
+    'none',
+    'at least 16 characters, no spaces; when set, every admin route but `/healthz` needs `Authorization: Bearer <token>` (or the cookie `/?token=<token>` sets). Required whenever `ADMIN_HOST` is not a loopback address, whatever `NODE_ENV` says',
+  ),
+  C2P_FULFIL_URL: setting(
+    httpUrl,
+    'none',
+    "the merchant's order system, `http://` or `https://`: POSTed once per order on its first fulfilment (see [The fulfilment call](#the-fulfilment-call))",
+  ),
+  TLS_CERT_FILE: setting(
+    optional,
+    'none',
+    'a PEM certificate; with `TLS_KEY_FILE`, every listener and the admin serve HTTPS',
+  ),
+  TLS_KEY_FILE: setting(optional, 'none', 'its PEM private key'),
+  LOG_LEVEL: setting(
+    checked((v) => logLevels.includes(v), `is not one of ${logLevels.join(', ')}`),
+    '`info`',
+    `${logLevels.map((level) => `\`${level}\``).join(', ')}`,
+  ),
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;
+
+/** The README's settings table, rendered from {@link settings}. */
+export function settingsTable(): string {
+  const rows = Object.entries(settings).map(
+    ([name, { default: fallback, doc }]) => `| \`${name}\` | ${fallback} | ${doc} |`,
+  );
+  return ['| setting | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}
