@@ -77,49 +77,72 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   };
   try {
     const { intake } = backend;
-    if (intake.mode === 'inbox') worker = startWorker(intake.inbox, shared);
-    const wake = (): void => {
-      if (intake.mode === 'inbox') wakeInboxWorkers(intake.inbox);
-    };
+    // C2P_ROLE: `listener` runs no handlers, `worker` opens no webhook port (config
+    // refuses a split role in sync mode, where the listener runs the handlers).
+    if (intake.mode === 'inbox' && config.role !== 'listener')
+      worker = startWorker(intake.inbox, shared);
     const webhookUrls: App['webhookUrls'] = {};
-    for (const name of config.adapters) {
-      const webhooks =
-        intake.mode === 'inbox'
-          ? createInboxListenerPipeline(name, intake.inbox, shared)
-          : createSyncPipeline(name, intake.store, shared);
-      const running = await startListener(name, config, { webhooks, health });
-      started.push(running);
-      webhookUrls[name] = `${running.origin}${webhookPath}`;
+    if (config.role !== 'worker') {
+      for (const name of config.adapters) {
+        const running = await startWebhookListener(name, shared, health);
+        started.push(running);
+        webhookUrls[name] = `${running.origin}${webhookPath}`;
+      }
     }
-    const adminServer = createNodeServer(config.tls);
-    const admin = await listen(adminServer, {
-      setting: 'ADMIN_PORT',
-      port: config.admin.port,
-      host: config.admin.host,
-      tls: config.tls,
-    });
-    adminServer.on(
-      'request',
-      createAdminListener({
-        deliveries,
-        orders: backend.orders,
-        inbox: intake.mode === 'inbox' ? { store: intake.inbox, wake } : undefined,
-        health,
-        access: {
-          host: config.admin.host,
-          port: admin.port,
-          tls: config.tls !== undefined,
-          token: config.admin.token,
-        },
-        onError: (error) => logger.error({ err: error }, 'admin request failed'),
-      }),
-    );
+    const admin = await startAdmin(shared, health);
     started.push(admin);
     return { webhookUrls, adminUrl: `${admin.origin}/`, backend, close: stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** One webhook listener, with its own pipeline on the shared store or inbox. */
+function startWebhookListener(
+  name: AdapterName,
+  shared: Shared,
+  health: HealthCheck,
+): Promise<RunningServer> {
+  const { intake } = shared.backend;
+  const webhooks =
+    intake.mode === 'inbox'
+      ? createInboxListenerPipeline(name, intake.inbox, shared)
+      : createSyncPipeline(name, intake.store, shared);
+  return startListener(name, shared.config, { webhooks, health });
+}
+
+/** The admin page and API. A replay or retry-now wakes this process's workers of the inbox at once. */
+async function startAdmin(shared: Shared, health: HealthCheck): Promise<RunningServer> {
+  const { config, backend, logger } = shared;
+  const { intake } = backend;
+  const adminServer = createNodeServer(config.tls);
+  const admin = await listen(adminServer, {
+    setting: 'ADMIN_PORT',
+    port: config.admin.port,
+    host: config.admin.host,
+    tls: config.tls,
+  });
+  adminServer.on(
+    'request',
+    createAdminListener({
+      deliveries: shared.deliveries,
+      orders: backend.orders,
+      inbox:
+        intake.mode === 'inbox'
+          ? { store: intake.inbox, wake: () => wakeInboxWorkers(intake.inbox) }
+          : undefined,
+      health,
+      access: {
+        host: config.admin.host,
+        port: admin.port,
+        tls: config.tls !== undefined,
+        token: config.admin.token,
+      },
+      onError: (error) => logger.error({ err: error }, 'admin request failed'),
+    }),
+  );
+  return admin;
 }
 
 /**
@@ -224,6 +247,7 @@ function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
     inbox,
     handlers: orderHandlers(shared, log),
     retry: shared.config.retry,
+    concurrency: shared.config.worker.concurrency,
     onError: logError(log),
     onAttempt: (report) => {
       const line = {

@@ -22,7 +22,13 @@ function retries(config: Config): string {
 
 /** How to deliver a test event with the credentials in use. */
 function howToSend(config: Config, app: App): string[] {
-  const first = Object.values(app.webhookUrls)[0] as string;
+  const first = Object.values(app.webhookUrls)[0];
+  if (first === undefined) {
+    return [
+      'This process is a worker (C2P_ROLE=worker): it runs handlers from the inbox and opens no webhook port.',
+      'Deliveries go to the listener processes (C2P_ROLE=listener or all) on the same C2P_STORE.',
+    ];
+  }
   const ca = config.tls && isSelfSigned(config.tls.cert) ? ` --ca '${config.tlsCertFile}'` : '';
   const send = `npm run c2p -- send payment-completed --url ${first}${ca}`;
   if (!config.generatedCredentials) {
@@ -56,11 +62,14 @@ export function banner(config: Config, app: App): string {
     `c2p reference listener (${config.production ? 'production' : 'development'})`,
     '',
   ];
+  if (config.role !== 'all') lines.push(line('role', `${config.role} (C2P_ROLE)`));
   for (const [name, url] of Object.entries(app.webhookUrls)) lines.push(line(name, `POST ${url}`));
   lines.push(line('admin', app.adminUrl));
   lines.push(line('store', app.backend.description));
   lines.push(line('mode', `${config.mode}: ${app.backend.guarantee}`));
-  if (config.mode === 'inbox') lines.push(line('retries', retries(config)));
+  if (config.mode === 'inbox' && config.role !== 'listener')
+    lines.push(line('retries', retries(config)));
+  if (config.role === 'listener') lines.push(line('worker', 'none here (C2P_ROLE=listener)'));
   lines.push(line('allowed', config.allowedIps.join(', ')));
   lines.push(
     line(

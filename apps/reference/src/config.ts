@@ -128,7 +128,9 @@ function credentialsOf(
   }
   // A production worker needs none; nothing is written to the data folder in production,
   // nor when start-up fails anyway.
-  const use = production || problems.length > 0 ? randomCredentials : generate;
+  // A worker takes no deliveries: nothing to keep for it either.
+  const use =
+    production || problems.length > 0 || e.C2P_ROLE === 'worker' ? randomCredentials : generate;
   const { file, ...credentials } = use(dataFolder(e.C2P_STORE));
   return { credentials, generatedCredentials: true, credentialsFile: file };
 }
@@ -243,6 +245,11 @@ export function parseConfig(
   const allowedIps = e.C2P_ALLOWED_IPS ?? (production ? ['production'] : ['sandbox', 'loopback']);
   if (allowedIps.length === 0) {
     problems.push('C2P_ALLOWED_IPS: names no address; nobody could deliver');
+  }
+  if (e.C2P_ROLE !== 'all' && e.C2P_MODE === 'sync') {
+    problems.push(
+      `C2P_ROLE: ${e.C2P_ROLE} needs C2P_MODE=inbox (in sync mode the listener runs the handlers itself, so there is nothing to split)`,
+    );
   }
   const ports = checkPorts(e, problems);
   const admin = adminOf(e, problems);

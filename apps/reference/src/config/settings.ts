@@ -1,4 +1,4 @@
-import { createRetrySchedule } from '@c2p/core';
+import { retryScheduleDefaults } from '@c2p/core';
 import type { z } from 'zod';
 import { modes, roles } from './config-values.js';
 import {
@@ -37,7 +37,7 @@ const setting = <T>(
  * rather than copied: past 40 doublings every delay is the cap. The base may
  * not exceed it.
  */
-export const maxRetryDelayMs = createRetrySchedule({ maxAttempts: 64, jitter: 0 })(63) as number;
+export const maxRetryDelayMs = retryScheduleDefaults.maxDelayMs;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -31,9 +31,13 @@ function requireBuild(): void {
   }
 }
 
-/** The environment of a child: only what the test gives, plus PATH and every port on 0 (free). */
-function childEnv(env: Record<string, string>): Record<string, string> {
-  return {
+/**
+ * The environment of a child: only what the test gives, plus PATH and every
+ * port on 0 (free). A setting given as `undefined` is left out (e.g. the
+ * webhook credentials, for a worker).
+ */
+function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const all: Record<string, string | undefined> = {
     PATH: process.env.PATH ?? '',
     C2P_WEBHOOK_USERNAME: credentials.username,
     C2P_WEBHOOK_PASSWORD: credentials.password,
@@ -43,13 +47,18 @@ function childEnv(env: Record<string, string>): Record<string, string> {
     ADMIN_PORT: '0',
     ...env,
   };
+  return Object.fromEntries(
+    Object.entries(all).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }
 
 /**
  * Starts `dist/main.js` with the given settings on free ports and waits for its
  * `ready` log line, which names the URLs it got.
  */
-export async function startReference(env: Record<string, string>): Promise<RunningReference> {
+export async function startReference(
+  env: Record<string, string | undefined>,
+): Promise<RunningReference> {
   requireBuild();
   const child = spawn(process.execPath, [mainJs], { env: childEnv(env), stdio: 'pipe' });
   let out = '';
