@@ -111,4 +111,23 @@ describe('the inbox worker loop', () => {
     expect(Date.now() - asked).toBeLessThan(2_000);
     expect(polls).toBe(1);
   });
+
+  it('starts the next event of a resource as soon as the one before it finishes, with no wake from outside', async () => {
+    const inbox = createMemoryInbox();
+    await inbox.enqueue([record('PR-1'), record('PR-1')]);
+    const started: number[] = [];
+    const finished: number[] = [];
+    start(inbox, async () => {
+      started.push(Date.now());
+      await sleep(50);
+      finished.push(Date.now());
+    });
+    // The first look leases only the first (its resource's head); the next looks find
+    // nothing, so the worker sleeps for the long interval: only the finished event
+    // can start the second, which it must at once.
+    await until(() => started.length === 2);
+    expect(finished).toHaveLength(1);
+    expect((started[1] as number) - (finished[0] as number)).toBeLessThan(1_000);
+    expect(await inbox.counts()).toMatchObject({ processed: 1 });
+  });
 });
