@@ -14,7 +14,7 @@ export interface CreateBodyOptions {
 }
 
 /** A delivery body: one event, or an array of events. */
-export type WebhookBody<E extends FactoryEvent = FactoryEvent> = E | E[];
+export type FactoryBody<E extends FactoryEvent = FactoryEvent> = E | E[];
 
 /**
  * Wraps events in the chosen body shape.
@@ -29,7 +29,7 @@ export type WebhookBody<E extends FactoryEvent = FactoryEvent> = E | E[];
 export function createBody<E extends FactoryEvent>(
   events: E | readonly E[],
   options: CreateBodyOptions = {},
-): WebhookBody<E> {
+): FactoryBody<E> {
   const list: E[] = Array.isArray(events) ? [...(events as readonly E[])] : [events as E];
   const shape = options.shape ?? 'array';
   if (shape === 'array') return list;

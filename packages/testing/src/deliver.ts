@@ -3,13 +3,18 @@ import { basicAuthorization } from './create-basic-authorization.js';
 import { OptionError } from './option-error.js';
 
 /** What became of one attempt. Only `delivered` (a 2xx) stops the retries. */
-export type AttemptOutcome = 'delivered' | 'http-error' | 'network-error' | 'timeout' | 'aborted';
+export type DeliveryAttemptOutcome =
+  | 'delivered'
+  | 'http-error'
+  | 'network-error'
+  | 'timeout'
+  | 'aborted';
 
 /** One HTTP attempt, as the simulator saw it. */
-export interface AttemptReport {
+export interface DeliveryAttempt {
   /** 1-based: Clik2pay tries three times in all. */
   attempt: number;
-  outcome: AttemptOutcome;
+  outcome: DeliveryAttemptOutcome;
   /** The response status, or `null` when there was no response. */
   status: number | null;
   /** When the attempt started, ISO 8601. */
@@ -25,7 +30,7 @@ export interface AttemptReport {
 /** The fate of one delivery: every attempt, and whether one got a 2xx. */
 export interface DeliveryResult {
   delivered: boolean;
-  attempts: AttemptReport[];
+  attempts: DeliveryAttempt[];
 }
 
 /** Connection options shared by {@link deliver} and {@link deliverMany}. */
@@ -66,7 +71,7 @@ export interface DeliverOptions extends DeliveryConnectionOptions {
   /** A string or bytes are sent exactly as given; anything else as `JSON.stringify(body)`. */
   body: unknown;
   /** Called after each attempt, e.g. to print progress. */
-  onAttempt?: (report: AttemptReport) => void;
+  onAttempt?: (report: DeliveryAttempt) => void;
 }
 
 /** The order in which {@link deliverMany} starts its deliveries. */
@@ -85,7 +90,7 @@ export interface DeliverManyOptions extends DeliveryConnectionOptions {
   /** The random source for `shuffle`, in [0, 1). Defaults to `Math.random`. */
   random?: () => number;
   /** Called after each attempt of each delivery. */
-  onAttempt?: (report: AttemptReport, delivery: DeliveryIdentity) => void;
+  onAttempt?: (report: DeliveryAttempt, delivery: DeliveryIdentity) => void;
 }
 
 /** Which delivery of a {@link deliverMany} run something is about. */
@@ -303,9 +308,9 @@ async function deliverOnce(
   plan: Plan,
   transport: Transport,
   body: Payload,
-  onAttempt: ((report: AttemptReport) => void) | undefined,
+  onAttempt: ((report: DeliveryAttempt) => void) | undefined,
 ): Promise<DeliveryResult> {
-  const attempts: AttemptReport[] = [];
+  const attempts: DeliveryAttempt[] = [];
   for (let attempt = 1; attempt <= plan.attempts; attempt++) {
     if (attempt > 1) await sleep(Math.max(0, plan.backoff(attempt - 1)), plan.signal);
     const report = await attemptOnce(plan, transport, body, attempt);
@@ -322,7 +327,7 @@ async function attemptOnce(
   transport: Transport,
   body: Payload,
   attempt: number,
-): Promise<AttemptReport> {
+): Promise<DeliveryAttempt> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
@@ -363,7 +368,7 @@ async function attemptOnce(
       responseBody: text === '' ? null : text.slice(0, responseBodyLimit),
     };
   } catch (error) {
-    const outcome: AttemptOutcome = timedOut
+    const outcome: DeliveryAttemptOutcome = timedOut
       ? 'timeout'
       : plan.signal?.aborted
         ? 'aborted'

@@ -5,7 +5,7 @@
  */
 
 export { createBasicAuthorization } from './create-basic-authorization.js';
-export type { BodyShape, CreateBodyOptions, WebhookBody } from './create-body.js';
+export type { BodyShape, CreateBodyOptions, FactoryBody } from './create-body.js';
 export { createBody } from './create-body.js';
 export type {
   Clik2payMock,
@@ -34,10 +34,10 @@ export {
   resourceTypeSpellings,
 } from './create-event.js';
 export type {
-  AttemptOutcome,
-  AttemptReport,
   DeliverManyOptions,
   DeliverOptions,
+  DeliveryAttempt,
+  DeliveryAttemptOutcome,
   DeliveryConnectionOptions,
   DeliveryIdentity,
   DeliveryOrder,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createBasicAuthorization } from '../src/create-basic-authorization.js';
 import { createBody } from '../src/create-body.js';
 import { createEvent } from '../src/create-event.js';
-import type { AttemptReport } from '../src/deliver.js';
+import type { DeliveryAttempt } from '../src/deliver.js';
 import { deliver, deliverMany } from '../src/deliver.js';
 import type { Listener } from './support/listener.js';
 import {
@@ -51,7 +51,7 @@ describe('deliver', () => {
 
   it('gives up after exactly three attempts in all', async () => {
     const listener = await listen((_req, _n, res) => reply(res, 500));
-    const seen: AttemptReport[] = [];
+    const seen: DeliveryAttempt[] = [];
     const result = await deliver({
       ...fast,
       url: listener.url,

@@ -1,4 +1,4 @@
-import type { AttemptReport, DeliveryIdentity, DeliveryOrder } from '../deliver.js';
+import type { DeliveryAttempt, DeliveryIdentity, DeliveryOrder } from '../deliver.js';
 import { checkDeliverManyOptions, deliverMany } from '../deliver.js';
 import type { CliIo } from './cli-io.js';
 import { print, warn } from './cli-io.js';
@@ -95,8 +95,8 @@ function readCredentials(flags: Flags): { username?: string; password?: string }
 function printAttempts(
   io: CliIo,
   run: { attempts: number; total: number },
-): (report: AttemptReport, identity: DeliveryIdentity) => void {
-  const previous = new Map<number, AttemptReport>();
+): (report: DeliveryAttempt, identity: DeliveryIdentity) => void {
+  const previous = new Map<number, DeliveryAttempt>();
   return (report, identity) => {
     const before = previous.get(identity.index);
     previous.set(identity.index, report);

@@ -1,5 +1,5 @@
 import type { FactoryEvent } from '../create-event.js';
-import type { AttemptReport, DeliveryIdentity, DeliveryRunResult } from '../deliver.js';
+import type { DeliveryAttempt, DeliveryIdentity, DeliveryRunResult } from '../deliver.js';
 
 /**
  * One attempt as a progress line:
@@ -9,9 +9,9 @@ import type { AttemptReport, DeliveryIdentity, DeliveryRunResult } from '../deli
  * an HTML page is never shown (its text is rarely more than the status says).
  */
 export function formatAttempt(
-  report: AttemptReport,
+  report: DeliveryAttempt,
   delivery: DeliveryIdentity,
-  run: { attempts: number; total: number; previous?: AttemptReport | undefined },
+  run: { attempts: number; total: number; previous?: DeliveryAttempt | undefined },
 ): string {
   const who = run.total > 1 ? `#${delivery.index + 1} ` : '';
   const result =
@@ -44,7 +44,7 @@ export function summariseEvent(event: FactoryEvent): Record<string, unknown> {
   };
 }
 
-function describeBody(report: AttemptReport, previous: AttemptReport | undefined): string {
+function describeBody(report: DeliveryAttempt, previous: DeliveryAttempt | undefined): string {
   const body = report.responseBody;
   if (body === null) return '';
   const answer = receiverAnswer(body);

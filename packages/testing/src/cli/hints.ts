@@ -1,4 +1,4 @@
-import type { AttemptReport, DeliveryRunResult } from '../deliver.js';
+import type { DeliveryAttempt, DeliveryRunResult } from '../deliver.js';
 
 /** The path the reference listener and the READMEs use. */
 const webhookPath = '/webhooks/clik2pay';
@@ -24,7 +24,7 @@ export function hintsFor(
   return [...hints];
 }
 
-function hintFor(attempt: AttemptReport, url: URL): string | undefined {
+function hintFor(attempt: DeliveryAttempt, url: URL): string | undefined {
   const origin = `${url.hostname}:${url.port || (url.protocol === 'https:' ? 443 : 80)}`;
   switch (attempt.status) {
     case 404:

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AttemptReport, createEvent, type DeliveryResult, deliver } from '@c2p/testing';
+import { createEvent, type DeliveryAttempt, type DeliveryResult, deliver } from '@c2p/testing';
 import { credentials, type Expectation, sleep } from './faults.js';
 
 /** One planned delivery of an order's script. */
@@ -72,7 +72,7 @@ export interface StreamTally {
   /** Attempts by outcome: `200`, `409`, `503`, `refused` (listener down), `cut` (connection lost mid-request)… */
   outcomes: Map<string, number>;
   /** Deliveries none of whose three attempts got a 2xx. */
-  failedAllThree: Array<{ orderId: string; attempts: AttemptReport[] }>;
+  failedAllThree: Array<{ orderId: string; attempts: DeliveryAttempt[] }>;
   /** Time to the answer of each attempt that got a 2xx. */
   acceptedMs: number[];
   /** Every delivery, with the events it carried. */
@@ -92,7 +92,7 @@ export function createTally(): StreamTally {
 }
 
 /** How an attempt ended, in one word. */
-export function outcomeOf(report: AttemptReport): string {
+export function outcomeOf(report: DeliveryAttempt): string {
   if (report.status !== null) return String(report.status);
   if (report.outcome === 'timeout') return 'timeout';
   if (report.error?.includes('ECONNREFUSED')) return 'refused';
