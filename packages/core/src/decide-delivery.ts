@@ -105,9 +105,7 @@ function closing(response: WebhookResponse): WebhookResponse {
 }
 
 /** Does the adapter hand over a reader rather than the body itself? */
-function isLazy(
-  request: WebhookRequest,
-): request is WebhookRequest & {
+function isLazy(request: WebhookRequest): request is WebhookRequest & {
   body: Extract<WebhookRequest['body'], (maxBytes: number) => unknown>;
 } {
   return typeof request.body === 'function';

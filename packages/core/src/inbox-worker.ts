@@ -190,83 +190,97 @@ const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
 
 /** The worker's loop: sweep, lease what there is room for, run it, sleep until woken or the next poll. */
 function runLoop(attempts: Attempts, settings: LoopSettings): InboxWorker {
-  const { inbox, now, leaseMs } = attempts;
-  const { concurrency, pollIntervalMs } = settings;
-  const running = new Set<Promise<void>>();
-  const signal: { wake?: () => void } = {};
-  const sweep = createSweeper(attempts, settings.sweepIntervalMs);
-  let stopped = false;
-  let woken = false;
-  let idleWaiters: Array<() => void> = [];
-  let lastPollFound = 0;
+  const loop = new WorkerLoop(attempts, settings);
+  return { wake: loop.wake, idle: () => loop.idle(), stop: () => loop.stop() };
+}
 
-  const poll = async (): Promise<void> => {
-    const room = concurrency - running.size;
+class WorkerLoop {
+  readonly #attempts: Attempts;
+  readonly #settings: LoopSettings;
+  readonly #running = new Set<Promise<void>>();
+  readonly #signal: { wake?: () => void } = {};
+  readonly #sweep: (at: number) => Promise<void>;
+  readonly #unwatch: () => void;
+  readonly #done: Promise<void>;
+  #stopped = false;
+  #woken = false;
+  #idleWaiters: Array<() => void> = [];
+  #lastPollFound = 0;
+
+  constructor(attempts: Attempts, settings: LoopSettings) {
+    this.#attempts = attempts;
+    this.#settings = settings;
+    this.#sweep = createSweeper(attempts, settings.sweepIntervalMs);
+    this.#unwatch = watchInbox(attempts.inbox, this.wake);
+    this.#done = this.#loop();
+  }
+
+  /** Looks for due events now; bound, so it can be handed around. */
+  readonly wake = (): void => {
+    this.#woken = true;
+    this.#signal.wake?.();
+  };
+
+  idle(): Promise<void> {
+    // A stopped worker runs nothing more: it is as idle as it will get.
+    if (this.#stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unwatch();
+    this.#signal.wake?.();
+    await this.#done;
+    await Promise.allSettled([...this.#running]);
+    this.#resolveIdle();
+  }
+
+  async #loop(): Promise<void> {
+    const { concurrency, pollIntervalMs } = this.#settings;
+    while (!this.#stopped) {
+      this.#woken = false;
+      await this.#sweep(this.#attempts.now());
+      await this.#poll();
+      if (this.#stopped) break;
+      if (this.#running.size === 0 && this.#lastPollFound === 0 && !this.#woken)
+        this.#resolveIdle();
+      // More may be due: look again at once while there is room and work.
+      if (this.#woken || (this.#lastPollFound > 0 && this.#running.size < concurrency)) continue;
+      await sleep(pollIntervalMs, this.#signal);
+    }
+  }
+
+  async #poll(): Promise<void> {
+    const room = this.#settings.concurrency - this.#running.size;
     if (room <= 0) return;
     let leases: InboxLease[];
     try {
-      leases = await inbox.lease(room, leaseMs);
+      leases = await this.#attempts.inbox.lease(room, this.#attempts.leaseMs);
     } catch (error) {
-      attempts.reportError(storeUnavailable(error), {});
-      lastPollFound = 0;
+      this.#attempts.reportError(storeUnavailable(error), {});
+      this.#lastPollFound = 0;
       return;
     }
-    lastPollFound = leases.length;
+    this.#lastPollFound = leases.length;
     for (const lease of leases) {
-      const task: Promise<void> = attempt(lease, attempts).finally(() => {
-        running.delete(task);
+      const task: Promise<void> = attempt(lease, this.#attempts).finally(() => {
+        this.#running.delete(task);
         // A finished event may unblock the next event of its resource.
-        wake();
+        this.wake();
       });
-      running.add(task);
+      this.#running.add(task);
     }
-  };
-
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      woken = false;
-      await sweep(now());
-      await poll();
-      if (stopped) break;
-      if (running.size === 0 && lastPollFound === 0 && !woken) {
-        const waiters = idleWaiters;
-        idleWaiters = [];
-        for (const resolve of waiters) resolve();
-      }
-      // More may be due: look again at once while there is room and work.
-      if (woken || (lastPollFound > 0 && running.size < concurrency)) continue;
-      await sleep(pollIntervalMs, signal);
-    }
-  };
-
-  function wake(): void {
-    woken = true;
-    signal.wake?.();
   }
 
-  const unwatch = watchInbox(inbox, wake);
-  const loopDone = loop();
-
-  return {
-    wake,
-    idle() {
-      // A stopped worker runs nothing more: it is as idle as it will get.
-      if (stopped) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        wake();
-      });
-    },
-    async stop() {
-      stopped = true;
-      unwatch();
-      signal.wake?.();
-      await loopDone;
-      await Promise.allSettled([...running]);
-      for (const resolve of idleWaiters) resolve();
-      idleWaiters = [];
-    },
-  };
+  #resolveIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 }
 
 /**
