@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  InboxEntry,
-  InboxLease,
-  InboxRecord,
-  InboxState,
-  TransactionalInboxStore,
-} from '@c2p/core';
-import { integerOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
+import type { InboxLease, InboxRecord, InboxState, TransactionalInboxStore } from '@c2p/core';
+import {
+  countInboxStates,
+  type InboxRow,
+  inboxDefaults,
+  inboxRetention,
+  inboxSelectList,
+  inboxStateList,
+  inboxStateLiterals,
+  integerOption,
+  isUnfinishedInboxState,
+  storeClosed,
+  storeUnavailable,
+  toInboxEntry,
+  unfinishedInboxStates,
+} from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import {
   openConnection,
@@ -61,36 +69,6 @@ export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> 
   close(): Promise<void>;
 }
 
-interface Row {
-  id: number;
-  key: string;
-  resource_key: string;
-  event_type: string;
-  payload: string;
-  received_at: number;
-  client_ip: string | null;
-  state: InboxState;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  processed_at: number | null;
-}
-
-const toEntry = (row: Row): InboxEntry => ({
-  id: String(row.id),
-  key: row.key,
-  resourceKey: row.resource_key,
-  eventType: row.event_type,
-  payload: row.payload,
-  receivedAt: row.received_at,
-  clientIp: row.client_ip,
-  state: row.state,
-  attempts: row.attempts,
-  nextAttemptAt: row.next_attempt_at,
-  lastError: row.last_error,
-  processedAt: row.processed_at,
-});
-
 /** One caller of `enqueue` waiting for the group commit. */
 interface Waiting {
   readonly records: readonly InboxRecord[];
@@ -103,8 +81,7 @@ const rowsPerInsert = 100;
 /** Events per group commit. */
 const eventsPerCommit = 1000;
 
-const columns = `id, key, resource_key, event_type, payload, received_at, client_ip, state,
-  attempts, next_attempt_at, last_error, processed_at`;
+const columns = inboxSelectList();
 
 /** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
 const isRowError = (error: unknown): boolean => {
@@ -134,10 +111,7 @@ const rowId = (id: string): number | undefined =>
 export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   const table = tableOption(options.table, 'options.table', 'c2p_inbox');
   const synchronous = synchronousOption(options.synchronous);
-  const retainMs = integerOption(options.retainMs, 'options.retainMs', {
-    fallback: 30 * 24 * 60 * 60 * 1000,
-    pkg,
-  });
+  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
   const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
     min: 0,
     fallback: 5000,
@@ -147,19 +121,15 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     fallback: 10_000,
     pkg,
   });
-  const sweepBatch = integerOption(options.sweepBatch, 'options.sweepBatch', {
-    fallback: 1000,
-    pkg,
-  });
   const groupCommit = options.groupCommit ?? true;
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
   const { db } = connection;
 
-  const t = `"${table}"`;
-  const unfinished = `state IN ('pending', 'retrying')`;
+  const quoted = `"${table}"`;
+  const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
   const migrateSql = `
-    CREATE TABLE IF NOT EXISTS ${t} (
+    CREATE TABLE IF NOT EXISTS ${quoted} (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       key TEXT NOT NULL UNIQUE,
       resource_key TEXT NOT NULL,
@@ -167,8 +137,8 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       payload TEXT NOT NULL,
       received_at INTEGER NOT NULL,
       client_ip TEXT,
-      state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'retrying', 'dead', 'processed')),
+      state TEXT NOT NULL DEFAULT ${inboxStateLiterals.pending}
+        CHECK (state IN (${inboxStateList()})),
       attempts INTEGER NOT NULL DEFAULT 0,
       next_attempt_at INTEGER,
       last_error TEXT,
@@ -176,10 +146,10 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       lease_token TEXT,
       locked_until INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${t} (resource_key, id) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_due" ON ${t} (next_attempt_at) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_state" ON ${t} (state, id);
-    CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${t} (processed_at) WHERE state = 'processed';`;
+    CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished};
+    CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (next_attempt_at) WHERE ${unfinished};
+    CREATE INDEX IF NOT EXISTS "${table}_state" ON ${quoted} (state, id);
+    CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed};`;
   const migrateNow = (): void => {
     db.exec(migrateSql);
   };
@@ -199,7 +169,7 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       if (!statement) {
         const values = Array.from({ length: rows }, () => `(?, ?, ?, ?, ?, ?, ?)`).join(', ');
         statement = db.prepare<unknown[], { key: string }>(
-          `INSERT INTO ${t} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+          `INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
            VALUES ${values} ON CONFLICT (key) DO NOTHING RETURNING key`,
         );
         inserts.set(rows, statement);
@@ -207,15 +177,15 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       return statement;
     };
     const leaseCandidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-      `SELECT e.id FROM ${t} AS e
+      `SELECT e.id FROM ${quoted} AS e
        WHERE e.${unfinished} AND e.next_attempt_at <= @now AND e.locked_until <= @now
          AND NOT EXISTS (
-           SELECT 1 FROM ${t} AS p
+           SELECT 1 FROM ${quoted} AS p
            WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id < e.id)
        ORDER BY e.id LIMIT @limit`,
     );
-    const take = db.prepare<{ id: number; token: string; until: number }, Row>(
-      `UPDATE ${t} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
+    const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
+      `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
        WHERE id = @id RETURNING ${columns}`,
     );
     return {
@@ -225,15 +195,15 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
         for (let i = 0; i < records.length; i += rowsPerInsert) {
           const chunk = records.slice(i, i + rowsPerInsert);
           const params: unknown[] = [];
-          for (const r of chunk) {
+          for (const record of chunk) {
             params.push(
-              r.key,
-              r.resourceKey,
-              r.eventType,
-              r.payload,
-              r.receivedAt,
-              r.clientIp,
-              r.receivedAt,
+              record.key,
+              record.resourceKey,
+              record.eventType,
+              record.payload,
+              record.receivedAt,
+              record.clientIp,
+              record.receivedAt,
             );
           }
           for (const row of insert(chunk.length).all(...params)) inserted.add(row.key);
@@ -245,15 +215,15 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
         const ids = leaseCandidates.all({ now: at, limit });
         return ids.map(({ id }) => {
           const token = randomUUID();
-          const row = take.get({ id, token, until: at + leaseMs }) as Row;
-          return { entry: toEntry(row), token };
+          const row = take.get({ id, token, until: at + leaseMs }) as InboxRow;
+          return { entry: toInboxEntry(row), token };
         });
       }),
       renew: db.prepare<{ id: number; token: string; now: number; until: number }>(
-        `UPDATE ${t} SET locked_until = @until WHERE ${held}`,
+        `UPDATE ${quoted} SET locked_until = @until WHERE ${held}`,
       ),
       complete: db.prepare<{ id: number; token: string; now: number }>(
-        `UPDATE ${t} SET state = 'processed', processed_at = @now, next_attempt_at = NULL,
+        `UPDATE ${quoted} SET state = ${inboxStateLiterals.processed}, processed_at = @now, next_attempt_at = NULL,
            lease_token = NULL, locked_until = 0
          WHERE ${owns}`,
       ),
@@ -264,34 +234,34 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
         retryAt: number | null;
         error: string;
       }>(
-        `UPDATE ${t} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
+        `UPDATE ${quoted} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
            lease_token = NULL, locked_until = 0
          WHERE ${owns}`,
       ),
       holds: db.prepare<{ id: number; token: string }, { one: number }>(
-        `SELECT 1 AS one FROM ${t} WHERE ${owns}`,
+        `SELECT 1 AS one FROM ${quoted} WHERE ${owns}`,
       ),
       replay: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${t} SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL,
+        `UPDATE ${quoted} SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = @now, last_error = NULL,
            lease_token = NULL, locked_until = 0
-         WHERE id = @id AND state = 'dead'`,
+         WHERE id = @id AND state = ${inboxStateLiterals.dead}`,
       ),
       retryNow: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${t} SET next_attempt_at = @now WHERE id = @id AND state = 'retrying'`,
+        `UPDATE ${quoted} SET next_attempt_at = @now WHERE id = @id AND state = ${inboxStateLiterals.retrying}`,
       ),
-      listOldest: db.prepare<{ state: InboxState; limit: number }, Row>(
-        `SELECT ${columns} FROM ${t} WHERE state = @state ORDER BY id LIMIT @limit`,
+      listOldest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+        `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id LIMIT @limit`,
       ),
-      listNewest: db.prepare<{ state: InboxState; limit: number }, Row>(
-        `SELECT ${columns} FROM ${t} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
+      listNewest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+        `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
       ),
-      get: db.prepare<[number], Row>(`SELECT ${columns} FROM ${t} WHERE id = ?`),
+      get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
       counts: db.prepare<[], { state: InboxState; n: number }>(
-        `SELECT state, count(*) AS n FROM ${t} GROUP BY state`,
+        `SELECT state, count(*) AS n FROM ${quoted} GROUP BY state`,
       ),
       sweep: db.prepare<[number, number]>(
-        `DELETE FROM ${t} WHERE id IN (
-           SELECT id FROM ${t} WHERE state = 'processed' AND processed_at <= ? LIMIT ?)`,
+        `DELETE FROM ${quoted} WHERE id IN (
+           SELECT id FROM ${quoted} WHERE state = ${inboxStateLiterals.processed} AND processed_at <= ? LIMIT ?)`,
       ),
     };
   }
@@ -303,17 +273,17 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     void connection.close();
     throw setUpFailed(cause);
   }
-  const s = prepared;
+  const statements = prepared;
 
   /** One transaction for the records of several callers; answers each caller's flags. */
   const commitGroup = db.transaction((group: readonly Waiting[]): boolean[][] => {
-    const records = group.flatMap((w) => w.records);
-    const inserted = s.insertAll(records);
+    const records = group.flatMap((waiting) => waiting.records);
+    const inserted = statements.insertAll(records);
     // A key twice in one group (two deliveries of one event): the first is inserted.
-    return group.map((w) =>
-      w.records.map((r) => {
-        if (!inserted.has(r.key)) return false;
-        inserted.delete(r.key);
+    return group.map((waiting) =>
+      waiting.records.map((record) => {
+        if (!inserted.has(record.key)) return false;
+        inserted.delete(record.key);
         return true;
       }),
     );
@@ -328,14 +298,14 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   const commit = async (group: Waiting[]): Promise<void> => {
     try {
       const flags = await connection.run(() => commitGroup.immediate(group), busyTimeoutMs);
-      for (const [i, w] of group.entries()) w.resolve(flags[i] as boolean[]);
+      for (const [index, waiting] of group.entries()) waiting.resolve(flags[index] as boolean[]);
     } catch (error) {
       if (group.length === 1 || !isRowError(error)) {
-        for (const w of group) w.reject(storeUnavailable(error));
+        for (const waiting of group) waiting.reject(storeUnavailable(error));
         return;
       }
       // A row error: commit the deliveries one by one, so one bad delivery fails alone.
-      for (const w of group) await commit([w]);
+      for (const waiting of group) await commit([waiting]);
     }
   };
 
@@ -353,9 +323,9 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       const group: Waiting[] = [];
       let events = 0;
       while (queue.length > 0 && (group.length === 0 || events < eventsPerCommit)) {
-        const w = queue.shift() as Waiting;
-        group.push(w);
-        events += w.records.length;
+        const waiting = queue.shift() as Waiting;
+        group.push(waiting);
+        events += waiting.records.length;
         if (!groupCommit) break;
       }
       queued -= events;
@@ -370,9 +340,9 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush);
   };
 
-  const withId = <T>(id: string, missing: T, fn: (id: number) => T): T => {
-    const n = rowId(id);
-    return n === undefined ? missing : fn(n);
+  const withId = <T>(id: string, missing: T, fn: (rowid: number) => T): T => {
+    const rowid = rowId(id);
+    return rowid === undefined ? missing : fn(rowid);
   };
 
   return {
@@ -396,30 +366,32 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     lease(limit, leaseMs) {
       // SQLite reads a negative LIMIT as none.
       if (!(limit >= 1)) return Promise.resolve([]);
-      return connection.run(() => s.lease.immediate(limit, leaseMs), busyTimeoutMs);
+      return connection.run(() => statements.lease.immediate(limit, leaseMs), busyTimeoutMs);
     },
     renew(id, token, leaseMs) {
-      return withId(id, Promise.resolve(false), (n) =>
+      return withId(id, Promise.resolve(false), (rowid) =>
         connection.run(() => {
           const at = now();
-          return s.renew.run({ id: n, token, now: at, until: at + leaseMs }).changes === 1;
+          return (
+            statements.renew.run({ id: rowid, token, now: at, until: at + leaseMs }).changes === 1
+          );
         }, busyTimeoutMs),
       );
     },
     complete(id, token) {
-      return withId(id, Promise.resolve(false), (n) =>
+      return withId(id, Promise.resolve(false), (rowid) =>
         connection.run(
-          () => s.complete.run({ id: n, token, now: now() }).changes === 1,
+          () => statements.complete.run({ id: rowid, token, now: now() }).changes === 1,
           busyTimeoutMs,
         ),
       );
     },
     fail(id, token, failure) {
-      return withId(id, Promise.resolve(false), (n) =>
+      return withId(id, Promise.resolve(false), (rowid) =>
         connection.run(
           () =>
-            s.fail.run({
-              id: n,
+            statements.fail.run({
+              id: rowid,
               token,
               state: failure.retryAt === null ? 'dead' : 'retrying',
               retryAt: failure.retryAt,
@@ -430,52 +402,62 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
       );
     },
     async completeWithin(id, token, work) {
-      const n = rowId(id);
-      if (n === undefined) return false;
+      const rowid = rowId(id);
+      if (rowid === undefined) return false;
       // A token that no longer holds the event (taken over, or settled) starts
       // no work: it could only be rolled back.
-      if (!connection.read(() => s.holds.get({ id: n, token }))) return false;
+      if (!connection.read(() => statements.holds.get({ id: rowid, token }))) return false;
       return connection.transact(
         work,
         () => {
-          const done = s.complete.run({ id: n, token, now: now() }).changes === 1;
+          const done = statements.complete.run({ id: rowid, token, now: now() }).changes === 1;
           return { commit: done, value: done };
         },
         busyTimeoutMs,
-        () => (s.holds.get({ id: n, token }) ? undefined : false),
+        () => (statements.holds.get({ id: rowid, token }) ? undefined : false),
       );
     },
     async list(query) {
-      const limit = query.limit ?? 50;
-      const oldestFirst = query.state === 'pending' || query.state === 'retrying';
+      const limit = query.limit ?? inboxDefaults.listLimit;
+      const oldestFirst = isUnfinishedInboxState(query.state);
       const rows = connection.read(() =>
-        (oldestFirst ? s.listOldest : s.listNewest).all({ state: query.state, limit }),
+        (oldestFirst ? statements.listOldest : statements.listNewest).all({
+          state: query.state,
+          limit,
+        }),
       );
-      return rows.map(toEntry);
+      return rows.map(toInboxEntry);
     },
     async get(id) {
-      return withId(id, undefined, (n) => {
-        const row = connection.read(() => s.get.get(n));
-        return row && toEntry(row);
+      return withId(id, undefined, (rowid) => {
+        const row = connection.read(() => statements.get.get(rowid));
+        return row && toInboxEntry(row);
       });
     },
     async counts() {
-      const counts: Record<InboxState, number> = { pending: 0, retrying: 0, dead: 0, processed: 0 };
-      for (const { state, n } of connection.read(() => s.counts.all())) counts[state] = n;
-      return counts;
+      return countInboxStates(connection.read(() => statements.counts.all()));
     },
     replay(id) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(() => s.replay.run({ id: n, now: now() }).changes === 1, busyTimeoutMs),
+      return withId(id, Promise.resolve(false), (rowid) =>
+        connection.run(
+          () => statements.replay.run({ id: rowid, now: now() }).changes === 1,
+          busyTimeoutMs,
+        ),
       );
     },
     retryNow(id) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(() => s.retryNow.run({ id: n, now: now() }).changes === 1, busyTimeoutMs),
+      return withId(id, Promise.resolve(false), (rowid) =>
+        connection.run(
+          () => statements.retryNow.run({ id: rowid, now: now() }).changes === 1,
+          busyTimeoutMs,
+        ),
       );
     },
     sweep() {
-      return connection.run(() => s.sweep.run(now() - retainMs, sweepBatch).changes, busyTimeoutMs);
+      return connection.run(
+        () => statements.sweep.run(now() - retainMs, sweepBatch).changes,
+        busyTimeoutMs,
+      );
     },
     migrate() {
       return connection.run(migrateNow, busyTimeoutMs);

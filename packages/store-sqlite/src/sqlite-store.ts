@@ -108,25 +108,25 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const connection = openConnection(databaseOption(options.database), synchronous);
   const { db } = connection;
 
-  const t = `"${table}"`;
+  const quoted = `"${table}"`;
   const migrateSql = `
-    CREATE TABLE IF NOT EXISTS ${t} (
+    CREATE TABLE IF NOT EXISTS ${quoted} (
       key TEXT PRIMARY KEY NOT NULL,
       token TEXT NOT NULL,
       completed INTEGER NOT NULL DEFAULT 0,
       expires_at INTEGER NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at);`;
+    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at);`;
   const migrateNow = (): void => {
     db.exec(migrateSql);
   };
-  let statements: ReturnType<typeof prepare>;
+  let prepared: ReturnType<typeof prepare>;
   const prepare = () => {
     const select = db.prepare<[string], Row>(
-      `SELECT completed, expires_at FROM ${t} WHERE key = ?`,
+      `SELECT completed, expires_at FROM ${quoted} WHERE key = ?`,
     );
     const upsert = db.prepare<[string, string, number]>(
-      `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
+      `INSERT INTO ${quoted} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
        ON CONFLICT (key) DO UPDATE SET token = excluded.token, completed = 0, expires_at = excluded.expires_at`,
     );
     return {
@@ -146,39 +146,39 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }),
       // processOnce writes no lease: a key is either completed or absent.
       completeKey: db.prepare<[string, number]>(
-        `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, '', 1, ?)
+        `INSERT INTO ${quoted} (key, token, completed, expires_at) VALUES (?, '', 1, ?)
          ON CONFLICT (key) DO UPDATE SET token = '', completed = 1, expires_at = excluded.expires_at`,
       ),
       complete: db.prepare<[number, string, string, number]>(
-        `UPDATE ${t} SET completed = 1, expires_at = ?
+        `UPDATE ${quoted} SET completed = 1, expires_at = ?
          WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
       ),
       release: db.prepare<[string, string, number]>(
-        `DELETE FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+        `DELETE FROM ${quoted} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
       ),
       owns: db.prepare<[string, string, number], { one: number }>(
-        `SELECT 1 AS one FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+        `SELECT 1 AS one FROM ${quoted} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
       ),
       sweep: db.prepare<[number, number]>(
-        `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
+        `DELETE FROM ${quoted} WHERE key IN (SELECT key FROM ${quoted} WHERE expires_at <= ? LIMIT ?)`,
       ),
     };
   };
   try {
     connection.guard();
     migrateNow();
-    statements = prepare();
+    prepared = prepare();
   } catch (cause) {
     void connection.close();
     throw setUpFailed(cause);
   }
-  const s = statements;
+  const statements = prepared;
 
   const completedNow = (key: string): boolean => {
-    const row = s.select.get(key);
+    const row = statements.select.get(key);
     return row !== undefined && row.completed === 1 && row.expires_at > now();
   };
-  const sweepNow = (): number => s.sweep.run(now(), sweepEvery || 1000).changes;
+  const sweepNow = (): number => statements.sweep.run(now(), sweepEvery || 1000).changes;
   let claims = 0;
   const inFlight = new Map<string, InFlight>();
 
@@ -218,7 +218,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           () => {
             // Another process may have committed the key while our handlers ran.
             if (completedNow(key)) return { commit: false, value: 'duplicate' };
-            s.completeKey.run(key, now() + retainMs);
+            statements.completeKey.run(key, now() + retainMs);
             return { commit: true, value: 'processed' };
           },
           busyTimeoutMs,
@@ -234,7 +234,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     claim(key, leaseMs) {
       return connection.run(() => {
-        const result = s.claim.immediate(key, leaseMs);
+        const result = statements.claim.immediate(key, leaseMs);
         if (sweepEvery > 0 && ++claims >= sweepEvery) {
           claims = 0;
           try {
@@ -249,24 +249,27 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     complete(key, token, retainMs) {
       return connection.run(() => {
         const at = now();
-        return s.complete.run(at + retainMs, key, token, at).changes === 1;
+        return statements.complete.run(at + retainMs, key, token, at).changes === 1;
       }, busyTimeoutMs);
     },
     release(key, token) {
-      return connection.run(() => s.release.run(key, token, now()).changes === 1, busyTimeoutMs);
+      return connection.run(
+        () => statements.release.run(key, token, now()).changes === 1,
+        busyTimeoutMs,
+      );
     },
     async completeWithin(key, token, retainMs, work) {
       // A stale owner's work is not even started: it could only be rolled back.
-      if (!connection.read(() => s.owns.get(key, token, now()))) return false;
+      if (!connection.read(() => statements.owns.get(key, token, now()))) return false;
       return connection.transact(
         work,
         () => {
           const at = now();
-          const done = s.complete.run(at + retainMs, key, token, at).changes === 1;
+          const done = statements.complete.run(at + retainMs, key, token, at).changes === 1;
           return { commit: done, value: done };
         },
         busyTimeoutMs,
-        () => (s.owns.get(key, token, now()) ? undefined : false),
+        () => (statements.owns.get(key, token, now()) ? undefined : false),
       );
     },
     migrate() {
