@@ -1,18 +1,23 @@
-import type {
-  InboxEntry,
-  InboxLease,
-  InboxRecord,
-  InboxState,
-  TransactionalInboxStore,
-} from '@c2p/core';
+import type { InboxLease, InboxRecord, InboxState, TransactionalInboxStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption } from '@c2p/core/kit';
+import {
+  countInboxStates,
+  createDurabilityCheck,
+  type InboxRow,
+  inboxDefaults,
+  inboxDurability,
+  inboxRetention,
+  inboxSelectList,
+  inboxStateList,
+  inboxStateLiterals,
+  integerOption,
+  invalidOption,
+  tableNameOption,
+  toInboxEntry,
+  unfinishedInboxStates,
+} from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import pg from 'pg';
-import { checkout, rollback, unavailableWith } from './postgres-connection.js';
-
-const pkg = '@c2p/store-postgres';
-const day = 24 * 60 * 60 * 1000;
+import { isPool, openPool, PostgresTable, pkg, poolSettings } from './postgres-connection.js';
 
 /** Options for {@link createPostgresInbox}. */
 export interface PostgresInboxOptions {
@@ -86,52 +91,10 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   close(): Promise<void>;
 }
 
-interface Row {
-  id: string;
-  key: string;
-  resource_key: string;
-  event_type: string;
-  payload: string;
-  received_at: string;
-  client_ip: string | null;
-  state: InboxState;
-  attempts: number;
-  next_attempt_at: string | null;
-  last_error: string | null;
-  processed_at: string | null;
-}
-
-const columns =
-  'id, key, resource_key, event_type, payload, received_at, client_ip, state, attempts, next_attempt_at, last_error, processed_at';
-
-const toMs = (value: string | null): number | null => (value === null ? null : Number(value));
-
-const toEntry = (row: Row): InboxEntry => ({
-  id: row.id,
-  key: row.key,
-  resourceKey: row.resource_key,
-  eventType: row.event_type,
-  payload: row.payload,
-  receivedAt: Number(row.received_at),
-  clientIp: row.client_ip,
-  state: row.state,
-  attempts: row.attempts,
-  nextAttemptAt: toMs(row.next_attempt_at),
-  lastError: row.last_error,
-  processedAt: toMs(row.processed_at),
-});
+const columns = inboxSelectList();
 
 /** Ids are bigserials; anything else names no event (and must not reach a bigint cast). */
 const isId = (id: unknown): id is string => typeof id === 'string' && /^[0-9]{1,18}$/.test(id);
-
-function isPool(value: unknown): value is Pool {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Pool).connect === 'function' &&
-    typeof (value as Pool).query === 'function'
-  );
-}
 
 /**
  * A {@link PostgresInbox}, shared by any number of listener and worker
@@ -146,67 +109,35 @@ function isPool(value: unknown): value is Pool {
  * ```
  */
 export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbox {
-  const table = options.table ?? 'c2p_inbox';
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(table)) {
-    throw invalidOption(
-      'options.table',
-      `"${String(table)}" must be 1 to 41 letters, digits or _, not starting with a digit`,
-      pkg,
-    );
-  }
-  const retainMs = integerOption(options.retainMs, 'options.retainMs', { fallback: 30 * day, pkg });
-  const max = integerOption(options.max, 'options.max', { fallback: 10, pkg });
+  // 41: room for the statement names "c2p_inbox_<statement>_<table>" within PostgreSQL's 63.
+  const table = tableNameOption(options.table, {
+    path: 'options.table',
+    fallback: 'c2p_inbox',
+    maxLength: 41,
+    pkg,
+  });
+  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
+  const { connection, max, connectionTimeoutMs } = poolSettings(options);
   const workerMax = integerOption(options.workerMax, 'options.workerMax', { fallback: 10, pkg });
-  const connectionTimeoutMs = integerOption(
-    options.connectionTimeoutMs,
-    'options.connectionTimeoutMs',
-    { min: 0, fallback: 5000, pkg },
-  );
-  const sweepBatch = integerOption(options.sweepBatch, 'options.sweepBatch', {
-    fallback: 1000,
-    pkg,
-  });
-  const durability = options.durability ?? 'verify';
-  if (durability !== 'verify' && durability !== 'trust') {
-    throw invalidOption('options.durability', `must be 'verify' or 'trust'`, pkg);
-  }
-  const durabilityCheckMs = integerOption(options.durabilityCheckMs, 'options.durabilityCheckMs', {
-    min: 0,
-    fallback: 10_000,
-    pkg,
-  });
-  const { connection } = options;
-  const owned = typeof connection === 'string';
-  if (owned && connection.length === 0) {
-    throw invalidOption('options.connection', 'is an empty connection string', pkg);
-  }
-  if (!owned && !isPool(connection)) {
-    throw invalidOption('options.connection', 'must be a connection string or a pg Pool', pkg);
-  }
+  const { durability, durabilityCheckMs } = inboxDurability(options, pkg);
   if (options.workerConnection !== undefined && !isPool(options.workerConnection)) {
     throw invalidOption('options.workerConnection', 'must be a pg Pool', pkg);
   }
   const clock = options.now;
 
   const ownedPools: Pool[] = [];
-  const open = (max: number): Pool => {
-    const pool = new pg.Pool({
-      connectionString: connection as string,
-      max,
-      connectionTimeoutMillis: connectionTimeoutMs,
-    });
-    // An idle client's error (the server restarted) would otherwise crash the
-    // process; the pool drops that client and the next query connects anew.
-    pool.on('error', () => undefined);
+  const open = (size: number): Pool => {
+    const pool = openPool(connection as string, size, connectionTimeoutMs);
     ownedPools.push(pool);
     return pool;
   };
+  const owned = typeof connection === 'string';
   // Two pools: handlers hold worker connections for as long as they run, and
   // must never leave an accepted delivery waiting for a connection.
   const ingest = owned ? open(max) : connection;
   const workers = options.workerConnection ?? (owned ? open(workerMax) : connection);
 
-  const t = `"${table}"`;
+  const quoted = `"${table}"`;
   const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
   // A stored generated column rather than `state IN (...)` in every predicate:
   // the planner's default guess for a boolean (half the rows) keeps the lease's
@@ -226,7 +157,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
       WITH clock AS (SELECT ${at} AS at)
-      INSERT INTO ${t} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+      INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
       SELECT r.key, r.resource_key, r.event_type, r.payload, r.received_at, r.client_ip, clock.at
       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
         WITH ORDINALITY AS r(key, resource_key, event_type, payload, received_at, client_ip, n), clock
@@ -240,37 +171,34 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     lease: `
       WITH clock AS (SELECT ${at} AS at),
       picked AS (
-        SELECT e.id FROM ${t} AS e, clock
+        SELECT e.id FROM ${quoted} AS e, clock
         WHERE e.${unfinished} AND e.next_attempt_at <= clock.at
           AND (e.locked_until IS NULL OR e.locked_until <= clock.at)
           AND NOT EXISTS (
-            SELECT 1 FROM ${t} AS p
+            SELECT 1 FROM ${quoted} AS p
             WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id <> e.id
               AND (p.id < e.id OR p.locked_until > clock.at))
         ORDER BY e.id
         LIMIT $2
         FOR UPDATE OF e SKIP LOCKED)
-      UPDATE ${t} AS e
+      UPDATE ${quoted} AS e
       SET attempts = e.attempts + 1, lease_token = gen_random_uuid()::text, locked_until = clock.at + $3
       FROM picked, clock
       WHERE e.id = picked.id
-      RETURNING e.lease_token, ${columns
-        .split(', ')
-        .map((c) => `e.${c}`)
-        .join(', ')}`,
+      RETURNING e.lease_token, ${inboxSelectList('e')}`,
     // Never waits on the row: while the holder's completeWithin runs, that
     // transaction locks it (and keeps every other worker off it), so the lease
     // is still held, and the answer is read from the last committed state.
     renew: `
       WITH clock AS (SELECT ${at} AS at),
-      free AS (SELECT e.id FROM ${t} AS e, clock WHERE ${held} FOR UPDATE OF e SKIP LOCKED),
+      free AS (SELECT e.id FROM ${quoted} AS e, clock WHERE ${held} FOR UPDATE OF e SKIP LOCKED),
       renewed AS (
-        UPDATE ${t} AS e SET locked_until = clock.at + $4 FROM free, clock WHERE e.id = free.id)
-      SELECT EXISTS (SELECT 1 FROM ${t} AS e, clock WHERE ${held}) AS held`,
+        UPDATE ${quoted} AS e SET locked_until = clock.at + $4 FROM free, clock WHERE e.id = free.id)
+      SELECT EXISTS (SELECT 1 FROM ${quoted} AS e, clock WHERE ${held}) AS held`,
     complete: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e
-      SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
+      UPDATE ${quoted} AS e
+      SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`,
     // completeWithin's fence: locks the holder's row for the handlers' whole
@@ -280,48 +208,48 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     // row, as it would on an updated one: ingestion never waits for handlers.
     lock: `
       WITH clock AS (SELECT ${at} AS at)
-      SELECT e.id FROM ${t} AS e, clock WHERE ${ownsToken} FOR UPDATE OF e`,
+      SELECT e.id FROM ${quoted} AS e, clock WHERE ${ownsToken} FOR UPDATE OF e`,
     // Under that lock the event is still this token's, even if the handlers
     // outlasted locked_until: nobody could lease it meanwhile.
     finish: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e
-      SET state = 'processed', processed_at = clock.at, next_attempt_at = NULL,
+      UPDATE ${quoted} AS e
+      SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`,
     fail: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e
-      SET state = CASE WHEN $4::bigint IS NULL THEN 'dead' ELSE 'retrying' END,
+      UPDATE ${quoted} AS e
+      SET state = CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END,
         next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`,
-    listOldest: `SELECT ${columns} FROM ${t} WHERE state = $1 ORDER BY id LIMIT $2`,
-    listNewest: `SELECT ${columns} FROM ${t} WHERE state = $1 ORDER BY id DESC LIMIT $2`,
-    listProcessed: `SELECT ${columns} FROM ${t} WHERE state = 'processed'
+    listOldest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id LIMIT $2`,
+    listNewest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id DESC LIMIT $2`,
+    listProcessed: `SELECT ${columns} FROM ${quoted} WHERE state = ${inboxStateLiterals.processed}
       ORDER BY processed_at DESC, id DESC LIMIT $1`,
-    get: `SELECT ${columns} FROM ${t} WHERE id = $1`,
-    counts: `SELECT state, count(*)::int AS n FROM ${t} GROUP BY state`,
+    get: `SELECT ${columns} FROM ${quoted} WHERE id = $1`,
+    counts: `SELECT state, count(*)::int AS n FROM ${quoted} GROUP BY state`,
     replay: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e
-      SET state = 'pending', attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
-      FROM clock WHERE e.id = $2 AND e.state = 'dead'`,
+      UPDATE ${quoted} AS e
+      SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
+      FROM clock WHERE e.id = $2 AND e.state = ${inboxStateLiterals.dead}`,
     retryNow: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${t} AS e SET next_attempt_at = clock.at FROM clock
-      WHERE e.id = $2 AND e.state = 'retrying'`,
+      UPDATE ${quoted} AS e SET next_attempt_at = clock.at FROM clock
+      WHERE e.id = $2 AND e.state = ${inboxStateLiterals.retrying}`,
     sweep: `
       WITH clock AS (SELECT ${at} AS at)
-      DELETE FROM ${t} WHERE id IN (
-        SELECT e.id FROM ${t} AS e, clock
-        WHERE e.state = 'processed' AND e.processed_at <= clock.at - $2
+      DELETE FROM ${quoted} WHERE id IN (
+        SELECT e.id FROM ${quoted} AS e, clock
+        WHERE e.state = ${inboxStateLiterals.processed} AND e.processed_at <= clock.at - $2
         ORDER BY e.processed_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)`,
   };
   const migrateSql = [
     'BEGIN',
     // Two instances migrating at once would otherwise race on the catalog.
     `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
-    `CREATE TABLE IF NOT EXISTS ${t} (
+    `CREATE TABLE IF NOT EXISTS ${quoted} (
       id bigserial PRIMARY KEY,
       key text NOT NULL UNIQUE,
       resource_key text NOT NULL,
@@ -329,26 +257,26 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       payload text NOT NULL,
       received_at bigint NOT NULL,
       client_ip text,
-      state text NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'retrying', 'dead', 'processed')),
+      state text NOT NULL DEFAULT ${inboxStateLiterals.pending}
+        CHECK (state IN (${inboxStateList()})),
       attempts integer NOT NULL DEFAULT 0,
       next_attempt_at bigint,
       locked_until bigint,
       lease_token text,
       last_error text,
       processed_at bigint,
-      unfinished boolean NOT NULL GENERATED ALWAYS AS (state IN ('pending', 'retrying')) STORED
+      unfinished boolean NOT NULL GENERATED ALWAYS AS (state IN (${inboxStateList(unfinishedInboxStates)})) STORED
     )`,
     // The lease's scan in arrival order, and its per-resource check: both only
     // over unfinished rows, so processed history does not slow them down.
-    `CREATE INDEX IF NOT EXISTS "${table}_due" ON ${t} (id) WHERE ${unfinished}`,
-    `CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${t} (resource_key, id) WHERE ${unfinished}`,
-    `CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${t} (processed_at) WHERE state = 'processed'`,
-    `CREATE INDEX IF NOT EXISTS "${table}_dead" ON ${t} (id) WHERE state = 'dead'`,
+    `CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (id) WHERE ${unfinished}`,
+    `CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished}`,
+    `CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed}`,
+    `CREATE INDEX IF NOT EXISTS "${table}_dead" ON ${quoted} (id) WHERE state = ${inboxStateLiterals.dead}`,
     'COMMIT',
   ];
 
-  const unavailable = unavailableWith(pkg, t, 'inbox.migrate');
+  const access = new PostgresTable(quoted, 'inbox.migrate');
 
   const statement = (name: keyof typeof sql, values: unknown[]): QueryConfig => ({
     // Named: each connection parses and plans the statement once.
@@ -358,24 +286,10 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     values: sql[name].includes('$1::bigint') ? [clock ? clock() : null, ...values] : values,
   });
 
-  const query = async <R extends QueryResultRow>(
+  const query = <R extends QueryResultRow>(
     on: Pool | PoolClient,
     config: QueryConfig,
-  ): Promise<QueryResult<R>> => {
-    try {
-      return await on.query<R>(config);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
-
-  const connect = async (pool: Pool): Promise<PoolClient> => {
-    try {
-      return await checkout(pool);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
+  ): Promise<QueryResult<R>> => access.query<R>(on, config);
 
   const changed = async (pool: Pool, name: keyof typeof sql, values: unknown[]) =>
     (await query(pool, statement(name, values))).rowCount === 1;
@@ -406,18 +320,9 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   };
   // Checked before the first enqueue, again before each one until it passes,
   // and again once a passed check is durabilityCheckMs old.
-  let check: { readonly done: Promise<void>; readonly at: number } | undefined;
-  const checkDurability = (): Promise<void> => {
-    const at = Date.now();
-    if (!check || at - check.at >= durabilityCheckMs) {
-      const done = verifyDurability();
-      check = { done, at };
-      done.catch(() => {
-        if (check?.done === done) check = undefined;
-      });
-    }
-    return check.done;
-  };
+  const checkDurability = createDurabilityCheck(verifyDurability, {
+    maxAgeMs: durabilityCheckMs,
+  });
 
   return {
     async enqueue(records: readonly InboxRecord[]): Promise<boolean[]> {
@@ -426,26 +331,26 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       const result = await query<{ key: string }>(
         ingest,
         statement('enqueue', [
-          records.map((r) => r.key),
-          records.map((r) => r.resourceKey),
-          records.map((r) => r.eventType),
-          records.map((r) => r.payload),
-          records.map((r) => r.receivedAt),
-          records.map((r) => r.clientIp),
+          records.map((record) => record.key),
+          records.map((record) => record.resourceKey),
+          records.map((record) => record.eventType),
+          records.map((record) => record.payload),
+          records.map((record) => record.receivedAt),
+          records.map((record) => record.clientIp),
         ]),
       );
       // A key repeated within one delivery is inserted once: its first occurrence.
       const inserted = new Set(result.rows.map((row) => row.key));
-      return records.map((r) => inserted.delete(r.key));
+      return records.map((record) => inserted.delete(record.key));
     },
     async lease(limit, leaseMs): Promise<InboxLease[]> {
-      const result = await query<Row & { lease_token: string }>(
+      const result = await query<InboxRow & { lease_token: string }>(
         workers,
         statement('lease', [limit, leaseMs]),
       );
       return result.rows
         .sort((a, b) => Number(a.id) - Number(b.id))
-        .map((row) => ({ entry: toEntry(row), token: row.lease_token }));
+        .map((row) => ({ entry: toInboxEntry(row), token: row.lease_token }));
     },
     async renew(id, token, leaseMs) {
       if (!isId(id)) return false;
@@ -471,65 +376,30 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     },
     async completeWithin(id, token, work) {
       if (!isId(id)) return false;
-      const client = await connect(workers);
-      let broken: Error | undefined;
-      try {
-        await query(client, { text: 'BEGIN' });
-        const owns = await query(client, statement('lock', [id, token]));
-        if (owns.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        try {
-          await work(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        const finished = await query(client, statement('finish', [id, token]));
-        if (finished.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        const done = await query(client, { text: 'COMMIT' });
-        if (done.command !== 'COMMIT') {
-          // A statement inside work failed and the handler caught it: PostgreSQL
-          // rolled everything back, which must not pass for success.
-          throw new C2pError('STORE_UNAVAILABLE', {
-            message: `[${pkg}] the transaction was aborted by a failed statement inside it, so nothing was committed`,
-          });
-        }
-        return true;
-      } catch (error) {
-        if (error instanceof C2pError && !broken) {
-          // The connection may have failed mid-transaction: leave nothing open.
-          broken = (await rollback(client)) ?? error;
-        }
-        throw error;
-      } finally {
-        client.release(broken);
-      }
+      return access.completeWithin(workers, {
+        fence: () => statement('lock', [id, token]),
+        work,
+        finish: () => statement('finish', [id, token]),
+      });
     },
-    async list({ state, limit = 50 }) {
+    async list({ state, limit = inboxDefaults.listLimit }) {
       const result =
         state === 'processed'
-          ? await query<Row>(ingest, statement('listProcessed', [limit]))
-          : await query<Row>(
+          ? await query<InboxRow>(ingest, statement('listProcessed', [limit]))
+          : await query<InboxRow>(
               ingest,
               statement(state === 'dead' ? 'listNewest' : 'listOldest', [state, limit]),
             );
-      return result.rows.map(toEntry);
+      return result.rows.map(toInboxEntry);
     },
     async get(id) {
       if (!isId(id)) return undefined;
-      const [row] = (await query<Row>(ingest, statement('get', [id]))).rows;
-      return row ? toEntry(row) : undefined;
+      const [row] = (await query<InboxRow>(ingest, statement('get', [id]))).rows;
+      return row ? toInboxEntry(row) : undefined;
     },
     async counts() {
-      const counts: Record<InboxState, number> = { pending: 0, retrying: 0, dead: 0, processed: 0 };
       const result = await query<{ state: InboxState; n: number }>(ingest, statement('counts', []));
-      for (const row of result.rows) counts[row.state] = row.n;
-      return counts;
+      return countInboxStates(result.rows);
     },
     async replay(id) {
       return isId(id) && changed(ingest, 'replay', [id]);
@@ -542,17 +412,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       return result.rowCount ?? 0;
     },
     async migrate() {
-      const client = await connect(ingest);
-      let broken: Error | undefined;
-      try {
-        for (const text of migrateSql) await query(client, { text });
-      } catch (error) {
-        broken = error instanceof Error ? error : new Error(String(error));
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release(broken);
-      }
+      await access.migrate(ingest, migrateSql);
       if (durability === 'verify') await verifyDurability();
     },
     verifyDurability,

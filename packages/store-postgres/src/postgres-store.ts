@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption } from '@c2p/core/kit';
+import { integerOption, tableNameOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import pg from 'pg';
-import { checkout, rollback, unavailableWith } from './postgres-connection.js';
-
-const pkg = '@c2p/store-postgres';
+import { openPool, PostgresTable, pkg, poolSettings, rollback } from './postgres-connection.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -71,20 +68,14 @@ export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient>
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
-  const table = options.table ?? 'c2p_idempotency';
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,50}$/.test(table)) {
-    throw invalidOption(
-      'options.table',
-      `"${String(table)}" must be 1 to 51 letters, digits or _, not starting with a digit`,
-      pkg,
-    );
-  }
-  const max = integerOption(options.max, 'options.max', { fallback: 10, pkg });
-  const connectionTimeoutMs = integerOption(
-    options.connectionTimeoutMs,
-    'options.connectionTimeoutMs',
-    { min: 0, fallback: 5000, pkg },
-  );
+  // 51: room for the index name "<table>_expires_at" within PostgreSQL's 63.
+  const table = tableNameOption(options.table, {
+    path: 'options.table',
+    fallback: 'c2p_idempotency',
+    maxLength: 51,
+    pkg,
+  });
+  const { connection, max, connectionTimeoutMs } = poolSettings(options);
   const sweepEvery = integerOption(options.sweepEvery, 'options.sweepEvery', {
     min: 0,
     fallback: 1000,
@@ -94,44 +85,18 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     fallback: 5000,
     pkg,
   });
-  const { connection } = options;
-  const owned = typeof connection === 'string';
-  if (owned && connection.length === 0) {
-    throw invalidOption('options.connection', 'is an empty connection string', pkg);
-  }
-  if (
-    !owned &&
-    (typeof connection !== 'object' ||
-      connection === null ||
-      typeof connection.connect !== 'function' ||
-      typeof connection.query !== 'function')
-  ) {
-    throw invalidOption('options.connection', 'must be a connection string or a pg Pool', pkg);
-  }
   const clock = options.now;
+  const owned = typeof connection === 'string';
+  const pool = owned ? openPool(connection, max, connectionTimeoutMs) : connection;
 
-  let pool: Pool;
-  if (owned) {
-    pool = new pg.Pool({
-      connectionString: connection,
-      max,
-      connectionTimeoutMillis: connectionTimeoutMs,
-    });
-    // An idle client's error (the server restarted) would otherwise crash the
-    // process; the pool drops that client and the next query connects anew.
-    pool.on('error', () => undefined);
-  } else {
-    pool = connection;
-  }
-
-  const t = `"${table}"`;
+  const quoted = `"${table}"`;
   const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
   // One statement per operation. The claim always touches the row so that it
   // can answer every case in one round trip: a fresh or expired key takes the
   // new token, a live one keeps its own (so the caller sees it did not win).
   const claimSql = `
     WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${t} AS e (key, token, completed, expires_at)
+    INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
     SELECT $2, $3, false, clock.at + $4 FROM clock
     ON CONFLICT (key) DO UPDATE SET
       token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
@@ -140,11 +105,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     RETURNING token, completed`;
   const completeSql = `
     WITH clock AS (SELECT ${at} AS at)
-    UPDATE ${t} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
+    UPDATE ${quoted} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
     WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
   const releaseSql = `
     WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${t} AS e USING clock
+    DELETE FROM ${quoted} AS e USING clock
     WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
   // processOnce's row: inserted already completed, since nobody sees it before
   // COMMIT, and a concurrent INSERT of the same key waits on the unique index
@@ -155,7 +120,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   // waits are not cut short by the bound meant for the duplicate's wait.
   const processSql = `
     WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${t} AS e (key, token, completed, expires_at)
+    INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
     SELECT $2, '', true, clock.at + $3 FROM clock
     ON CONFLICT (key) DO UPDATE SET
       token = '', completed = true, expires_at = excluded.expires_at
@@ -163,28 +128,28 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     RETURNING set_config('lock_timeout', $4, true)`;
   const ownsSql = `
     WITH clock AS (SELECT ${at} AS at)
-    SELECT 1 FROM ${t} AS e, clock
+    SELECT 1 FROM ${quoted} AS e, clock
     WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
   const sweepSql = `
     WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${t} WHERE key IN (
-      SELECT e.key FROM ${t} AS e, clock WHERE e.expires_at <= clock.at
+    DELETE FROM ${quoted} WHERE key IN (
+      SELECT e.key FROM ${quoted} AS e, clock WHERE e.expires_at <= clock.at
       LIMIT $2 FOR UPDATE SKIP LOCKED)`;
   const migrateSql = [
     'BEGIN',
     // Two instances migrating at once would otherwise race on the catalog.
     `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
-    `CREATE TABLE IF NOT EXISTS ${t} (
+    `CREATE TABLE IF NOT EXISTS ${quoted} (
       key text PRIMARY KEY,
       token text NOT NULL,
       completed boolean NOT NULL DEFAULT false,
       expires_at bigint NOT NULL
     )`,
-    `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at)`,
     'COMMIT',
   ];
 
-  const unavailable = unavailableWith(pkg, t, 'store.migrate');
+  const access = new PostgresTable(quoted, 'store.migrate');
 
   const statement = (name: string, text: string, values: unknown[]): QueryConfig => ({
     // Named: each connection parses and plans the statement once.
@@ -193,16 +158,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     values: [clock ? clock() : null, ...values],
   });
 
-  const query = async <R extends QueryResultRow>(
-    config: QueryConfig,
-    client?: PoolClient,
-  ): Promise<QueryResult<R>> => {
-    try {
-      return await (client ?? pool).query<R>(config);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
+  const query = <R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>> =>
+    access.query<R>(pool, config);
 
   let claims = 0;
   const sweepNow = async (): Promise<number> => {
@@ -210,31 +167,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     return result.rowCount ?? 0;
   };
 
-  const connect = async (): Promise<PoolClient> => {
-    try {
-      return await checkout(pool);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
-
-  /**
-   * COMMITs, or throws: PostgreSQL answers a COMMIT of a transaction that a
-   * failed statement aborted (a handler that caught its own SQL error) with
-   * `ROLLBACK` and no error, and that must not pass for success.
-   */
-  const commit = async (client: PoolClient): Promise<void> => {
-    const result = await query({ text: 'COMMIT' }, client);
-    if (result.command !== 'COMMIT') {
-      throw new C2pError('STORE_UNAVAILABLE', {
-        message: `[${pkg}] the transaction was aborted by a failed statement inside it, so nothing was committed`,
-      });
-    }
-  };
-
   return {
     async processOnce(key, retainMs, work): Promise<ProcessOnceResult> {
-      const client = await connect();
+      const client = await access.connect(pool);
       let broken: Error | undefined;
       try {
         // One round trip: open the transaction, remember the session's lock
@@ -247,7 +182,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           previous = opened[1]?.rows[0]?.lt ?? '0';
         } catch (cause) {
           broken = await rollback(client);
-          throw unavailable(cause);
+          throw access.unavailable(cause);
         }
         let owned: QueryResult;
         try {
@@ -256,7 +191,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           broken = await rollback(client);
           // 55P03: the other transaction holding this key did not end within lockTimeoutMs.
           if ((cause as { code?: unknown } | null)?.code === '55P03') return 'in_progress';
-          throw unavailable(cause);
+          throw access.unavailable(cause);
         }
         if (owned.rowCount !== 1) {
           broken = await rollback(client);
@@ -269,7 +204,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
           throw error;
         }
         try {
-          await commit(client);
+          await access.commit(client);
         } catch (error) {
           broken = await rollback(client);
           throw error;
@@ -303,56 +238,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       const result = await query(statement('release', releaseSql, [key, token]));
       return result.rowCount === 1;
     },
-    async completeWithin(key, token, retainMs, work) {
-      const client = await connect();
-      let broken: Error | undefined;
-      try {
-        await query({ text: 'BEGIN' }, client);
-        // A stale owner's work is not even started: it could only be rolled back.
-        const owns = await query(statement('owns', ownsSql, [key, token]), client);
-        if (owns.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        try {
-          await work(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
+    completeWithin(key, token, retainMs, work) {
+      return access.completeWithin(pool, {
+        fence: () => statement('owns', ownsSql, [key, token]),
+        work,
         // Guarded by the token, under the row's lock: commits only for the owner.
-        const done = await query(
-          statement('complete', completeSql, [key, token, retainMs]),
-          client,
-        );
-        if (done.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        await commit(client);
-        return true;
-      } catch (error) {
-        if (error instanceof C2pError) {
-          // The connection failed mid-transaction: make sure nothing half-done stays open.
-          broken ??= (await rollback(client)) ?? error;
-        }
-        throw error;
-      } finally {
-        client.release(broken);
-      }
+        finish: () => statement('complete', completeSql, [key, token, retainMs]),
+      });
     },
-    async migrate() {
-      const client = await connect();
-      let broken: Error | undefined;
-      try {
-        for (const text of migrateSql) await query({ text }, client);
-      } catch (error) {
-        broken = error instanceof Error ? error : new Error(String(error));
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release(broken);
-      }
+    migrate() {
+      return access.migrate(pool, migrateSql);
     },
     sweep: sweepNow,
     async close() {
