@@ -8,6 +8,13 @@ export const pkg = '@c2p/store-postgres';
 
 const ignore = (): void => {};
 
+/**
+ * The time a statement works at, in ms: its `$1` (a test's clock), or `null`
+ * for the server's clock, so instances with skewed clocks agree on leases.
+ */
+export const clockSql =
+  'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
+
 /** Is `value` a `pg` `Pool` (or anything that connects and queries like one)? */
 export function isPool(value: unknown): value is Pool {
   return (

@@ -1,4 +1,12 @@
-import type { InboxLease, InboxRecord, InboxState, TransactionalInboxStore } from '@c2p/core';
+import type {
+  InboxEntry,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+  InboxState,
+  TransactionalInboxStore,
+} from '@c2p/core';
 import { C2pError } from '@c2p/core';
 import {
   countInboxStates,
@@ -17,7 +25,14 @@ import {
   unfinishedInboxStates,
 } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { isPool, openPool, PostgresTable, pkg, poolSettings } from './postgres-connection.js';
+import {
+  clockSql,
+  isPool,
+  openPool,
+  PostgresTable,
+  pkg,
+  poolSettings,
+} from './postgres-connection.js';
 
 /** Options for {@link createPostgresInbox}. */
 export interface PostgresInboxOptions {
@@ -91,69 +106,28 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   close(): Promise<void>;
 }
 
-const columns = inboxSelectList();
-
 /** Ids are bigserials; anything else names no event (and must not reach a bigint cast). */
 const isId = (id: unknown): id is string => typeof id === 'string' && /^[0-9]{1,18}$/.test(id);
 
-/**
- * A {@link PostgresInbox}, shared by any number of listener and worker
- * processes: `enqueue` is one `INSERT ... ON CONFLICT (key) DO NOTHING`, and a
- * lease is one `UPDATE` over rows picked `FOR UPDATE SKIP LOCKED`, taking only
- * the earliest unfinished event of each resource.
- *
- * @example
- * ```ts
- * const inbox = createPostgresInbox({ connection: process.env.DATABASE_URL });
- * await inbox.migrate();
- * ```
- */
-export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbox {
-  // 41: room for the statement names "c2p_inbox_<statement>_<table>" within PostgreSQL's 63.
-  const table = tableNameOption(options.table, {
-    path: 'options.table',
-    fallback: 'c2p_inbox',
-    maxLength: 41,
-    pkg,
-  });
-  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
-  const { connection, max, connectionTimeoutMs } = poolSettings(options);
-  const workerMax = integerOption(options.workerMax, 'options.workerMax', { fallback: 10, pkg });
-  const { durability, durabilityCheckMs } = inboxDurability(options, pkg);
-  if (options.workerConnection !== undefined && !isPool(options.workerConnection)) {
-    throw invalidOption('options.workerConnection', 'must be a pg Pool', pkg);
-  }
-  const clock = options.now;
+// A stored generated column rather than `state IN (...)` in every predicate:
+// the planner's default guess for a boolean (half the rows) keeps the lease's
+// plan an ordered index scan that stops at the limit, even on a young table
+// autovacuum has not analyzed yet (the IN list's guess, a handful of rows,
+// made it compute every unfinished row's check and sort them: 80 ms, not 4).
+const unfinished = 'unfinished';
+// The token holder's row: unfinished, its token. The token alone fences: a
+// lease is taken over only by a new lease, which writes a new token, so a
+// holder whose lease ran out with nobody taking over still records its
+// outcome (a handler that outlived its lease, then failed, reaches the retry
+// schedule instead of running again at once, forever).
+const ownsToken = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`;
+// Renewal alone needs the lease not run out: it extends a live lease, never revives one.
+const held = `${ownsToken} AND e.locked_until > clock.at`;
+const at = clockSql;
 
-  const ownedPools: Pool[] = [];
-  const open = (size: number): Pool => {
-    const pool = openPool(connection as string, size, connectionTimeoutMs);
-    ownedPools.push(pool);
-    return pool;
-  };
-  const owned = typeof connection === 'string';
-  // Two pools: handlers hold worker connections for as long as they run, and
-  // must never leave an accepted delivery waiting for a connection.
-  const ingest = owned ? open(max) : connection;
-  const workers = options.workerConnection ?? (owned ? open(workerMax) : connection);
-
-  const quoted = `"${table}"`;
-  const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
-  // A stored generated column rather than `state IN (...)` in every predicate:
-  // the planner's default guess for a boolean (half the rows) keeps the lease's
-  // plan an ordered index scan that stops at the limit, even on a young table
-  // autovacuum has not analyzed yet (the IN list's guess, a handful of rows,
-  // made it compute every unfinished row's check and sort them: 80 ms, not 4).
-  const unfinished = 'unfinished';
-  // The token holder's row: unfinished, its token. The token alone fences: a
-  // lease is taken over only by a new lease, which writes a new token, so a
-  // holder whose lease ran out with nobody taking over still records its
-  // outcome (a handler that outlived its lease, then failed, reaches the retry
-  // schedule instead of running again at once, forever).
-  const ownsToken = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`;
-  // Renewal alone needs the lease not run out: it extends a live lease, never revives one.
-  const held = `${ownsToken} AND e.locked_until > clock.at`;
-  const sql = {
+/** Accepting and leasing: `$1` is the clock (`null`: the server's). */
+function intakeSql(quoted: string) {
+  return {
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
       WITH clock AS (SELECT ${at} AS at)
@@ -195,12 +169,19 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       renewed AS (
         UPDATE ${quoted} AS e SET locked_until = clock.at + $4 FROM free, clock WHERE e.id = free.id)
       SELECT EXISTS (SELECT 1 FROM ${quoted} AS e, clock WHERE ${held}) AS held`,
-    complete: `
+  };
+}
+
+/** Settling a lease: complete, completeWithin's lock and finish, fail. */
+function settleSql(quoted: string) {
+  const complete = `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS e
       SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
-      FROM clock WHERE ${ownsToken}`,
+      FROM clock WHERE ${ownsToken}`;
+  return {
+    complete,
     // completeWithin's fence: locks the holder's row for the handlers' whole
     // transaction without changing it. A row lock keeps other workers off the
     // event (SKIP LOCKED) and its resource's later events waiting, while a
@@ -210,19 +191,21 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
       WITH clock AS (SELECT ${at} AS at)
       SELECT e.id FROM ${quoted} AS e, clock WHERE ${ownsToken} FOR UPDATE OF e`,
     // Under that lock the event is still this token's, even if the handlers
-    // outlasted locked_until: nobody could lease it meanwhile.
-    finish: `
-      WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS e
-      SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
-        locked_until = NULL, lease_token = NULL
-      FROM clock WHERE ${ownsToken}`,
+    // outlasted locked_until: nobody could lease it meanwhile. The same change as `complete`.
+    finish: complete,
     fail: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS e
       SET state = CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END,
         next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`,
+  };
+}
+
+/** Reading and the admin's changes. */
+function adminSql(quoted: string) {
+  const columns = inboxSelectList();
+  return {
     listOldest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id LIMIT $2`,
     listNewest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id DESC LIMIT $2`,
     listProcessed: `SELECT ${columns} FROM ${quoted} WHERE state = ${inboxStateLiterals.processed}
@@ -245,9 +228,21 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
         WHERE e.state = ${inboxStateLiterals.processed} AND e.processed_at <= clock.at - $2
         ORDER BY e.processed_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)`,
   };
-  const migrateSql = [
+}
+
+/** Every statement of the inbox, by name. */
+const inboxSql = (quoted: string) => ({
+  ...intakeSql(quoted),
+  ...settleSql(quoted),
+  ...adminSql(quoted),
+});
+
+type InboxStatement = keyof ReturnType<typeof inboxSql>;
+
+/** Creates the table and its indexes, under a lock so that two instances migrating at once do not race. */
+function migrateSql(quoted: string, table: string): string[] {
+  return [
     'BEGIN',
-    // Two instances migrating at once would otherwise race on the catalog.
     `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
     `CREATE TABLE IF NOT EXISTS ${quoted} (
       id bigserial PRIMARY KEY,
@@ -275,149 +270,251 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
     `CREATE INDEX IF NOT EXISTS "${table}_dead" ON ${quoted} (id) WHERE state = ${inboxStateLiterals.dead}`,
     'COMMIT',
   ];
+}
 
-  const access = new PostgresTable(quoted, 'inbox.migrate');
+/** What is wrong with the durability settings, as the inbox's connections see them; empty when nothing. */
+function durabilityProblems(settings: {
+  commit?: string;
+  fsync?: string;
+  standbys?: string;
+}): string[] {
+  const { commit, fsync, standbys } = settings;
+  const wrong: string[] = [];
+  if (fsync !== 'on') wrong.push(`fsync is ${fsync ?? 'unknown'}, needs on`);
+  if (commit === 'local' && standbys !== '') {
+    wrong.push(
+      'synchronous_commit is local while synchronous_standby_names is set (a failover loses what the standby has not received), needs on',
+    );
+  } else if (commit !== 'local' && !['on', 'remote_write', 'remote_apply'].includes(commit ?? '')) {
+    wrong.push(`synchronous_commit is ${commit ?? 'unknown'}, needs on`);
+  }
+  return wrong;
+}
 
-  const statement = (name: keyof typeof sql, values: unknown[]): QueryConfig => ({
-    // Named: each connection parses and plans the statement once.
-    name: `c2p_inbox_${name}_${table}`,
-    text: sql[name],
-    // Statements that read the clock take it as $1.
-    values: sql[name].includes('$1::bigint') ? [clock ? clock() : null, ...values] : values,
-  });
+/** The inbox's settings once checked. */
+interface PostgresInboxSettings {
+  readonly table: string;
+  /** Deliveries and reads. */
+  readonly ingest: Pool;
+  /** Workers: lease, renew, complete, fail, completeWithin, sweep. */
+  readonly workers: Pool;
+  /** The pools the inbox opened, and closes. */
+  readonly owned: Pool[];
+  readonly retainMs: number;
+  readonly sweepBatch: number;
+  readonly durability: 'verify' | 'trust';
+  readonly durabilityCheckMs: number;
+  readonly clock: (() => number) | undefined;
+}
 
-  const query = <R extends QueryResultRow>(
-    on: Pool | PoolClient,
-    config: QueryConfig,
-  ): Promise<QueryResult<R>> => access.query<R>(on, config);
+/**
+ * The inbox's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class PostgresInboxImpl implements PostgresInbox {
+  private readonly sql: ReturnType<typeof inboxSql>;
+  private readonly access: PostgresTable;
+  private readonly checkDurability: () => Promise<void>;
 
-  const changed = async (pool: Pool, name: keyof typeof sql, values: unknown[]) =>
-    (await query(pool, statement(name, values))).rowCount === 1;
-
-  const verifyDurability = async (): Promise<void> => {
-    const result = await query<{ commit: string; fsync: string; standbys: string }>(ingest, {
-      text: `SELECT current_setting('synchronous_commit') AS commit, current_setting('fsync') AS fsync,
-        current_setting('synchronous_standby_names') AS standbys`,
+  constructor(private readonly settings: PostgresInboxSettings) {
+    const quoted = `"${settings.table}"`;
+    this.sql = inboxSql(quoted);
+    this.access = new PostgresTable(quoted, 'inbox.migrate');
+    // Checked before the first enqueue, again before each one until it passes,
+    // and again once a passed check is durabilityCheckMs old.
+    this.checkDurability = createDurabilityCheck(this.verifyDurability, {
+      maxAgeMs: settings.durabilityCheckMs,
     });
-    const { commit, fsync, standbys } = result.rows[0] ?? {};
-    const wrong: string[] = [];
-    if (fsync !== 'on') wrong.push(`fsync is ${fsync ?? 'unknown'}, needs on`);
-    if (commit === 'local' && standbys !== '') {
-      wrong.push(
-        'synchronous_commit is local while synchronous_standby_names is set (a failover loses what the standby has not received), needs on',
-      );
-    } else if (
-      commit !== 'local' &&
-      !['on', 'remote_write', 'remote_apply'].includes(commit ?? '')
-    ) {
-      wrong.push(`synchronous_commit is ${commit ?? 'unknown'}, needs on`);
-    }
+  }
+
+  private statement(name: InboxStatement, values: unknown[]): QueryConfig {
+    const { clock, table } = this.settings;
+    const text = this.sql[name];
+    return {
+      // Named: each connection parses and plans the statement once.
+      name: `c2p_inbox_${name}_${table}`,
+      text,
+      // Statements that read the clock take it as $1.
+      values: text.includes('$1::bigint') ? [clock ? clock() : null, ...values] : values,
+    };
+  }
+
+  private query<R extends QueryResultRow>(
+    pool: Pool,
+    name: InboxStatement,
+    values: unknown[],
+  ): Promise<QueryResult<R>> {
+    return this.access.query<R>(pool, this.statement(name, values));
+  }
+
+  /** Runs a statement that changes the event `id` names; answers whether it did. */
+  private async changed(pool: Pool, name: InboxStatement, values: unknown[]): Promise<boolean> {
+    return isId(values[0]) && (await this.query(pool, name, values)).rowCount === 1;
+  }
+
+  verifyDurability = async (): Promise<void> => {
+    const result = await this.access.query<{ commit: string; fsync: string; standbys: string }>(
+      this.settings.ingest,
+      {
+        text: `SELECT current_setting('synchronous_commit') AS commit, current_setting('fsync') AS fsync,
+        current_setting('synchronous_standby_names') AS standbys`,
+      },
+    );
+    const wrong = durabilityProblems(result.rows[0] ?? {});
     if (wrong.length > 0) {
       throw new C2pError('STORE_UNAVAILABLE', {
         message: `[${pkg}] PostgreSQL, as the inbox's connections see it, would lose acknowledged deliveries in a crash (${wrong.join('; ')}): the inbox refuses to accept deliveries until this is fixed (in the server's configuration, or ALTER ROLE / ALTER DATABASE ... RESET), or pass durability: 'trust'`,
       });
     }
   };
-  // Checked before the first enqueue, again before each one until it passes,
-  // and again once a passed check is durabilityCheckMs old.
-  const checkDurability = createDurabilityCheck(verifyDurability, {
-    maxAgeMs: durabilityCheckMs,
-  });
 
-  return {
-    async enqueue(records: readonly InboxRecord[]): Promise<boolean[]> {
-      if (records.length === 0) return [];
-      if (durability === 'verify') await checkDurability();
-      const result = await query<{ key: string }>(
-        ingest,
-        statement('enqueue', [
-          records.map((record) => record.key),
-          records.map((record) => record.resourceKey),
-          records.map((record) => record.eventType),
-          records.map((record) => record.payload),
-          records.map((record) => record.receivedAt),
-          records.map((record) => record.clientIp),
-        ]),
-      );
-      // A key repeated within one delivery is inserted once: its first occurrence.
-      const inserted = new Set(result.rows.map((row) => row.key));
-      return records.map((record) => inserted.delete(record.key));
-    },
-    async lease(limit, leaseMs): Promise<InboxLease[]> {
-      const result = await query<InboxRow & { lease_token: string }>(
-        workers,
-        statement('lease', [limit, leaseMs]),
-      );
-      return result.rows
-        .sort((a, b) => Number(a.id) - Number(b.id))
-        .map((row) => ({ entry: toInboxEntry(row), token: row.lease_token }));
-    },
-    async renew(id, token, leaseMs) {
-      if (!isId(id)) return false;
-      const result = await query<{ held: boolean }>(
-        workers,
-        statement('renew', [id, token, leaseMs]),
-      );
-      return result.rows[0]?.held === true;
-    },
-    async complete(id, token) {
-      return isId(id) && changed(workers, 'complete', [id, token]);
-    },
-    async fail(id, token, failure) {
-      return (
-        isId(id) &&
-        changed(workers, 'fail', [
-          id,
-          token,
-          failure.retryAt === null ? null : Math.ceil(failure.retryAt),
-          String(failure.error).slice(0, 2000),
-        ])
-      );
-    },
-    async completeWithin(id, token, work) {
-      if (!isId(id)) return false;
-      return access.completeWithin(workers, {
-        fence: () => statement('lock', [id, token]),
-        work,
-        finish: () => statement('finish', [id, token]),
-      });
-    },
-    async list({ state, limit = inboxDefaults.listLimit }) {
-      const result =
-        state === 'processed'
-          ? await query<InboxRow>(ingest, statement('listProcessed', [limit]))
-          : await query<InboxRow>(
-              ingest,
-              statement(state === 'dead' ? 'listNewest' : 'listOldest', [state, limit]),
-            );
-      return result.rows.map(toInboxEntry);
-    },
-    async get(id) {
-      if (!isId(id)) return undefined;
-      const [row] = (await query<InboxRow>(ingest, statement('get', [id]))).rows;
-      return row ? toInboxEntry(row) : undefined;
-    },
-    async counts() {
-      const result = await query<{ state: InboxState; n: number }>(ingest, statement('counts', []));
-      return countInboxStates(result.rows);
-    },
-    async replay(id) {
-      return isId(id) && changed(ingest, 'replay', [id]);
-    },
-    async retryNow(id) {
-      return isId(id) && changed(ingest, 'retryNow', [id]);
-    },
-    async sweep() {
-      const result = await query(workers, statement('sweep', [retainMs, sweepBatch]));
-      return result.rowCount ?? 0;
-    },
-    async migrate() {
-      await access.migrate(ingest, migrateSql);
-      if (durability === 'verify') await verifyDurability();
-    },
-    verifyDurability,
-    async close() {
-      await Promise.all(ownedPools.splice(0).map((pool) => pool.end()));
-    },
+  enqueue = async (records: readonly InboxRecord[]): Promise<boolean[]> => {
+    if (records.length === 0) return [];
+    if (this.settings.durability === 'verify') await this.checkDurability();
+    const result = await this.query<{ key: string }>(this.settings.ingest, 'enqueue', [
+      records.map((record) => record.key),
+      records.map((record) => record.resourceKey),
+      records.map((record) => record.eventType),
+      records.map((record) => record.payload),
+      records.map((record) => record.receivedAt),
+      records.map((record) => record.clientIp),
+    ]);
+    // A key repeated within one delivery is inserted once: its first occurrence.
+    const inserted = new Set(result.rows.map((row) => row.key));
+    return records.map((record) => inserted.delete(record.key));
   };
+
+  lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    const result = await this.query<InboxRow & { lease_token: string }>(
+      this.settings.workers,
+      'lease',
+      [limit, leaseMs],
+    );
+    return result.rows
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .map((row) => ({ entry: toInboxEntry(row), token: row.lease_token }));
+  };
+
+  renew = async (id: string, token: string, leaseMs: number): Promise<boolean> => {
+    if (!isId(id)) return false;
+    const result = await this.query<{ held: boolean }>(this.settings.workers, 'renew', [
+      id,
+      token,
+      leaseMs,
+    ]);
+    return result.rows[0]?.held === true;
+  };
+
+  complete = (id: string, token: string): Promise<boolean> =>
+    this.changed(this.settings.workers, 'complete', [id, token]);
+
+  fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
+    this.changed(this.settings.workers, 'fail', [
+      id,
+      token,
+      failure.retryAt === null ? null : Math.ceil(failure.retryAt),
+      String(failure.error).slice(0, 2000),
+    ]);
+
+  completeWithin = async (
+    id: string,
+    token: string,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<boolean> => {
+    if (!isId(id)) return false;
+    return this.access.completeWithin(this.settings.workers, {
+      fence: () => this.statement('lock', [id, token]),
+      work,
+      finish: () => this.statement('finish', [id, token]),
+    });
+  };
+
+  list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
+    const { ingest } = this.settings;
+    const result =
+      state === 'processed'
+        ? await this.query<InboxRow>(ingest, 'listProcessed', [limit])
+        : await this.query<InboxRow>(ingest, state === 'dead' ? 'listNewest' : 'listOldest', [
+            state,
+            limit,
+          ]);
+    return result.rows.map(toInboxEntry);
+  };
+
+  get = async (id: string): Promise<InboxEntry | undefined> => {
+    if (!isId(id)) return undefined;
+    const [row] = (await this.query<InboxRow>(this.settings.ingest, 'get', [id])).rows;
+    return row ? toInboxEntry(row) : undefined;
+  };
+
+  counts = async (): Promise<Record<InboxState, number>> => {
+    const result = await this.query<{ state: InboxState; n: number }>(
+      this.settings.ingest,
+      'counts',
+      [],
+    );
+    return countInboxStates(result.rows);
+  };
+
+  replay = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'replay', [id]);
+
+  retryNow = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'retryNow', [id]);
+
+  sweep = async (): Promise<number> => {
+    const { workers, retainMs, sweepBatch } = this.settings;
+    const result = await this.query(workers, 'sweep', [retainMs, sweepBatch]);
+    return result.rowCount ?? 0;
+  };
+
+  migrate = async (): Promise<void> => {
+    const { ingest, table, durability } = this.settings;
+    await this.access.migrate(ingest, migrateSql(`"${table}"`, table));
+    if (durability === 'verify') await this.verifyDurability();
+  };
+
+  close = async (): Promise<void> => {
+    await Promise.all(this.settings.owned.splice(0).map((pool) => pool.end()));
+  };
+}
+
+/**
+ * A {@link PostgresInbox}, shared by any number of listener and worker
+ * processes: `enqueue` is one `INSERT ... ON CONFLICT (key) DO NOTHING`, and a
+ * lease is one `UPDATE` over rows picked `FOR UPDATE SKIP LOCKED`, taking only
+ * the earliest unfinished event of each resource.
+ *
+ * @example
+ * ```ts
+ * const inbox = createPostgresInbox({ connection: process.env.DATABASE_URL });
+ * await inbox.migrate();
+ * ```
+ */
+export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbox {
+  // 41: room for the statement names "c2p_inbox_<statement>_<table>" within PostgreSQL's 63.
+  const table = tableNameOption(options.table, {
+    path: 'options.table',
+    fallback: 'c2p_inbox',
+    maxLength: 41,
+    pkg,
+  });
+  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
+  const { connection, max, connectionTimeoutMs } = poolSettings(options);
+  const workerMax = integerOption(options.workerMax, 'options.workerMax', { fallback: 10, pkg });
+  const { durability, durabilityCheckMs } = inboxDurability(options, pkg);
+  if (options.workerConnection !== undefined && !isPool(options.workerConnection)) {
+    throw invalidOption('options.workerConnection', 'must be a pg Pool', pkg);
+  }
+  const owned: Pool[] = [];
+  const open = (size: number): Pool => {
+    const pool = openPool(connection as string, size, connectionTimeoutMs);
+    owned.push(pool);
+    return pool;
+  };
+  const opens = typeof connection === 'string';
+  // Two pools: handlers hold worker connections for as long as they run, and
+  // must never leave an accepted delivery waiting for a connection.
+  const ingest = opens ? open(max) : connection;
+  const workers = options.workerConnection ?? (opens ? open(workerMax) : connection);
+  const checks = { retainMs, sweepBatch, durability, durabilityCheckMs };
+  return new PostgresInboxImpl({ table, ingest, workers, owned, ...checks, clock: options.now });
 }

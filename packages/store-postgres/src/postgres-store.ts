@@ -3,7 +3,14 @@ import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } fr
 import { C2pError } from '@c2p/core';
 import { integerOption, tableNameOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { openPool, PostgresTable, pkg, poolSettings, rollback } from './postgres-connection.js';
+import {
+  clockSql,
+  openPool,
+  PostgresTable,
+  pkg,
+  poolSettings,
+  rollback,
+} from './postgres-connection.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -55,6 +62,221 @@ export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient>
   close(): Promise<void>;
 }
 
+/** The store's statements, one per operation; `$1` is the clock (`null`: the server's). */
+function storeSql(quoted: string) {
+  return {
+    // The claim always touches the row so that it can answer every case in one
+    // round trip: a fresh or expired key takes the new token, a live one keeps
+    // its own (so the caller sees it did not win).
+    claim: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
+      SELECT $2, $3, false, clock.at + $4 FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
+        completed = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN false ELSE e.completed END,
+        expires_at = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE e.expires_at END
+      RETURNING token, completed`,
+    complete: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      UPDATE ${quoted} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
+      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+    release: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      DELETE FROM ${quoted} AS e USING clock
+      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+    // processOnce's row: inserted already completed, since nobody sees it before
+    // COMMIT, and a concurrent INSERT of the same key waits on the unique index
+    // until this transaction ends. A committed row is taken over (and locked) only
+    // when it is expired, or is a claim() that never completed (a crashed owner of
+    // the claim API, whose stale completion the new token fences off). The
+    // RETURNING restores the session's lock_timeout, so the handler's own lock
+    // waits are not cut short by the bound meant for the duplicate's wait.
+    process: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
+      SELECT $2, '', true, clock.at + $3 FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        token = '', completed = true, expires_at = excluded.expires_at
+      WHERE NOT e.completed OR e.expires_at <= (SELECT at FROM clock)
+      RETURNING set_config('lock_timeout', $4, true)`,
+    owns: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      SELECT 1 FROM ${quoted} AS e, clock
+      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+    sweep: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      DELETE FROM ${quoted} WHERE key IN (
+        SELECT e.key FROM ${quoted} AS e, clock WHERE e.expires_at <= clock.at
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  };
+}
+
+/** Creates the table and its index, under a lock so that two instances migrating at once do not race. */
+const migrateSql = (quoted: string, table: string): string[] => [
+  'BEGIN',
+  `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
+  `CREATE TABLE IF NOT EXISTS ${quoted} (
+    key text PRIMARY KEY,
+    token text NOT NULL,
+    completed boolean NOT NULL DEFAULT false,
+    expires_at bigint NOT NULL
+  )`,
+  `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at)`,
+  'COMMIT',
+];
+
+/** The store's settings once checked. */
+interface PostgresStoreSettings {
+  readonly table: string;
+  readonly pool: Pool;
+  readonly owned: boolean;
+  readonly sweepEvery: number;
+  readonly lockTimeoutMs: number;
+  readonly clock: (() => number) | undefined;
+}
+
+/** 55P03: the other transaction holding this key did not end within lockTimeoutMs. */
+const isLockTimeout = (cause: unknown): boolean =>
+  (cause as { code?: unknown } | null)?.code === '55P03';
+
+/**
+ * The store's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class PostgresStoreImpl implements PostgresStore {
+  private readonly sql: ReturnType<typeof storeSql>;
+  private readonly access: PostgresTable;
+  private claims = 0;
+
+  constructor(private readonly settings: PostgresStoreSettings) {
+    const quoted = `"${settings.table}"`;
+    this.sql = storeSql(quoted);
+    this.access = new PostgresTable(quoted, 'store.migrate');
+  }
+
+  private statement(name: keyof ReturnType<typeof storeSql>, values: unknown[]): QueryConfig {
+    const { clock, table } = this.settings;
+    // Named: each connection parses and plans the statement once.
+    return {
+      name: `c2p_${name}_${table}`,
+      text: this.sql[name],
+      values: [clock ? clock() : null, ...values],
+    };
+  }
+
+  private query<R extends QueryResultRow>(
+    name: keyof ReturnType<typeof storeSql>,
+    values: unknown[],
+  ): Promise<QueryResult<R>> {
+    return this.access.query<R>(this.settings.pool, this.statement(name, values));
+  }
+
+  /**
+   * One round trip: opens the transaction, bounds how long the INSERT waits for
+   * a concurrent duplicate, and answers the session's lock timeout to restore.
+   */
+  private async begin(client: PoolClient): Promise<string> {
+    const opened = (await client.query(
+      `BEGIN; SELECT current_setting('lock_timeout') AS lt; SET LOCAL lock_timeout = ${this.settings.lockTimeoutMs}`,
+    )) as unknown as QueryResult<{ lt: string }>[];
+    return opened[1]?.rows[0]?.lt ?? '0';
+  }
+
+  processOnce = async (
+    key: string,
+    retainMs: number,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<ProcessOnceResult> => {
+    const client = await this.access.connect(this.settings.pool);
+    let broken: Error | undefined;
+    try {
+      let previous: string;
+      try {
+        previous = await this.begin(client);
+      } catch (cause) {
+        broken = await rollback(client);
+        throw this.access.unavailable(cause);
+      }
+      let taken: QueryResult;
+      try {
+        taken = await client.query(this.statement('process', [key, retainMs, previous]));
+      } catch (cause) {
+        broken = await rollback(client);
+        if (isLockTimeout(cause)) return 'in_progress';
+        throw this.access.unavailable(cause);
+      }
+      if (taken.rowCount !== 1) {
+        broken = await rollback(client);
+        return 'duplicate';
+      }
+      try {
+        await work(client);
+        await this.access.commit(client);
+      } catch (error) {
+        broken = await rollback(client);
+        throw error;
+      }
+      return 'processed';
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  claim = async (key: string, leaseMs: number): Promise<ClaimResult> => {
+    const token = randomUUID();
+    const result = await this.query<{ token: string; completed: boolean }>('claim', [
+      key,
+      token,
+      leaseMs,
+    ]);
+    const { sweepEvery } = this.settings;
+    if (sweepEvery > 0 && ++this.claims >= sweepEvery) {
+      this.claims = 0;
+      // Housekeeping off the delivery's path; a failure is retried next time.
+      this.sweep().catch(() => undefined);
+    }
+    const row = result.rows[0];
+    if (!row) {
+      throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the claim returned no row` });
+    }
+    if (row.token === token) return { status: 'acquired', token };
+    return row.completed ? { status: 'completed' } : { status: 'in_progress' };
+  };
+
+  complete = async (key: string, token: string, retainMs: number): Promise<boolean> =>
+    (await this.query('complete', [key, token, retainMs])).rowCount === 1;
+
+  release = async (key: string, token: string): Promise<boolean> =>
+    (await this.query('release', [key, token])).rowCount === 1;
+
+  completeWithin = (
+    key: string,
+    token: string,
+    retainMs: number,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<boolean> =>
+    this.access.completeWithin(this.settings.pool, {
+      fence: () => this.statement('owns', [key, token]),
+      work,
+      // Guarded by the token, under the row's lock: commits only for the owner.
+      finish: () => this.statement('complete', [key, token, retainMs]),
+    });
+
+  migrate = (): Promise<void> =>
+    this.access.migrate(
+      this.settings.pool,
+      migrateSql(`"${this.settings.table}"`, this.settings.table),
+    );
+
+  sweep = async (): Promise<number> =>
+    (await this.query('sweep', [this.settings.sweepEvery || 1000])).rowCount ?? 0;
+
+  close = async (): Promise<void> => {
+    if (this.settings.owned) await this.settings.pool.end();
+  };
+}
+
 /**
  * A {@link PostgresStore}, shared by any number of listener instances. Every
  * operation is one atomic statement (an upsert that takes over only an expired
@@ -85,173 +307,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     fallback: 5000,
     pkg,
   });
-  const clock = options.now;
   const owned = typeof connection === 'string';
   const pool = owned ? openPool(connection, max, connectionTimeoutMs) : connection;
-
-  const quoted = `"${table}"`;
-  const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
-  // One statement per operation. The claim always touches the row so that it
-  // can answer every case in one round trip: a fresh or expired key takes the
-  // new token, a live one keeps its own (so the caller sees it did not win).
-  const claimSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
-    SELECT $2, $3, false, clock.at + $4 FROM clock
-    ON CONFLICT (key) DO UPDATE SET
-      token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
-      completed = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN false ELSE e.completed END,
-      expires_at = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE e.expires_at END
-    RETURNING token, completed`;
-  const completeSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    UPDATE ${quoted} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  const releaseSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${quoted} AS e USING clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  // processOnce's row: inserted already completed, since nobody sees it before
-  // COMMIT, and a concurrent INSERT of the same key waits on the unique index
-  // until this transaction ends. A committed row is taken over (and locked) only
-  // when it is expired, or is a claim() that never completed (a crashed owner of
-  // the claim API, whose stale completion the new token fences off). The
-  // RETURNING restores the session's lock_timeout, so the handler's own lock
-  // waits are not cut short by the bound meant for the duplicate's wait.
-  const processSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
-    SELECT $2, '', true, clock.at + $3 FROM clock
-    ON CONFLICT (key) DO UPDATE SET
-      token = '', completed = true, expires_at = excluded.expires_at
-    WHERE NOT e.completed OR e.expires_at <= (SELECT at FROM clock)
-    RETURNING set_config('lock_timeout', $4, true)`;
-  const ownsSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    SELECT 1 FROM ${quoted} AS e, clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  const sweepSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${quoted} WHERE key IN (
-      SELECT e.key FROM ${quoted} AS e, clock WHERE e.expires_at <= clock.at
-      LIMIT $2 FOR UPDATE SKIP LOCKED)`;
-  const migrateSql = [
-    'BEGIN',
-    // Two instances migrating at once would otherwise race on the catalog.
-    `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
-    `CREATE TABLE IF NOT EXISTS ${quoted} (
-      key text PRIMARY KEY,
-      token text NOT NULL,
-      completed boolean NOT NULL DEFAULT false,
-      expires_at bigint NOT NULL
-    )`,
-    `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at)`,
-    'COMMIT',
-  ];
-
-  const access = new PostgresTable(quoted, 'store.migrate');
-
-  const statement = (name: string, text: string, values: unknown[]): QueryConfig => ({
-    // Named: each connection parses and plans the statement once.
-    name: `c2p_${name}_${table}`,
-    text,
-    values: [clock ? clock() : null, ...values],
+  return new PostgresStoreImpl({
+    table,
+    pool,
+    owned,
+    sweepEvery,
+    lockTimeoutMs,
+    clock: options.now,
   });
-
-  const query = <R extends QueryResultRow>(config: QueryConfig): Promise<QueryResult<R>> =>
-    access.query<R>(pool, config);
-
-  let claims = 0;
-  const sweepNow = async (): Promise<number> => {
-    const result = await query(statement('sweep', sweepSql, [sweepEvery || 1000]));
-    return result.rowCount ?? 0;
-  };
-
-  return {
-    async processOnce(key, retainMs, work): Promise<ProcessOnceResult> {
-      const client = await access.connect(pool);
-      let broken: Error | undefined;
-      try {
-        // One round trip: open the transaction, remember the session's lock
-        // timeout, and bound how long the INSERT waits for a concurrent duplicate.
-        let previous = '0';
-        try {
-          const opened = (await client.query(
-            `BEGIN; SELECT current_setting('lock_timeout') AS lt; SET LOCAL lock_timeout = ${lockTimeoutMs}`,
-          )) as unknown as QueryResult<{ lt: string }>[];
-          previous = opened[1]?.rows[0]?.lt ?? '0';
-        } catch (cause) {
-          broken = await rollback(client);
-          throw access.unavailable(cause);
-        }
-        let owned: QueryResult;
-        try {
-          owned = await client.query(statement('process', processSql, [key, retainMs, previous]));
-        } catch (cause) {
-          broken = await rollback(client);
-          // 55P03: the other transaction holding this key did not end within lockTimeoutMs.
-          if ((cause as { code?: unknown } | null)?.code === '55P03') return 'in_progress';
-          throw access.unavailable(cause);
-        }
-        if (owned.rowCount !== 1) {
-          broken = await rollback(client);
-          return 'duplicate';
-        }
-        try {
-          await work(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        try {
-          await access.commit(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        return 'processed';
-      } finally {
-        client.release(broken);
-      }
-    },
-    async claim(key, leaseMs): Promise<ClaimResult> {
-      const token = randomUUID();
-      const result = await query<{ token: string; completed: boolean }>(
-        statement('claim', claimSql, [key, token, leaseMs]),
-      );
-      if (sweepEvery > 0 && ++claims >= sweepEvery) {
-        claims = 0;
-        // Housekeeping off the delivery's path; a failure is retried next time.
-        sweepNow().catch(() => undefined);
-      }
-      const row = result.rows[0];
-      if (!row)
-        throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the claim returned no row` });
-      if (row.token === token) return { status: 'acquired', token };
-      return row.completed ? { status: 'completed' } : { status: 'in_progress' };
-    },
-    async complete(key, token, retainMs) {
-      const result = await query(statement('complete', completeSql, [key, token, retainMs]));
-      return result.rowCount === 1;
-    },
-    async release(key, token) {
-      const result = await query(statement('release', releaseSql, [key, token]));
-      return result.rowCount === 1;
-    },
-    completeWithin(key, token, retainMs, work) {
-      return access.completeWithin(pool, {
-        fence: () => statement('owns', ownsSql, [key, token]),
-        work,
-        // Guarded by the token, under the row's lock: commits only for the owner.
-        finish: () => statement('complete', completeSql, [key, token, retainMs]),
-      });
-    },
-    migrate() {
-      return access.migrate(pool, migrateSql);
-    },
-    sweep: sweepNow,
-    async close() {
-      if (owned) await pool.end();
-    },
-  };
 }
