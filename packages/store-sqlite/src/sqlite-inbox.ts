@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { InboxLease, InboxRecord, InboxState, TransactionalInboxStore } from '@c2p/core';
+import type {
+  InboxEntry,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+  InboxState,
+  TransactionalInboxStore,
+} from '@c2p/core';
 import {
   countInboxStates,
   type InboxRow,
@@ -10,8 +18,6 @@ import {
   inboxStateLiterals,
   integerOption,
   isUnfinishedInboxState,
-  storeClosed,
-  storeUnavailable,
   toInboxEntry,
   unfinishedInboxStates,
 } from '@c2p/core/kit';
@@ -19,10 +25,12 @@ import type Database from 'better-sqlite3';
 import {
   openConnection,
   pkg,
+  type SqliteHandle,
   type SqliteSynchronous,
   type SqliteTransaction,
   setUpFailed,
 } from './sqlite-connection.js';
+import { GroupCommit } from './sqlite-group-commit.js';
 import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
 
 /** Options for {@link createSqliteInbox}. */
@@ -69,31 +77,309 @@ export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> 
   close(): Promise<void>;
 }
 
-/** One caller of `enqueue` waiting for the group commit. */
-interface Waiting {
-  readonly records: readonly InboxRecord[];
-  resolve(inserted: boolean[]): void;
-  reject(error: unknown): void;
-}
-
 /** Rows per multi-row INSERT: 7 parameters each, far below SQLite's 32,766. */
 const rowsPerInsert = 100;
-/** Events per group commit. */
-const eventsPerCommit = 1000;
 
 const columns = inboxSelectList();
-
-/** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
-const isRowError = (error: unknown): boolean => {
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  if (cause instanceof TypeError || cause instanceof RangeError) return true;
-  const code = (cause as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
-};
+const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
+// The token alone fences completion and failure: a lease is taken over only
+// by a new lease, which writes a new token, so a holder whose lease ran out
+// with nobody taking over still records its outcome (a handler that outlived
+// its lease, then failed, reaches the retry schedule instead of running again
+// at once, forever). Renewal alone needs the lease not run out.
+const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
+const held = `${owns} AND locked_until > @now`;
 
 /** An id as the port gives it (decimal text), or `undefined` for anything else. */
 const rowId = (id: string): number | undefined =>
   /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : undefined;
+
+/** Creates the table and its indexes if missing. */
+const migrateSql = (quoted: string, table: string): string => `
+  CREATE TABLE IF NOT EXISTS ${quoted} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    resource_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    client_ip TEXT,
+    state TEXT NOT NULL DEFAULT ${inboxStateLiterals.pending}
+      CHECK (state IN (${inboxStateList()})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    processed_at INTEGER,
+    lease_token TEXT,
+    locked_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished};
+  CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (next_attempt_at) WHERE ${unfinished};
+  CREATE INDEX IF NOT EXISTS "${table}_state" ON ${quoted} (state, id);
+  CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed};`;
+
+/** Inserts records with multi-row INSERTs, one statement prepared per row count. */
+function prepareInsert(db: Database.Database, quoted: string) {
+  const inserts = new Map<number, Database.Statement<unknown[], { key: string }>>();
+  const insert = (rows: number): Database.Statement<unknown[], { key: string }> => {
+    let statement = inserts.get(rows);
+    if (!statement) {
+      const values = Array.from({ length: rows }, () => `(?, ?, ?, ?, ?, ?, ?)`).join(', ');
+      statement = db.prepare<unknown[], { key: string }>(
+        `INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+         VALUES ${values} ON CONFLICT (key) DO NOTHING RETURNING key`,
+      );
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  /** Inserts one group's records; answers the keys inserted, each once. */
+  return (records: readonly InboxRecord[]): Set<string> => {
+    const inserted = new Set<string>();
+    for (let start = 0; start < records.length; start += rowsPerInsert) {
+      const chunk = records.slice(start, start + rowsPerInsert);
+      const params = chunk.flatMap((record) => [
+        record.key,
+        record.resourceKey,
+        record.eventType,
+        record.payload,
+        record.receivedAt,
+        record.clientIp,
+        record.receivedAt,
+      ]);
+      for (const row of insert(chunk.length).all(...params)) inserted.add(row.key);
+    }
+    return inserted;
+  };
+}
+
+/** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
+function prepareLease(db: Database.Database, quoted: string, now: () => number) {
+  const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
+    `SELECT e.id FROM ${quoted} AS e
+     WHERE e.${unfinished} AND e.next_attempt_at <= @now AND e.locked_until <= @now
+       AND NOT EXISTS (
+         SELECT 1 FROM ${quoted} AS p
+         WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id < e.id)
+     ORDER BY e.id LIMIT @limit`,
+  );
+  const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
+    `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
+     WHERE id = @id RETURNING ${columns}`,
+  );
+  return db.transaction((limit: number, leaseMs: number): InboxLease[] => {
+    const at = now();
+    return candidates.all({ now: at, limit }).map(({ id }) => {
+      const token = randomUUID();
+      const row = take.get({ id, token, until: at + leaseMs }) as InboxRow;
+      return { entry: toInboxEntry(row), token };
+    });
+  });
+}
+
+/** What a lease's holder writes: renew, complete, fail; and whether it still holds it. */
+function prepareSettle(db: Database.Database, quoted: string) {
+  return {
+    renew: db.prepare<{ id: number; token: string; now: number; until: number }>(
+      `UPDATE ${quoted} SET locked_until = @until WHERE ${held}`,
+    ),
+    complete: db.prepare<{ id: number; token: string; now: number }>(
+      `UPDATE ${quoted} SET state = ${inboxStateLiterals.processed}, processed_at = @now, next_attempt_at = NULL,
+         lease_token = NULL, locked_until = 0
+       WHERE ${owns}`,
+    ),
+    fail: db.prepare<{
+      id: number;
+      token: string;
+      state: InboxState;
+      retryAt: number | null;
+      error: string;
+    }>(
+      `UPDATE ${quoted} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
+         lease_token = NULL, locked_until = 0
+       WHERE ${owns}`,
+    ),
+    holds: db.prepare<{ id: number; token: string }, { one: number }>(
+      `SELECT 1 AS one FROM ${quoted} WHERE ${owns}`,
+    ),
+  };
+}
+
+/** Reads, and the admin's changes. */
+function prepareAdmin(db: Database.Database, quoted: string) {
+  return {
+    replay: db.prepare<{ id: number; now: number }>(
+      `UPDATE ${quoted} SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = @now, last_error = NULL,
+         lease_token = NULL, locked_until = 0
+       WHERE id = @id AND state = ${inboxStateLiterals.dead}`,
+    ),
+    retryNow: db.prepare<{ id: number; now: number }>(
+      `UPDATE ${quoted} SET next_attempt_at = @now WHERE id = @id AND state = ${inboxStateLiterals.retrying}`,
+    ),
+    listOldest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+      `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id LIMIT @limit`,
+    ),
+    listNewest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+      `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
+    ),
+    get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
+    counts: db.prepare<[], { state: InboxState; n: number }>(
+      `SELECT state, count(*) AS n FROM ${quoted} GROUP BY state`,
+    ),
+    sweep: db.prepare<[number, number]>(
+      `DELETE FROM ${quoted} WHERE id IN (
+         SELECT id FROM ${quoted} WHERE state = ${inboxStateLiterals.processed} AND processed_at <= ? LIMIT ?)`,
+    ),
+  };
+}
+
+/** Every prepared statement of the inbox. */
+function prepareInbox(db: Database.Database, quoted: string, now: () => number) {
+  return {
+    insertAll: prepareInsert(db, quoted),
+    lease: prepareLease(db, quoted, now),
+    ...prepareSettle(db, quoted),
+    ...prepareAdmin(db, quoted),
+  };
+}
+
+type InboxStatements = ReturnType<typeof prepareInbox>;
+
+/** The inbox's settings once checked. */
+interface SqliteInboxSettings {
+  readonly table: string;
+  readonly retainMs: number;
+  readonly sweepBatch: number;
+  readonly busyTimeoutMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * The inbox's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class SqliteInboxImpl implements SqliteInbox {
+  private closing = false;
+
+  constructor(
+    private readonly connection: SqliteHandle,
+    private readonly statements: InboxStatements,
+    private readonly commits: GroupCommit,
+    private readonly settings: SqliteInboxSettings,
+  ) {}
+
+  /** Runs `write` (one statement) for the row `id` names; `false` for an id that names none. */
+  private write(id: string, write: (rowid: number) => boolean): Promise<boolean> {
+    const rowid = rowId(id);
+    if (rowid === undefined) return Promise.resolve(false);
+    return this.connection.run(() => write(rowid), this.settings.busyTimeoutMs);
+  }
+
+  enqueue = (records: readonly InboxRecord[]): Promise<boolean[]> => this.commits.enqueue(records);
+
+  lease = (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    // SQLite reads a negative LIMIT as none.
+    if (!(limit >= 1)) return Promise.resolve([]);
+    return this.connection.run(
+      () => this.statements.lease.immediate(limit, leaseMs),
+      this.settings.busyTimeoutMs,
+    );
+  };
+
+  renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
+    this.write(id, (rowid) => {
+      const at = this.settings.now();
+      const until = at + leaseMs;
+      return this.statements.renew.run({ id: rowid, token, now: at, until }).changes === 1;
+    });
+
+  complete = (id: string, token: string): Promise<boolean> =>
+    this.write(id, (rowid) => this.completeNow(rowid, token));
+
+  private completeNow(rowid: number, token: string): boolean {
+    const now = this.settings.now();
+    return this.statements.complete.run({ id: rowid, token, now }).changes === 1;
+  }
+
+  fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
+    this.write(id, (rowid) => {
+      const state = failure.retryAt === null ? 'dead' : 'retrying';
+      const { retryAt, error } = failure;
+      return this.statements.fail.run({ id: rowid, token, state, retryAt, error }).changes === 1;
+    });
+
+  completeWithin = async (
+    id: string,
+    token: string,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<boolean> => {
+    const rowid = rowId(id);
+    if (rowid === undefined) return false;
+    const holds = (): boolean => this.statements.holds.get({ id: rowid, token }) !== undefined;
+    // A token that no longer holds the event (taken over, or settled) starts
+    // no work: it could only be rolled back.
+    if (!this.connection.read(holds)) return false;
+    return this.connection.transact(
+      work,
+      () => {
+        const done = this.completeNow(rowid, token);
+        return { commit: done, value: done };
+      },
+      this.settings.busyTimeoutMs,
+      () => (holds() ? undefined : false),
+    );
+  };
+
+  list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
+    const { listOldest, listNewest } = this.statements;
+    const listing = isUnfinishedInboxState(state) ? listOldest : listNewest;
+    const rows = this.connection.read(() => listing.all({ state, limit }));
+    return rows.map(toInboxEntry);
+  };
+
+  get = async (id: string): Promise<InboxEntry | undefined> => {
+    const rowid = rowId(id);
+    if (rowid === undefined) return undefined;
+    const row = this.connection.read(() => this.statements.get.get(rowid));
+    return row && toInboxEntry(row);
+  };
+
+  counts = async (): Promise<Record<InboxState, number>> =>
+    countInboxStates(this.connection.read(() => this.statements.counts.all()));
+
+  replay = (id: string): Promise<boolean> =>
+    this.write(
+      id,
+      (rowid) => this.statements.replay.run({ id: rowid, now: this.settings.now() }).changes === 1,
+    );
+
+  retryNow = (id: string): Promise<boolean> =>
+    this.write(
+      id,
+      (rowid) =>
+        this.statements.retryNow.run({ id: rowid, now: this.settings.now() }).changes === 1,
+    );
+
+  sweep = (): Promise<number> => {
+    const { now, retainMs, sweepBatch, busyTimeoutMs } = this.settings;
+    return this.connection.run(
+      () => this.statements.sweep.run(now() - retainMs, sweepBatch).changes,
+      busyTimeoutMs,
+    );
+  };
+
+  migrate = (): Promise<void> =>
+    this.connection.run(() => {
+      this.connection.db.exec(migrateSql(`"${this.settings.table}"`, this.settings.table));
+    }, this.settings.busyTimeoutMs);
+
+  close = async (): Promise<void> => {
+    if (this.closing) return;
+    this.closing = true;
+    await this.commits.close();
+    await this.connection.close();
+  };
+}
 
 /**
  * A durable {@link SqliteInbox} on better-sqlite3. `enqueue` resolves only after
@@ -121,352 +407,25 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
     fallback: 10_000,
     pkg,
   });
-  const groupCommit = options.groupCommit ?? true;
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
-  const { db } = connection;
-
   const quoted = `"${table}"`;
-  const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
-  const migrateSql = `
-    CREATE TABLE IF NOT EXISTS ${quoted} (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      key TEXT NOT NULL UNIQUE,
-      resource_key TEXT NOT NULL,
-      event_type TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      received_at INTEGER NOT NULL,
-      client_ip TEXT,
-      state TEXT NOT NULL DEFAULT ${inboxStateLiterals.pending}
-        CHECK (state IN (${inboxStateList()})),
-      attempts INTEGER NOT NULL DEFAULT 0,
-      next_attempt_at INTEGER,
-      last_error TEXT,
-      processed_at INTEGER,
-      lease_token TEXT,
-      locked_until INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (next_attempt_at) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_state" ON ${quoted} (state, id);
-    CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed};`;
-  const migrateNow = (): void => {
-    db.exec(migrateSql);
-  };
-
-  let prepared: ReturnType<typeof prepare>;
-  function prepare() {
-    // The token alone fences completion and failure: a lease is taken over only
-    // by a new lease, which writes a new token, so a holder whose lease ran out
-    // with nobody taking over still records its outcome (a handler that outlived
-    // its lease, then failed, reaches the retry schedule instead of running again
-    // at once, forever). Renewal alone needs the lease not run out.
-    const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
-    const held = `${owns} AND locked_until > @now`;
-    const inserts = new Map<number, Database.Statement<unknown[], { key: string }>>();
-    const insert = (rows: number): Database.Statement<unknown[], { key: string }> => {
-      let statement = inserts.get(rows);
-      if (!statement) {
-        const values = Array.from({ length: rows }, () => `(?, ?, ?, ?, ?, ?, ?)`).join(', ');
-        statement = db.prepare<unknown[], { key: string }>(
-          `INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
-           VALUES ${values} ON CONFLICT (key) DO NOTHING RETURNING key`,
-        );
-        inserts.set(rows, statement);
-      }
-      return statement;
-    };
-    const leaseCandidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-      `SELECT e.id FROM ${quoted} AS e
-       WHERE e.${unfinished} AND e.next_attempt_at <= @now AND e.locked_until <= @now
-         AND NOT EXISTS (
-           SELECT 1 FROM ${quoted} AS p
-           WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id < e.id)
-       ORDER BY e.id LIMIT @limit`,
-    );
-    const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
-      `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
-       WHERE id = @id RETURNING ${columns}`,
-    );
-    return {
-      /** Inserts one group's records; answers the keys inserted, each once. */
-      insertAll(records: readonly InboxRecord[]): Set<string> {
-        const inserted = new Set<string>();
-        for (let i = 0; i < records.length; i += rowsPerInsert) {
-          const chunk = records.slice(i, i + rowsPerInsert);
-          const params: unknown[] = [];
-          for (const record of chunk) {
-            params.push(
-              record.key,
-              record.resourceKey,
-              record.eventType,
-              record.payload,
-              record.receivedAt,
-              record.clientIp,
-              record.receivedAt,
-            );
-          }
-          for (const row of insert(chunk.length).all(...params)) inserted.add(row.key);
-        }
-        return inserted;
-      },
-      lease: db.transaction((limit: number, leaseMs: number): InboxLease[] => {
-        const at = now();
-        const ids = leaseCandidates.all({ now: at, limit });
-        return ids.map(({ id }) => {
-          const token = randomUUID();
-          const row = take.get({ id, token, until: at + leaseMs }) as InboxRow;
-          return { entry: toInboxEntry(row), token };
-        });
-      }),
-      renew: db.prepare<{ id: number; token: string; now: number; until: number }>(
-        `UPDATE ${quoted} SET locked_until = @until WHERE ${held}`,
-      ),
-      complete: db.prepare<{ id: number; token: string; now: number }>(
-        `UPDATE ${quoted} SET state = ${inboxStateLiterals.processed}, processed_at = @now, next_attempt_at = NULL,
-           lease_token = NULL, locked_until = 0
-         WHERE ${owns}`,
-      ),
-      fail: db.prepare<{
-        id: number;
-        token: string;
-        state: InboxState;
-        retryAt: number | null;
-        error: string;
-      }>(
-        `UPDATE ${quoted} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
-           lease_token = NULL, locked_until = 0
-         WHERE ${owns}`,
-      ),
-      holds: db.prepare<{ id: number; token: string }, { one: number }>(
-        `SELECT 1 AS one FROM ${quoted} WHERE ${owns}`,
-      ),
-      replay: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${quoted} SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = @now, last_error = NULL,
-           lease_token = NULL, locked_until = 0
-         WHERE id = @id AND state = ${inboxStateLiterals.dead}`,
-      ),
-      retryNow: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${quoted} SET next_attempt_at = @now WHERE id = @id AND state = ${inboxStateLiterals.retrying}`,
-      ),
-      listOldest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
-        `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id LIMIT @limit`,
-      ),
-      listNewest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
-        `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
-      ),
-      get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
-      counts: db.prepare<[], { state: InboxState; n: number }>(
-        `SELECT state, count(*) AS n FROM ${quoted} GROUP BY state`,
-      ),
-      sweep: db.prepare<[number, number]>(
-        `DELETE FROM ${quoted} WHERE id IN (
-           SELECT id FROM ${quoted} WHERE state = ${inboxStateLiterals.processed} AND processed_at <= ? LIMIT ?)`,
-      ),
-    };
-  }
+  let statements: InboxStatements;
   try {
     connection.guard();
-    migrateNow();
-    prepared = prepare();
+    connection.db.exec(migrateSql(quoted, table));
+    statements = prepareInbox(connection.db, quoted, now);
   } catch (cause) {
     void connection.close();
     throw setUpFailed(cause);
   }
-  const statements = prepared;
-
-  /** One transaction for the records of several callers; answers each caller's flags. */
-  const commitGroup = db.transaction((group: readonly Waiting[]): boolean[][] => {
-    const records = group.flatMap((waiting) => waiting.records);
-    const inserted = statements.insertAll(records);
-    // A key twice in one group (two deliveries of one event): the first is inserted.
-    return group.map((waiting) =>
-      waiting.records.map((record) => {
-        if (!inserted.has(record.key)) return false;
-        inserted.delete(record.key);
-        return true;
-      }),
-    );
+  const commits = new GroupCommit({
+    connection,
+    insertAll: statements.insertAll,
+    busyTimeoutMs,
+    queueLimit,
+    grouped: options.groupCommit ?? true,
   });
-
-  // The group commit: callers wait in `queue`; one flush at a time takes them all.
-  const queue: Waiting[] = [];
-  let queued = 0;
-  let flushing: Promise<void> | undefined;
-  let closing = false;
-
-  const commit = async (group: Waiting[]): Promise<void> => {
-    try {
-      const flags = await connection.run(() => commitGroup.immediate(group), busyTimeoutMs);
-      for (const [index, waiting] of group.entries()) waiting.resolve(flags[index] as boolean[]);
-    } catch (error) {
-      if (group.length === 1 || !isRowError(error)) {
-        for (const waiting of group) waiting.reject(storeUnavailable(error));
-        return;
-      }
-      // A row error: commit the deliveries one by one, so one bad delivery fails alone.
-      for (const waiting of group) await commit([waiting]);
-    }
-  };
-
-  const flush = async (): Promise<void> => {
-    try {
-      await flushAll();
-    } finally {
-      flushing = undefined;
-      if (queue.length > 0) startFlush();
-    }
-  };
-
-  const flushAll = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const group: Waiting[] = [];
-      let events = 0;
-      while (queue.length > 0 && (group.length === 0 || events < eventsPerCommit)) {
-        const waiting = queue.shift() as Waiting;
-        group.push(waiting);
-        events += waiting.records.length;
-        if (!groupCommit) break;
-      }
-      queued -= events;
-      await commit(group);
-      // Let the deliveries that arrived meanwhile join the next group.
-      if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-
-  const startFlush = (): void => {
-    if (flushing) return;
-    flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush);
-  };
-
-  const withId = <T>(id: string, missing: T, fn: (rowid: number) => T): T => {
-    const rowid = rowId(id);
-    return rowid === undefined ? missing : fn(rowid);
-  };
-
-  return {
-    enqueue(records) {
-      if (records.length === 0) return Promise.resolve([]);
-      if (closing) return Promise.reject(storeClosed(pkg));
-      if (queued + records.length > queueLimit) {
-        return Promise.reject(
-          storeUnavailable(
-            undefined,
-            `[${pkg}] the inbox's commit queue is full (${queueLimit} events, options.queueLimit)`,
-          ),
-        );
-      }
-      return new Promise<boolean[]>((resolve, reject) => {
-        queue.push({ records, resolve, reject });
-        queued += records.length;
-        startFlush();
-      });
-    },
-    lease(limit, leaseMs) {
-      // SQLite reads a negative LIMIT as none.
-      if (!(limit >= 1)) return Promise.resolve([]);
-      return connection.run(() => statements.lease.immediate(limit, leaseMs), busyTimeoutMs);
-    },
-    renew(id, token, leaseMs) {
-      return withId(id, Promise.resolve(false), (rowid) =>
-        connection.run(() => {
-          const at = now();
-          return (
-            statements.renew.run({ id: rowid, token, now: at, until: at + leaseMs }).changes === 1
-          );
-        }, busyTimeoutMs),
-      );
-    },
-    complete(id, token) {
-      return withId(id, Promise.resolve(false), (rowid) =>
-        connection.run(
-          () => statements.complete.run({ id: rowid, token, now: now() }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    fail(id, token, failure) {
-      return withId(id, Promise.resolve(false), (rowid) =>
-        connection.run(
-          () =>
-            statements.fail.run({
-              id: rowid,
-              token,
-              state: failure.retryAt === null ? 'dead' : 'retrying',
-              retryAt: failure.retryAt,
-              error: failure.error,
-            }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    async completeWithin(id, token, work) {
-      const rowid = rowId(id);
-      if (rowid === undefined) return false;
-      // A token that no longer holds the event (taken over, or settled) starts
-      // no work: it could only be rolled back.
-      if (!connection.read(() => statements.holds.get({ id: rowid, token }))) return false;
-      return connection.transact(
-        work,
-        () => {
-          const done = statements.complete.run({ id: rowid, token, now: now() }).changes === 1;
-          return { commit: done, value: done };
-        },
-        busyTimeoutMs,
-        () => (statements.holds.get({ id: rowid, token }) ? undefined : false),
-      );
-    },
-    async list(query) {
-      const limit = query.limit ?? inboxDefaults.listLimit;
-      const oldestFirst = isUnfinishedInboxState(query.state);
-      const rows = connection.read(() =>
-        (oldestFirst ? statements.listOldest : statements.listNewest).all({
-          state: query.state,
-          limit,
-        }),
-      );
-      return rows.map(toInboxEntry);
-    },
-    async get(id) {
-      return withId(id, undefined, (rowid) => {
-        const row = connection.read(() => statements.get.get(rowid));
-        return row && toInboxEntry(row);
-      });
-    },
-    async counts() {
-      return countInboxStates(connection.read(() => statements.counts.all()));
-    },
-    replay(id) {
-      return withId(id, Promise.resolve(false), (rowid) =>
-        connection.run(
-          () => statements.replay.run({ id: rowid, now: now() }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    retryNow(id) {
-      return withId(id, Promise.resolve(false), (rowid) =>
-        connection.run(
-          () => statements.retryNow.run({ id: rowid, now: now() }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    sweep() {
-      return connection.run(
-        () => statements.sweep.run(now() - retainMs, sweepBatch).changes,
-        busyTimeoutMs,
-      );
-    },
-    migrate() {
-      return connection.run(migrateNow, busyTimeoutMs);
-    },
-    async close() {
-      if (closing) return;
-      closing = true;
-      while (flushing) await flushing;
-      await connection.close();
-    },
-  };
+  const settings = { table, retainMs, sweepBatch, busyTimeoutMs, now };
+  return new SqliteInboxImpl(connection, statements, commits, settings);
 }
