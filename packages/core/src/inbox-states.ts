@@ -29,16 +29,16 @@ export function inboxStateList(states: readonly InboxState[] = inboxStates): str
 }
 
 /**
- * The counts `InboxStore.counts()` answers, from a store's `(state, n)` rows:
+ * The counts `InboxStore.counts()` answers, from a store's `(state, count)` rows:
  * every state present, `0` where no row names it, rows of one state added up.
  */
 export function countInboxStates(
-  rows: Iterable<{ readonly state: InboxState; readonly n: number }>,
+  rows: Iterable<{ readonly state: InboxState; readonly count: number }>,
 ): Record<InboxState, number> {
   const counts = Object.fromEntries(inboxStates.map((state) => [state, 0])) as Record<
     InboxState,
     number
   >;
-  for (const { state, n } of rows) counts[state] += n;
+  for (const { state, count } of rows) counts[state] += count;
   return counts;
 }

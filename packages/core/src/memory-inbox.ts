@@ -92,7 +92,7 @@ class MemorySlots {
 
   /** Puts a replayed event back in arrival order among the unfinished, so its resource's order holds. */
   reorderUnfinished(): void {
-    const rest = [...this.unfinished.values()].sort((a, b) => a.seq - b.seq);
+    const rest = [...this.unfinished.values()].sort((earlier, later) => earlier.seq - later.seq);
     this.unfinished.clear();
     for (const other of rest) this.unfinished.set(other.entry.id, other);
   }
@@ -219,7 +219,7 @@ class MemoryInboxStore implements MemoryInbox {
 
   counts = async (): Promise<Record<InboxState, number>> =>
     countInboxStates(
-      [...this.slots.byId.values()].map(({ entry }) => ({ state: entry.state, n: 1 })),
+      [...this.slots.byId.values()].map(({ entry }) => ({ state: entry.state, count: 1 })),
     );
 
   replay = async (id: string): Promise<boolean> => {

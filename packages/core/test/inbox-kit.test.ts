@@ -84,9 +84,9 @@ describe('inbox states in SQL and Lua', () => {
     expect(countInboxStates([])).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
     expect(
       countInboxStates([
-        { state: 'dead', n: 2 },
-        { state: 'pending', n: 1 },
-        { state: 'pending', n: 1 },
+        { state: 'dead', count: 2 },
+        { state: 'pending', count: 1 },
+        { state: 'pending', count: 1 },
       ]),
     ).toEqual({ pending: 2, retrying: 0, dead: 2, processed: 0 });
   });

@@ -120,9 +120,9 @@ const unfinished = 'unfinished';
 // holder whose lease ran out with nobody taking over still records its
 // outcome (a handler that outlived its lease, then failed, reaches the retry
 // schedule instead of running again at once, forever).
-const ownsToken = `e.id = $2 AND e.lease_token = $3 AND e.${unfinished}`;
+const ownsToken = `entry.id = $2 AND entry.lease_token = $3 AND entry.${unfinished}`;
 // Renewal alone needs the lease not run out: it extends a live lease, never revives one.
-const held = `${ownsToken} AND e.locked_until > clock.at`;
+const held = `${ownsToken} AND entry.locked_until > clock.at`;
 const at = clockSql;
 
 /** Accepting and leasing: `$1` is the clock (`null`: the server's). */
@@ -145,30 +145,30 @@ function intakeSql(quoted: string) {
     lease: `
       WITH clock AS (SELECT ${at} AS at),
       picked AS (
-        SELECT e.id FROM ${quoted} AS e, clock
-        WHERE e.${unfinished} AND e.next_attempt_at <= clock.at
-          AND (e.locked_until IS NULL OR e.locked_until <= clock.at)
+        SELECT entry.id FROM ${quoted} AS entry, clock
+        WHERE entry.${unfinished} AND entry.next_attempt_at <= clock.at
+          AND (entry.locked_until IS NULL OR entry.locked_until <= clock.at)
           AND NOT EXISTS (
-            SELECT 1 FROM ${quoted} AS p
-            WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id <> e.id
-              AND (p.id < e.id OR p.locked_until > clock.at))
-        ORDER BY e.id
+            SELECT 1 FROM ${quoted} AS earlier
+            WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id <> entry.id
+              AND (earlier.id < entry.id OR earlier.locked_until > clock.at))
+        ORDER BY entry.id
         LIMIT $2
-        FOR UPDATE OF e SKIP LOCKED)
-      UPDATE ${quoted} AS e
-      SET attempts = e.attempts + 1, lease_token = gen_random_uuid()::text, locked_until = clock.at + $3
+        FOR UPDATE OF entry SKIP LOCKED)
+      UPDATE ${quoted} AS entry
+      SET attempts = entry.attempts + 1, lease_token = gen_random_uuid()::text, locked_until = clock.at + $3
       FROM picked, clock
-      WHERE e.id = picked.id
-      RETURNING e.lease_token, ${inboxSelectList('e')}`,
+      WHERE entry.id = picked.id
+      RETURNING entry.lease_token, ${inboxSelectList('entry')}`,
     // Never waits on the row: while the holder's completeWithin runs, that
     // transaction locks it (and keeps every other worker off it), so the lease
     // is still held, and the answer is read from the last committed state.
     renew: `
       WITH clock AS (SELECT ${at} AS at),
-      free AS (SELECT e.id FROM ${quoted} AS e, clock WHERE ${held} FOR UPDATE OF e SKIP LOCKED),
+      free AS (SELECT entry.id FROM ${quoted} AS entry, clock WHERE ${held} FOR UPDATE OF entry SKIP LOCKED),
       renewed AS (
-        UPDATE ${quoted} AS e SET locked_until = clock.at + $4 FROM free, clock WHERE e.id = free.id)
-      SELECT EXISTS (SELECT 1 FROM ${quoted} AS e, clock WHERE ${held}) AS held`,
+        UPDATE ${quoted} AS entry SET locked_until = clock.at + $4 FROM free, clock WHERE entry.id = free.id)
+      SELECT EXISTS (SELECT 1 FROM ${quoted} AS entry, clock WHERE ${held}) AS held`,
   };
 }
 
@@ -176,7 +176,7 @@ function intakeSql(quoted: string) {
 function settleSql(quoted: string) {
   const complete = `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS e
+      UPDATE ${quoted} AS entry
       SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`;
@@ -189,13 +189,13 @@ function settleSql(quoted: string) {
     // row, as it would on an updated one: ingestion never waits for handlers.
     lock: `
       WITH clock AS (SELECT ${at} AS at)
-      SELECT e.id FROM ${quoted} AS e, clock WHERE ${ownsToken} FOR UPDATE OF e`,
+      SELECT entry.id FROM ${quoted} AS entry, clock WHERE ${ownsToken} FOR UPDATE OF entry`,
     // Under that lock the event is still this token's, even if the handlers
     // outlasted locked_until: nobody could lease it meanwhile. The same change as `complete`.
     finish: complete,
     fail: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS e
+      UPDATE ${quoted} AS entry
       SET state = CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END,
         next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL
       FROM clock WHERE ${ownsToken}`,
@@ -211,22 +211,22 @@ function adminSql(quoted: string) {
     listProcessed: `SELECT ${columns} FROM ${quoted} WHERE state = ${inboxStateLiterals.processed}
       ORDER BY processed_at DESC, id DESC LIMIT $1`,
     get: `SELECT ${columns} FROM ${quoted} WHERE id = $1`,
-    counts: `SELECT state, count(*)::int AS n FROM ${quoted} GROUP BY state`,
+    counts: `SELECT state, count(*)::int AS count FROM ${quoted} GROUP BY state`,
     replay: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS e
+      UPDATE ${quoted} AS entry
       SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
-      FROM clock WHERE e.id = $2 AND e.state = ${inboxStateLiterals.dead}`,
+      FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.dead}`,
     retryNow: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS e SET next_attempt_at = clock.at FROM clock
-      WHERE e.id = $2 AND e.state = ${inboxStateLiterals.retrying}`,
+      UPDATE ${quoted} AS entry SET next_attempt_at = clock.at FROM clock
+      WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.retrying}`,
     sweep: `
       WITH clock AS (SELECT ${at} AS at)
       DELETE FROM ${quoted} WHERE id IN (
-        SELECT e.id FROM ${quoted} AS e, clock
-        WHERE e.state = ${inboxStateLiterals.processed} AND e.processed_at <= clock.at - $2
-        ORDER BY e.processed_at LIMIT $3 FOR UPDATE OF e SKIP LOCKED)`,
+        SELECT entry.id FROM ${quoted} AS entry, clock
+        WHERE entry.state = ${inboxStateLiterals.processed} AND entry.processed_at <= clock.at - $2
+        ORDER BY entry.processed_at LIMIT $3 FOR UPDATE OF entry SKIP LOCKED)`,
   };
 }
 
@@ -391,7 +391,7 @@ class PostgresInboxImpl implements PostgresInbox {
       [limit, leaseMs],
     );
     return result.rows
-      .sort((a, b) => Number(a.id) - Number(b.id))
+      .sort((earlier, later) => Number(earlier.id) - Number(later.id))
       .map((row) => ({ entry: toInboxEntry(row), token: row.lease_token }));
   };
 
@@ -448,7 +448,7 @@ class PostgresInboxImpl implements PostgresInbox {
   };
 
   counts = async (): Promise<Record<InboxState, number>> => {
-    const result = await this.query<{ state: InboxState; n: number }>(
+    const result = await this.query<{ state: InboxState; count: number }>(
       this.settings.ingest,
       'counts',
       [],

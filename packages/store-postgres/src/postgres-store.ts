@@ -70,21 +70,21 @@ function storeSql(quoted: string) {
     // its own (so the caller sees it did not win).
     claim: `
       WITH clock AS (SELECT ${clockSql} AS at)
-      INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
+      INSERT INTO ${quoted} AS entry (key, token, completed, expires_at)
       SELECT $2, $3, false, clock.at + $4 FROM clock
       ON CONFLICT (key) DO UPDATE SET
-        token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
-        completed = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN false ELSE e.completed END,
-        expires_at = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE e.expires_at END
+        token = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE entry.token END,
+        completed = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN false ELSE entry.completed END,
+        expires_at = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE entry.expires_at END
       RETURNING token, completed`,
     complete: `
       WITH clock AS (SELECT ${clockSql} AS at)
-      UPDATE ${quoted} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
-      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+      UPDATE ${quoted} AS entry SET completed = true, expires_at = clock.at + $4 FROM clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
     release: `
       WITH clock AS (SELECT ${clockSql} AS at)
-      DELETE FROM ${quoted} AS e USING clock
-      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+      DELETE FROM ${quoted} AS entry USING clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
     // processOnce's row: inserted already completed, since nobody sees it before
     // COMMIT, and a concurrent INSERT of the same key waits on the unique index
     // until this transaction ends. A committed row is taken over (and locked) only
@@ -94,20 +94,20 @@ function storeSql(quoted: string) {
     // waits are not cut short by the bound meant for the duplicate's wait.
     process: `
       WITH clock AS (SELECT ${clockSql} AS at)
-      INSERT INTO ${quoted} AS e (key, token, completed, expires_at)
+      INSERT INTO ${quoted} AS entry (key, token, completed, expires_at)
       SELECT $2, '', true, clock.at + $3 FROM clock
       ON CONFLICT (key) DO UPDATE SET
         token = '', completed = true, expires_at = excluded.expires_at
-      WHERE NOT e.completed OR e.expires_at <= (SELECT at FROM clock)
+      WHERE NOT entry.completed OR entry.expires_at <= (SELECT at FROM clock)
       RETURNING set_config('lock_timeout', $4, true)`,
     owns: `
       WITH clock AS (SELECT ${clockSql} AS at)
-      SELECT 1 FROM ${quoted} AS e, clock
-      WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`,
+      SELECT 1 FROM ${quoted} AS entry, clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
     sweep: `
       WITH clock AS (SELECT ${clockSql} AS at)
       DELETE FROM ${quoted} WHERE key IN (
-        SELECT e.key FROM ${quoted} AS e, clock WHERE e.expires_at <= clock.at
+        SELECT entry.key FROM ${quoted} AS entry, clock WHERE entry.expires_at <= clock.at
         LIMIT $2 FOR UPDATE SKIP LOCKED)`,
   };
 }

@@ -215,7 +215,7 @@ class RedisInboxStore implements RedisInbox {
     ]);
     return leased
       .map(([token, flat]) => ({ token, entry: toEntry(flat) }))
-      .sort((a, b) => Number(a.entry.id) - Number(b.entry.id));
+      .sort((earlier, later) => Number(earlier.entry.id) - Number(later.entry.id));
   };
 
   renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
@@ -246,7 +246,7 @@ class RedisInboxStore implements RedisInbox {
   counts = async (): Promise<Record<InboxState, number>> => {
     // One count per state, in the order of inboxStates (the script is written from it).
     const counts = await this.run<number[]>('counts', []);
-    return countInboxStates(inboxStates.map((state, at) => ({ state, n: counts[at] ?? 0 })));
+    return countInboxStates(inboxStates.map((state, at) => ({ state, count: counts[at] ?? 0 })));
   };
 
   replay = (id: string): Promise<boolean> => this.changed('replay', id);

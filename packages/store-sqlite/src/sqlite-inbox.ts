@@ -28,10 +28,15 @@ import {
   type SqliteHandle,
   type SqliteSynchronous,
   type SqliteTransaction,
-  setUpFailed,
+  setUpTable,
 } from './sqlite-connection.js';
 import { GroupCommit } from './sqlite-group-commit.js';
-import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
+import {
+  busyTimeoutOption,
+  databaseOption,
+  synchronousOption,
+  tableOption,
+} from './sqlite-options.js';
 
 /** Options for {@link createSqliteInbox}. */
 export interface SqliteInboxOptions {
@@ -156,12 +161,12 @@ function prepareInsert(db: Database.Database, quoted: string) {
 /** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
 function prepareLease(db: Database.Database, quoted: string, now: () => number) {
   const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-    `SELECT e.id FROM ${quoted} AS e
-     WHERE e.${unfinished} AND e.next_attempt_at <= @now AND e.locked_until <= @now
+    `SELECT entry.id FROM ${quoted} AS entry
+     WHERE entry.${unfinished} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
        AND NOT EXISTS (
-         SELECT 1 FROM ${quoted} AS p
-         WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id < e.id)
-     ORDER BY e.id LIMIT @limit`,
+         SELECT 1 FROM ${quoted} AS earlier
+         WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id < entry.id)
+     ORDER BY entry.id LIMIT @limit`,
   );
   const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
     `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
@@ -223,8 +228,8 @@ function prepareAdmin(db: Database.Database, quoted: string) {
       `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
     ),
     get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
-    counts: db.prepare<[], { state: InboxState; n: number }>(
-      `SELECT state, count(*) AS n FROM ${quoted} GROUP BY state`,
+    counts: db.prepare<[], { state: InboxState; count: number }>(
+      `SELECT state, count(*) AS count FROM ${quoted} GROUP BY state`,
     ),
     sweep: db.prepare<[number, number]>(
       `DELETE FROM ${quoted} WHERE id IN (
@@ -398,11 +403,7 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   const table = tableOption(options.table, 'options.table', 'c2p_inbox');
   const synchronous = synchronousOption(options.synchronous);
   const { retainMs, sweepBatch } = inboxRetention(options, pkg);
-  const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
-    min: 0,
-    fallback: 5000,
-    pkg,
-  });
+  const busyTimeoutMs = busyTimeoutOption(options.busyTimeoutMs);
   const queueLimit = integerOption(options.queueLimit, 'options.queueLimit', {
     fallback: 10_000,
     pkg,
@@ -410,15 +411,9 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
   const quoted = `"${table}"`;
-  let statements: InboxStatements;
-  try {
-    connection.guard();
-    connection.db.exec(migrateSql(quoted, table));
-    statements = prepareInbox(connection.db, quoted, now);
-  } catch (cause) {
-    void connection.close();
-    throw setUpFailed(cause);
-  }
+  const statements = setUpTable(connection, migrateSql(quoted, table), (db) =>
+    prepareInbox(db, quoted, now),
+  );
   const commits = new GroupCommit({
     connection,
     insertAll: statements.insertAll,

@@ -1,4 +1,4 @@
-import { invalidOption, tableNameOption } from '@c2p/core/kit';
+import { integerOption, invalidOption, tableNameOption } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import { pkg, type SqliteSynchronous } from './sqlite-connection.js';
 
@@ -27,4 +27,9 @@ export function databaseOption(value: unknown): string | Database.Database {
     return value as Database.Database;
   }
   throw invalidOption('options.database', 'must be a file path or a better-sqlite3 Database', pkg);
+}
+
+/** Checks `busyTimeoutMs`: how long an operation waits in all for another connection's write lock. */
+export function busyTimeoutOption(value: unknown): number {
+  return integerOption(value, 'options.busyTimeoutMs', { min: 0, fallback: 5000, pkg });
 }

@@ -8,9 +8,14 @@ import {
   type SqliteHandle,
   type SqliteSynchronous,
   type SqliteTransaction,
-  setUpFailed,
+  setUpTable,
 } from './sqlite-connection.js';
-import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
+import {
+  busyTimeoutOption,
+  databaseOption,
+  synchronousOption,
+  tableOption,
+} from './sqlite-options.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -309,11 +314,7 @@ class SqliteStoreImpl implements SqliteStore {
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = tableOption(options.table, 'options.table', 'c2p_idempotency');
   const synchronous = synchronousOption(options.synchronous);
-  const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
-    min: 0,
-    fallback: 5000,
-    pkg,
-  });
+  const busyTimeoutMs = busyTimeoutOption(options.busyTimeoutMs);
   const duplicateWaitMs = integerOption(options.duplicateWaitMs, 'options.duplicateWaitMs', {
     min: 0,
     fallback: 5000,
@@ -327,15 +328,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
   const quoted = `"${table}"`;
-  let statements: StoreStatements;
-  try {
-    connection.guard();
-    connection.db.exec(migrateSql(quoted, table));
-    statements = prepareStore(connection.db, quoted, now);
-  } catch (cause) {
-    void connection.close();
-    throw setUpFailed(cause);
-  }
+  const statements = setUpTable(connection, migrateSql(quoted, table), (db) =>
+    prepareStore(db, quoted, now),
+  );
   const settings = { table, busyTimeoutMs, duplicateWaitMs, sweepEvery, now };
   return new SqliteStoreImpl(connection, statements, settings);
 }
