@@ -11,7 +11,6 @@ import type {
 import { C2pError, inboxStates } from '@c2p/core';
 import {
   countInboxStates,
-  createDurabilityCheck,
   type InboxRow,
   inboxDefaults,
   inboxDurability,
@@ -49,9 +48,9 @@ export interface RedisInboxOptions {
    */
   durability?: 'verify' | 'trust';
   /**
-   * With `durability: 'verify'`, how long a passed check is trusted before
-   * `enqueue` reads the settings again, in ms (an operator may `CONFIG SET` them
-   * while the inbox runs); a reconnect checks again at once. Defaults to `10000`.
+   * @deprecated Unused: every `enqueue` reads the settings in the same round
+   * trip as its write, so nothing is trusted for a while. Still checked (a
+   * non-negative integer) so that existing options keep their meaning.
    */
   durabilityCheckMs?: number;
   /**
@@ -71,10 +70,10 @@ export interface RedisInboxOptions {
 export interface RedisInbox extends InboxStore {
   /**
    * Reads the server's persistence settings and throws `STORE_UNAVAILABLE`
-   * naming what is missing unless a 2xx would survive a Redis crash. The inbox
-   * runs it before its first `enqueue` (with `durability: 'verify'`), and again
-   * every `durabilityCheckMs` and after a reconnect; call it at start-up to
-   * fail early. It cannot see what a replica promoted by a failover has received.
+   * naming what is missing unless a 2xx would survive a Redis crash. With
+   * `durability: 'verify'` every `enqueue` reads them in the same round trip as
+   * its write; call this at start-up to fail early. It cannot see what a replica
+   * promoted by a failover has received.
    */
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
@@ -103,16 +102,15 @@ const durableSettings = {
 } as const;
 
 /**
- * Reads the server's persistence settings and throws `STORE_UNAVAILABLE` naming
- * what is missing unless a 2xx would survive a Redis crash.
+ * Reads the server's persistence settings with one `CONFIG GET` and throws
+ * `STORE_UNAVAILABLE` naming what is missing unless a 2xx would survive a Redis
+ * crash.
  */
 async function verifyRedisDurability(connection: RedisConnection): Promise<void> {
-  const found: Record<string, string> = {};
+  const names = Object.keys(durableSettings);
+  let reply: string[];
   try {
-    for (const name of Object.keys(durableSettings)) {
-      const [, value] = await connection.send<string[]>(['CONFIG', 'GET', name]);
-      if (value !== undefined) found[name] = value;
-    }
+    reply = await connection.send<string[]>(['CONFIG', 'GET', ...names]);
   } catch (error) {
     const cause = error instanceof C2pError ? error.cause : error;
     // Unreachable or closed: say so. A reply error: CONFIG is renamed or forbidden.
@@ -121,6 +119,10 @@ async function verifyRedisDurability(connection: RedisConnection): Promise<void>
       cause,
       message: `[${pkg}] cannot read the Redis server's persistence settings (CONFIG GET failed), so a 2xx might not survive a Redis crash: pass durability: 'trust' once you have checked appendonly yes, appendfsync always and maxmemory-policy noeviction yourself`,
     });
+  }
+  const found: Record<string, string> = {};
+  for (let at = 0; at + 1 < reply.length; at += 2) {
+    found[reply[at] as string] = reply[at + 1] as string;
   }
   const wrong = Object.entries(durableSettings)
     .filter(([name, wanted]) => found[name] !== wanted)
@@ -154,7 +156,6 @@ interface RedisInboxSettings {
   readonly retainMs: number;
   readonly sweepBatch: number;
   readonly durability: 'verify' | 'trust';
-  readonly durabilityCheckMs: number;
   readonly clock: (() => number) | undefined;
 }
 
@@ -163,22 +164,13 @@ interface RedisInboxSettings {
  * copy or a detached method works as on a plain object.
  */
 class RedisInboxStore implements RedisInbox {
-  private readonly checkDurability: () => Promise<void>;
+  /** No check has passed since the inbox started or the last one failed. */
+  private unverified = true;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly settings: RedisInboxSettings,
-  ) {
-    // Checked at start, again before each enqueue until it passes (an operator
-    // may fix the settings with CONFIG SET while the listener runs), and again
-    // once a passed check is durabilityCheckMs old or the client reconnected
-    // (settings may be weakened at run time too, or the server may be another).
-    this.checkDurability = createDurabilityCheck(this.verifyDurability, {
-      maxAgeMs: settings.durabilityCheckMs,
-      epoch: () => connection.readyCount,
-    });
-    if (settings.durability === 'verify') this.checkDurability().catch(() => undefined);
-  }
+  ) {}
 
   private run<T>(name: keyof typeof inboxScripts, args: Array<string | number>): Promise<T> {
     const { keyPrefix, clock } = this.settings;
@@ -200,11 +192,35 @@ class RedisInboxStore implements RedisInbox {
 
   verifyDurability = (): Promise<void> => verifyRedisDurability(this.connection);
 
-  enqueue = async (records: readonly InboxRecord[]): Promise<boolean[]> => {
-    if (records.length === 0) return [];
-    if (this.settings.durability === 'verify') await this.checkDurability();
+  private async insert(records: readonly InboxRecord[]): Promise<boolean[]> {
     const answers = await this.run<number[]>('enqueue', enqueueArgs(records));
     return answers.map((inserted) => inserted === 1);
+  }
+
+  enqueue = async (records: readonly InboxRecord[]): Promise<boolean[]> => {
+    if (records.length === 0) return [];
+    if (this.settings.durability === 'trust') return this.insert(records);
+    // Until a check passes (at first, and after one failed), nothing is written
+    // before the settings are read: a server that would lose deliveries stores none.
+    if (this.unverified) {
+      await this.verifyDurability();
+      this.unverified = false;
+    }
+    // Then the settings are read in the same round trip as each write, just
+    // ahead of it on the one connection (CONFIG is not allowed in a script), so
+    // a setting weakened at run time refuses the very next delivery. The
+    // deliveries in flight then are stored all the same: Clik2pay's retries are
+    // duplicates, answered 2xx only once the settings hold.
+    const [checked, inserted] = await Promise.allSettled([
+      this.verifyDurability(),
+      this.insert(records),
+    ]);
+    if (checked.status === 'rejected') {
+      this.unverified = true;
+      throw checked.reason;
+    }
+    if (inserted.status === 'rejected') throw inserted.reason;
+    return inserted.value;
   };
 
   lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
@@ -282,11 +298,12 @@ export function createRedisInbox(options: RedisInboxOptions): RedisInbox {
     fallback: 2000,
     pkg,
   });
-  const { durability, durabilityCheckMs } = inboxDurability(options, pkg);
+  // durabilityCheckMs is checked, though no longer used (see its TSDoc).
+  const { durability } = inboxDurability(options, pkg);
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw invalidOption('options.now', 'must be a function answering milliseconds', pkg);
   }
-  const settings = { keyPrefix, retainMs, sweepBatch, durability, durabilityCheckMs };
+  const settings = { keyPrefix, retainMs, sweepBatch, durability };
   const connection = openRedisConnection(options.client, readyTimeoutMs);
   return new RedisInboxStore(connection, { ...settings, clock: options.now });
 }
