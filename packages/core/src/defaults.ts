@@ -1,3 +1,5 @@
+import { inboxDefaults } from './inbox-defaults.js';
+
 /**
  * The defaults the pipeline and the worker share, written once. Stores keep
  * their own storage defaults (retention, list limits) in the kit.
@@ -7,8 +9,11 @@
 export const RENEWED_LEASE_MS = 10_000;
 /** A lease that cannot be renewed (a store without `renew()`) must outlast the handlers. */
 export const FIXED_LEASE_MS = 60_000;
-/** How long sync mode remembers a completed key: Clik2pay's retries and late duplicates fall well inside. */
-export const COMPLETED_RETAIN_MS = 30 * 24 * 60 * 60 * 1000;
+/**
+ * How long sync mode remembers a completed key: Clik2pay's retries and late
+ * duplicates fall well inside. The inboxes' retention, the same fact.
+ */
+export const COMPLETED_RETAIN_MS = inboxDefaults.retainMs;
 /** The largest delivery body, in bytes. */
 export const MAX_BODY_BYTES = 65_536;
 /** Handler attempts in flight per worker. */

@@ -3,6 +3,8 @@
  * these; they are versioned with core all the same.
  * @packageDocumentation
  */
+
+export { createDurabilityCheck, type DurabilityCheckOptions } from './durability-check.js';
 export {
   type IntegerOptionRule,
   integerOption,
@@ -19,7 +21,24 @@ export {
   type WireEvent,
 } from './events.js';
 export { isTransactionalStore } from './idempotency-store.js';
+export {
+  type InboxDurabilityOptions,
+  type InboxRetentionOptions,
+  inboxDefaults,
+  inboxDurability,
+  inboxRetention,
+} from './inbox-defaults.js';
+export { type InboxRow, inboxColumns, inboxSelectList, toInboxEntry } from './inbox-row.js';
+export {
+  countInboxStates,
+  inboxStateList,
+  inboxStateLiterals,
+  isUnfinishedInboxState,
+  type UnfinishedInboxState,
+  unfinishedInboxStates,
+} from './inbox-states.js';
 export { isTransactionalInbox } from './inbox-store.js';
 export { canonicalIpAddress, parseIpAddress } from './ip-allowlist.js';
 export { isWireEvent } from './parse-events.js';
+export { type TableNameRule, tableNameOption } from './table-name.js';
 export { fromWebRequest, readBodyWithLimit, toWebResponse } from './webhook-request.js';

@@ -1,4 +1,6 @@
 import { integerOption } from './errors.js';
+import { inboxDefaults, inboxRetention } from './inbox-defaults.js';
+import { countInboxStates, isUnfinishedInboxState } from './inbox-states.js';
 import type {
   InboxEntry,
   InboxFailure,
@@ -39,6 +41,228 @@ interface Slot {
   lockedUntil: number;
 }
 
+/** Pending and retrying events, and processed ones, each in the order a rule reads them. */
+class MemorySlots {
+  readonly byId = new Map<string, Slot>();
+  readonly byKey = new Map<string, Slot>();
+  /** Pending and retrying events in arrival order: the only ones a lease looks at. */
+  readonly unfinished = new Map<string, Slot>();
+  /** Processed events in the order they were processed: the oldest leave first. */
+  readonly processed = new Map<string, Slot>();
+
+  constructor(private readonly maxProcessed: number) {}
+
+  /** Changes an entry and files its slot under its new state. */
+  update(slot: Slot, changes: Partial<InboxEntry>): void {
+    slot.entry = { ...slot.entry, ...changes };
+    const { id, state } = slot.entry;
+    if (isUnfinishedInboxState(state)) this.unfinished.set(id, slot);
+    else this.unfinished.delete(id);
+    if (state === 'processed') {
+      this.processed.set(id, slot);
+      const over = this.processed.size - this.maxProcessed;
+      if (over > 0) this.forgetOldest(over);
+    }
+  }
+
+  forget(slot: Slot): void {
+    this.byId.delete(slot.entry.id);
+    this.byKey.delete(slot.entry.key);
+    this.processed.delete(slot.entry.id);
+  }
+
+  private forgetOldest(count: number): void {
+    let left = count;
+    for (const slot of this.processed.values()) {
+      if (left-- <= 0) break;
+      this.forget(slot);
+    }
+  }
+
+  /**
+   * The slot `token` holds. The token alone fences: a lease is taken over only
+   * by a new lease, which writes a new token. A holder whose lease ran out with
+   * nobody taking over may still record its outcome (its handler outlived the
+   * lease, then failed).
+   */
+  held(id: string, token: string): Slot | undefined {
+    const slot = this.byId.get(id);
+    return slot && slot.token === token && this.unfinished.has(id) ? slot : undefined;
+  }
+
+  /** Puts a replayed event back in arrival order among the unfinished, so its resource's order holds. */
+  reorderUnfinished(): void {
+    const rest = [...this.unfinished.values()].sort((earlier, later) => earlier.seq - later.seq);
+    this.unfinished.clear();
+    for (const other of rest) this.unfinished.set(other.entry.id, other);
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.byKey.clear();
+    this.unfinished.clear();
+    this.processed.clear();
+  }
+}
+
+const release = (slot: Slot): void => {
+  slot.token = null;
+  slot.lockedUntil = 0;
+};
+
+/**
+ * The memory inbox's operations. Arrow-function fields, not prototype methods,
+ * so a spread copy (`{ ...inbox }`) or a detached method works as on the plain
+ * object this once was.
+ */
+class MemoryInboxStore implements MemoryInbox {
+  private readonly slots: MemorySlots;
+  private seq = 0;
+  private tokens = 0;
+  private tokenPrefix: string | undefined;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly retainMs: number,
+    maxProcessed: number,
+  ) {
+    this.slots = new MemorySlots(maxProcessed);
+  }
+
+  /** Created on first use: Workers forbid random values at module scope. */
+  private nextToken(): string {
+    this.tokenPrefix ??= `${crypto.randomUUID()}:`;
+    return `${this.tokenPrefix}${++this.tokens}`;
+  }
+
+  enqueue = async (records: readonly InboxRecord[]): Promise<boolean[]> =>
+    records.map((record) => {
+      if (this.slots.byKey.has(record.key)) return false;
+      const id = String(++this.seq);
+      const slot: Slot = {
+        entry: {
+          ...record,
+          id,
+          state: 'pending',
+          attempts: 0,
+          nextAttemptAt: record.receivedAt,
+          lastError: null,
+          processedAt: null,
+        },
+        seq: this.seq,
+        token: null,
+        lockedUntil: 0,
+      };
+      this.slots.byId.set(id, slot);
+      this.slots.byKey.set(record.key, slot);
+      this.slots.unfinished.set(id, slot);
+      return true;
+    });
+
+  lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    const at = this.now();
+    const blocked = new Set<string>();
+    const leases: InboxLease[] = [];
+    for (const slot of this.slots.unfinished.values()) {
+      if (leases.length >= limit) break;
+      const { resourceKey } = slot.entry;
+      // Only the earliest unfinished event of a resource may run.
+      if (blocked.has(resourceKey)) continue;
+      blocked.add(resourceKey);
+      if (slot.lockedUntil > at || (slot.entry.nextAttemptAt ?? 0) > at) continue;
+      slot.token = this.nextToken();
+      slot.lockedUntil = at + leaseMs;
+      this.slots.update(slot, { attempts: slot.entry.attempts + 1 });
+      leases.push({ entry: slot.entry, token: slot.token });
+    }
+    return leases;
+  };
+
+  renew = async (id: string, token: string, leaseMs: number): Promise<boolean> => {
+    const at = this.now();
+    const slot = this.slots.held(id, token);
+    if (!slot || slot.lockedUntil <= at) return false;
+    slot.lockedUntil = at + leaseMs;
+    return true;
+  };
+
+  complete = async (id: string, token: string): Promise<boolean> => {
+    const at = this.now();
+    const slot = this.slots.held(id, token);
+    if (!slot) return false;
+    release(slot);
+    this.slots.update(slot, { state: 'processed', processedAt: at, nextAttemptAt: null });
+    return true;
+  };
+
+  fail = async (id: string, token: string, failure: InboxFailure): Promise<boolean> => {
+    const slot = this.slots.held(id, token);
+    if (!slot) return false;
+    release(slot);
+    this.slots.update(
+      slot,
+      failure.retryAt === null
+        ? { state: 'dead', nextAttemptAt: null, lastError: failure.error }
+        : { state: 'retrying', nextAttemptAt: failure.retryAt, lastError: failure.error },
+    );
+    return true;
+  };
+
+  list = async (query: InboxQuery): Promise<InboxEntry[]> => {
+    const limit = query.limit ?? inboxDefaults.listLimit;
+    const found = [...this.slots.byId.values()].filter(({ entry }) => entry.state === query.state);
+    if (!isUnfinishedInboxState(query.state)) found.reverse();
+    return found.slice(0, limit).map((slot) => slot.entry);
+  };
+
+  get = async (id: string): Promise<InboxEntry | undefined> => this.slots.byId.get(id)?.entry;
+
+  counts = async (): Promise<Record<InboxState, number>> =>
+    countInboxStates(
+      [...this.slots.byId.values()].map(({ entry }) => ({ state: entry.state, count: 1 })),
+    );
+
+  replay = async (id: string): Promise<boolean> => {
+    const slot = this.slots.byId.get(id);
+    if (slot?.entry.state !== 'dead') return false;
+    release(slot);
+    this.slots.update(slot, {
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: this.now(),
+      lastError: null,
+    });
+    this.slots.reorderUnfinished();
+    return true;
+  };
+
+  retryNow = async (id: string): Promise<boolean> => {
+    const slot = this.slots.byId.get(id);
+    if (slot?.entry.state !== 'retrying') return false;
+    this.slots.update(slot, { nextAttemptAt: this.now() });
+    return true;
+  };
+
+  sweep = async (): Promise<number> => {
+    const before = this.now() - this.retainMs;
+    let swept = 0;
+    for (const slot of this.slots.processed.values()) {
+      const { processedAt } = slot.entry;
+      if (processedAt !== null && processedAt <= before) {
+        this.slots.forget(slot);
+        swept++;
+      }
+    }
+    return swept;
+  };
+
+  size = (): number => this.slots.byId.size;
+
+  close = async (): Promise<void> => {
+    this.slots.clear();
+  };
+}
+
 /**
  * An {@link InboxStore} in this process's memory, for tests and trials. It is
  * NOT durable: a 2xx from a pipeline on it survives nothing, not even a restart.
@@ -47,188 +271,9 @@ interface Slot {
  * which a worker calls) or, sooner, once more than `maxProcessed` are held.
  */
 export function createMemoryInbox(options: MemoryInboxOptions = {}): MemoryInbox {
-  const now = options.now ?? Date.now;
-  const retainMs = integerOption(options.retainMs, 'options.retainMs', {
-    fallback: 30 * 24 * 60 * 60 * 1000,
-  });
-  const byId = new Map<string, Slot>();
-  const byKey = new Map<string, Slot>();
-  // Pending and retrying events in arrival order: the only ones a lease looks at.
-  const unfinished = new Map<string, Slot>();
-  // Processed events in the order they were processed: the oldest leave first.
-  const processed = new Map<string, Slot>();
+  const { retainMs } = inboxRetention({ retainMs: options.retainMs });
   const maxProcessed = integerOption(options.maxProcessed, 'options.maxProcessed', {
     fallback: 10_000,
   });
-  let seq = 0;
-  let tokens = 0;
-  let tokenPrefix: string | undefined;
-
-  // Created on first use: Workers forbid random values at module scope.
-  const nextToken = (): string => {
-    tokenPrefix ??= `${crypto.randomUUID()}:`;
-    return `${tokenPrefix}${++tokens}`;
-  };
-
-  const update = (slot: Slot, changes: Partial<InboxEntry>): void => {
-    slot.entry = { ...slot.entry, ...changes };
-    const { state } = slot.entry;
-    if (state === 'pending' || state === 'retrying') unfinished.set(slot.entry.id, slot);
-    else unfinished.delete(slot.entry.id);
-    if (state === 'processed') {
-      processed.set(slot.entry.id, slot);
-      if (processed.size > maxProcessed) forgetOldest(processed.size - maxProcessed);
-    }
-  };
-
-  const forget = (slot: Slot): void => {
-    byId.delete(slot.entry.id);
-    byKey.delete(slot.entry.key);
-    processed.delete(slot.entry.id);
-  };
-
-  const forgetOldest = (count: number): void => {
-    for (const slot of processed.values()) {
-      if (count-- <= 0) break;
-      forget(slot);
-    }
-  };
-
-  // The token alone fences: a lease is taken over only by a new lease, which
-  // writes a new token. A holder whose lease ran out with nobody taking over
-  // may still record its outcome (its handler outlived the lease, then failed).
-  const held = (id: string, token: string): Slot | undefined => {
-    const slot = byId.get(id);
-    return slot && slot.token === token && unfinished.has(id) ? slot : undefined;
-  };
-
-  const release = (slot: Slot): void => {
-    slot.token = null;
-    slot.lockedUntil = 0;
-  };
-
-  return {
-    async enqueue(records: readonly InboxRecord[]) {
-      return records.map((record) => {
-        if (byKey.has(record.key)) return false;
-        const id = String(++seq);
-        const slot: Slot = {
-          entry: {
-            ...record,
-            id,
-            state: 'pending',
-            attempts: 0,
-            nextAttemptAt: record.receivedAt,
-            lastError: null,
-            processedAt: null,
-          },
-          seq,
-          token: null,
-          lockedUntil: 0,
-        };
-        byId.set(id, slot);
-        byKey.set(record.key, slot);
-        unfinished.set(id, slot);
-        return true;
-      });
-    },
-    async lease(limit: number, leaseMs: number): Promise<InboxLease[]> {
-      const at = now();
-      const blocked = new Set<string>();
-      const leases: InboxLease[] = [];
-      for (const slot of unfinished.values()) {
-        if (leases.length >= limit) break;
-        const { resourceKey } = slot.entry;
-        // Only the earliest unfinished event of a resource may run.
-        if (blocked.has(resourceKey)) continue;
-        blocked.add(resourceKey);
-        if (slot.lockedUntil > at || (slot.entry.nextAttemptAt ?? 0) > at) continue;
-        slot.token = nextToken();
-        slot.lockedUntil = at + leaseMs;
-        update(slot, { attempts: slot.entry.attempts + 1 });
-        leases.push({ entry: slot.entry, token: slot.token });
-      }
-      return leases;
-    },
-    async renew(id, token, leaseMs) {
-      const at = now();
-      const slot = held(id, token);
-      if (!slot || slot.lockedUntil <= at) return false;
-      slot.lockedUntil = at + leaseMs;
-      return true;
-    },
-    async complete(id, token) {
-      const at = now();
-      const slot = held(id, token);
-      if (!slot) return false;
-      release(slot);
-      update(slot, { state: 'processed', processedAt: at, nextAttemptAt: null });
-      return true;
-    },
-    async fail(id, token, failure: InboxFailure) {
-      const slot = held(id, token);
-      if (!slot) return false;
-      release(slot);
-      update(
-        slot,
-        failure.retryAt === null
-          ? { state: 'dead', nextAttemptAt: null, lastError: failure.error }
-          : { state: 'retrying', nextAttemptAt: failure.retryAt, lastError: failure.error },
-      );
-      return true;
-    },
-    async list(query: InboxQuery) {
-      const limit = query.limit ?? 50;
-      const oldestFirst = query.state === 'pending' || query.state === 'retrying';
-      const found = [...byId.values()].filter((slot) => slot.entry.state === query.state);
-      if (!oldestFirst) found.reverse();
-      return found.slice(0, limit).map((slot) => slot.entry);
-    },
-    async get(id) {
-      return byId.get(id)?.entry;
-    },
-    async counts() {
-      const counts: Record<InboxState, number> = { pending: 0, retrying: 0, dead: 0, processed: 0 };
-      for (const slot of byId.values()) counts[slot.entry.state]++;
-      return counts;
-    },
-    async replay(id) {
-      const slot = byId.get(id);
-      if (slot?.entry.state !== 'dead') return false;
-      release(slot);
-      update(slot, { state: 'pending', attempts: 0, nextAttemptAt: now(), lastError: null });
-      // Back in arrival order among the unfinished, so its resource's order holds.
-      const rest = [...unfinished.values()].sort((a, b) => a.seq - b.seq);
-      unfinished.clear();
-      for (const s of rest) unfinished.set(s.entry.id, s);
-      return true;
-    },
-    async retryNow(id) {
-      const slot = byId.get(id);
-      if (slot?.entry.state !== 'retrying') return false;
-      update(slot, { nextAttemptAt: now() });
-      return true;
-    },
-    async sweep() {
-      const before = now() - retainMs;
-      let swept = 0;
-      for (const slot of processed.values()) {
-        const { processedAt } = slot.entry;
-        if (processedAt !== null && processedAt <= before) {
-          forget(slot);
-          swept++;
-        }
-      }
-      return swept;
-    },
-    size() {
-      return byId.size;
-    },
-    async close() {
-      byId.clear();
-      byKey.clear();
-      unfinished.clear();
-      processed.clear();
-    },
-  };
+  return new MemoryInboxStore(options.now ?? Date.now, retainMs, maxProcessed);
 }

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption } from '@c2p/core/kit';
+import { integerOption, tableNameOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import pg from 'pg';
-import { checkout, rollback, unavailableWith } from './postgres-connection.js';
-
-const pkg = '@c2p/store-postgres';
+import {
+  clockSql,
+  openPool,
+  PostgresTable,
+  pkg,
+  poolSettings,
+  rollback,
+} from './postgres-connection.js';
 
 /** Options for {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -58,6 +62,221 @@ export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient>
   close(): Promise<void>;
 }
 
+/** The store's statements, one per operation; `$1` is the clock (`null`: the server's). */
+function storeSql(quoted: string) {
+  return {
+    // The claim always touches the row so that it can answer every case in one
+    // round trip: a fresh or expired key takes the new token, a live one keeps
+    // its own (so the caller sees it did not win).
+    claim: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      INSERT INTO ${quoted} AS entry (key, token, completed, expires_at)
+      SELECT $2, $3, false, clock.at + $4 FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        token = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE entry.token END,
+        completed = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN false ELSE entry.completed END,
+        expires_at = CASE WHEN entry.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE entry.expires_at END
+      RETURNING token, completed`,
+    complete: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      UPDATE ${quoted} AS entry SET completed = true, expires_at = clock.at + $4 FROM clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
+    release: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      DELETE FROM ${quoted} AS entry USING clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
+    // processOnce's row: inserted already completed, since nobody sees it before
+    // COMMIT, and a concurrent INSERT of the same key waits on the unique index
+    // until this transaction ends. A committed row is taken over (and locked) only
+    // when it is expired, or is a claim() that never completed (a crashed owner of
+    // the claim API, whose stale completion the new token fences off). The
+    // RETURNING restores the session's lock_timeout, so the handler's own lock
+    // waits are not cut short by the bound meant for the duplicate's wait.
+    process: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      INSERT INTO ${quoted} AS entry (key, token, completed, expires_at)
+      SELECT $2, '', true, clock.at + $3 FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        token = '', completed = true, expires_at = excluded.expires_at
+      WHERE NOT entry.completed OR entry.expires_at <= (SELECT at FROM clock)
+      RETURNING set_config('lock_timeout', $4, true)`,
+    owns: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      SELECT 1 FROM ${quoted} AS entry, clock
+      WHERE entry.key = $2 AND entry.token = $3 AND NOT entry.completed AND entry.expires_at > clock.at`,
+    sweep: `
+      WITH clock AS (SELECT ${clockSql} AS at)
+      DELETE FROM ${quoted} WHERE key IN (
+        SELECT entry.key FROM ${quoted} AS entry, clock WHERE entry.expires_at <= clock.at
+        LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  };
+}
+
+/** Creates the table and its index, under a lock so that two instances migrating at once do not race. */
+const migrateSql = (quoted: string, table: string): string[] => [
+  'BEGIN',
+  `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
+  `CREATE TABLE IF NOT EXISTS ${quoted} (
+    key text PRIMARY KEY,
+    token text NOT NULL,
+    completed boolean NOT NULL DEFAULT false,
+    expires_at bigint NOT NULL
+  )`,
+  `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at)`,
+  'COMMIT',
+];
+
+/** The store's settings once checked. */
+interface PostgresStoreSettings {
+  readonly table: string;
+  readonly pool: Pool;
+  readonly owned: boolean;
+  readonly sweepEvery: number;
+  readonly lockTimeoutMs: number;
+  readonly clock: (() => number) | undefined;
+}
+
+/** 55P03: the other transaction holding this key did not end within lockTimeoutMs. */
+const isLockTimeout = (cause: unknown): boolean =>
+  (cause as { code?: unknown } | null)?.code === '55P03';
+
+/**
+ * The store's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class PostgresStoreImpl implements PostgresStore {
+  private readonly sql: ReturnType<typeof storeSql>;
+  private readonly access: PostgresTable;
+  private claims = 0;
+
+  constructor(private readonly settings: PostgresStoreSettings) {
+    const quoted = `"${settings.table}"`;
+    this.sql = storeSql(quoted);
+    this.access = new PostgresTable(quoted, 'store.migrate');
+  }
+
+  private statement(name: keyof ReturnType<typeof storeSql>, values: unknown[]): QueryConfig {
+    const { clock, table } = this.settings;
+    // Named: each connection parses and plans the statement once.
+    return {
+      name: `c2p_${name}_${table}`,
+      text: this.sql[name],
+      values: [clock ? clock() : null, ...values],
+    };
+  }
+
+  private query<R extends QueryResultRow>(
+    name: keyof ReturnType<typeof storeSql>,
+    values: unknown[],
+  ): Promise<QueryResult<R>> {
+    return this.access.query<R>(this.settings.pool, this.statement(name, values));
+  }
+
+  /**
+   * One round trip: opens the transaction, bounds how long the INSERT waits for
+   * a concurrent duplicate, and answers the session's lock timeout to restore.
+   */
+  private async begin(client: PoolClient): Promise<string> {
+    const opened = (await client.query(
+      `BEGIN; SELECT current_setting('lock_timeout') AS lt; SET LOCAL lock_timeout = ${this.settings.lockTimeoutMs}`,
+    )) as unknown as QueryResult<{ lt: string }>[];
+    return opened[1]?.rows[0]?.lt ?? '0';
+  }
+
+  processOnce = async (
+    key: string,
+    retainMs: number,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<ProcessOnceResult> => {
+    const client = await this.access.connect(this.settings.pool);
+    let broken: Error | undefined;
+    try {
+      let previous: string;
+      try {
+        previous = await this.begin(client);
+      } catch (cause) {
+        broken = await rollback(client);
+        throw this.access.unavailable(cause);
+      }
+      let taken: QueryResult;
+      try {
+        taken = await client.query(this.statement('process', [key, retainMs, previous]));
+      } catch (cause) {
+        broken = await rollback(client);
+        if (isLockTimeout(cause)) return 'in_progress';
+        throw this.access.unavailable(cause);
+      }
+      if (taken.rowCount !== 1) {
+        broken = await rollback(client);
+        return 'duplicate';
+      }
+      try {
+        await work(client);
+        await this.access.commit(client);
+      } catch (error) {
+        broken = await rollback(client);
+        throw error;
+      }
+      return 'processed';
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  claim = async (key: string, leaseMs: number): Promise<ClaimResult> => {
+    const token = randomUUID();
+    const result = await this.query<{ token: string; completed: boolean }>('claim', [
+      key,
+      token,
+      leaseMs,
+    ]);
+    const { sweepEvery } = this.settings;
+    if (sweepEvery > 0 && ++this.claims >= sweepEvery) {
+      this.claims = 0;
+      // Housekeeping off the delivery's path; a failure is retried next time.
+      this.sweep().catch(() => undefined);
+    }
+    const row = result.rows[0];
+    if (!row) {
+      throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the claim returned no row` });
+    }
+    if (row.token === token) return { status: 'acquired', token };
+    return row.completed ? { status: 'completed' } : { status: 'in_progress' };
+  };
+
+  complete = async (key: string, token: string, retainMs: number): Promise<boolean> =>
+    (await this.query('complete', [key, token, retainMs])).rowCount === 1;
+
+  release = async (key: string, token: string): Promise<boolean> =>
+    (await this.query('release', [key, token])).rowCount === 1;
+
+  completeWithin = (
+    key: string,
+    token: string,
+    retainMs: number,
+    work: (tx: PoolClient) => Promise<void>,
+  ): Promise<boolean> =>
+    this.access.completeWithin(this.settings.pool, {
+      fence: () => this.statement('owns', [key, token]),
+      work,
+      // Guarded by the token, under the row's lock: commits only for the owner.
+      finish: () => this.statement('complete', [key, token, retainMs]),
+    });
+
+  migrate = (): Promise<void> =>
+    this.access.migrate(
+      this.settings.pool,
+      migrateSql(`"${this.settings.table}"`, this.settings.table),
+    );
+
+  sweep = async (): Promise<number> =>
+    (await this.query('sweep', [this.settings.sweepEvery || 1000])).rowCount ?? 0;
+
+  close = async (): Promise<void> => {
+    if (this.settings.owned) await this.settings.pool.end();
+  };
+}
+
 /**
  * A {@link PostgresStore}, shared by any number of listener instances. Every
  * operation is one atomic statement (an upsert that takes over only an expired
@@ -71,20 +290,14 @@ export interface PostgresStore extends TransactionalIdempotencyStore<PoolClient>
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
-  const table = options.table ?? 'c2p_idempotency';
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,50}$/.test(table)) {
-    throw invalidOption(
-      'options.table',
-      `"${String(table)}" must be 1 to 51 letters, digits or _, not starting with a digit`,
-      pkg,
-    );
-  }
-  const max = integerOption(options.max, 'options.max', { fallback: 10, pkg });
-  const connectionTimeoutMs = integerOption(
-    options.connectionTimeoutMs,
-    'options.connectionTimeoutMs',
-    { min: 0, fallback: 5000, pkg },
-  );
+  // 51: room for the index name "<table>_expires_at" within PostgreSQL's 63.
+  const table = tableNameOption(options.table, {
+    path: 'options.table',
+    fallback: 'c2p_idempotency',
+    maxLength: 51,
+    pkg,
+  });
+  const { connection, max, connectionTimeoutMs } = poolSettings(options);
   const sweepEvery = integerOption(options.sweepEvery, 'options.sweepEvery', {
     min: 0,
     fallback: 1000,
@@ -94,269 +307,14 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     fallback: 5000,
     pkg,
   });
-  const { connection } = options;
   const owned = typeof connection === 'string';
-  if (owned && connection.length === 0) {
-    throw invalidOption('options.connection', 'is an empty connection string', pkg);
-  }
-  if (
-    !owned &&
-    (typeof connection !== 'object' ||
-      connection === null ||
-      typeof connection.connect !== 'function' ||
-      typeof connection.query !== 'function')
-  ) {
-    throw invalidOption('options.connection', 'must be a connection string or a pg Pool', pkg);
-  }
-  const clock = options.now;
-
-  let pool: Pool;
-  if (owned) {
-    pool = new pg.Pool({
-      connectionString: connection,
-      max,
-      connectionTimeoutMillis: connectionTimeoutMs,
-    });
-    // An idle client's error (the server restarted) would otherwise crash the
-    // process; the pool drops that client and the next query connects anew.
-    pool.on('error', () => undefined);
-  } else {
-    pool = connection;
-  }
-
-  const t = `"${table}"`;
-  const at = 'COALESCE($1::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)';
-  // One statement per operation. The claim always touches the row so that it
-  // can answer every case in one round trip: a fresh or expired key takes the
-  // new token, a live one keeps its own (so the caller sees it did not win).
-  const claimSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${t} AS e (key, token, completed, expires_at)
-    SELECT $2, $3, false, clock.at + $4 FROM clock
-    ON CONFLICT (key) DO UPDATE SET
-      token = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.token ELSE e.token END,
-      completed = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN false ELSE e.completed END,
-      expires_at = CASE WHEN e.expires_at <= (SELECT at FROM clock) THEN excluded.expires_at ELSE e.expires_at END
-    RETURNING token, completed`;
-  const completeSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    UPDATE ${t} AS e SET completed = true, expires_at = clock.at + $4 FROM clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  const releaseSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${t} AS e USING clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  // processOnce's row: inserted already completed, since nobody sees it before
-  // COMMIT, and a concurrent INSERT of the same key waits on the unique index
-  // until this transaction ends. A committed row is taken over (and locked) only
-  // when it is expired, or is a claim() that never completed (a crashed owner of
-  // the claim API, whose stale completion the new token fences off). The
-  // RETURNING restores the session's lock_timeout, so the handler's own lock
-  // waits are not cut short by the bound meant for the duplicate's wait.
-  const processSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    INSERT INTO ${t} AS e (key, token, completed, expires_at)
-    SELECT $2, '', true, clock.at + $3 FROM clock
-    ON CONFLICT (key) DO UPDATE SET
-      token = '', completed = true, expires_at = excluded.expires_at
-    WHERE NOT e.completed OR e.expires_at <= (SELECT at FROM clock)
-    RETURNING set_config('lock_timeout', $4, true)`;
-  const ownsSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    SELECT 1 FROM ${t} AS e, clock
-    WHERE e.key = $2 AND e.token = $3 AND NOT e.completed AND e.expires_at > clock.at`;
-  const sweepSql = `
-    WITH clock AS (SELECT ${at} AS at)
-    DELETE FROM ${t} WHERE key IN (
-      SELECT e.key FROM ${t} AS e, clock WHERE e.expires_at <= clock.at
-      LIMIT $2 FOR UPDATE SKIP LOCKED)`;
-  const migrateSql = [
-    'BEGIN',
-    // Two instances migrating at once would otherwise race on the catalog.
-    `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
-    `CREATE TABLE IF NOT EXISTS ${t} (
-      key text PRIMARY KEY,
-      token text NOT NULL,
-      completed boolean NOT NULL DEFAULT false,
-      expires_at bigint NOT NULL
-    )`,
-    `CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at)`,
-    'COMMIT',
-  ];
-
-  const unavailable = unavailableWith(pkg, t, 'store.migrate');
-
-  const statement = (name: string, text: string, values: unknown[]): QueryConfig => ({
-    // Named: each connection parses and plans the statement once.
-    name: `c2p_${name}_${table}`,
-    text,
-    values: [clock ? clock() : null, ...values],
+  const pool = owned ? openPool(connection, max, connectionTimeoutMs) : connection;
+  return new PostgresStoreImpl({
+    table,
+    pool,
+    owned,
+    sweepEvery,
+    lockTimeoutMs,
+    clock: options.now,
   });
-
-  const query = async <R extends QueryResultRow>(
-    config: QueryConfig,
-    client?: PoolClient,
-  ): Promise<QueryResult<R>> => {
-    try {
-      return await (client ?? pool).query<R>(config);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
-
-  let claims = 0;
-  const sweepNow = async (): Promise<number> => {
-    const result = await query(statement('sweep', sweepSql, [sweepEvery || 1000]));
-    return result.rowCount ?? 0;
-  };
-
-  const connect = async (): Promise<PoolClient> => {
-    try {
-      return await checkout(pool);
-    } catch (cause) {
-      throw unavailable(cause);
-    }
-  };
-
-  /**
-   * COMMITs, or throws: PostgreSQL answers a COMMIT of a transaction that a
-   * failed statement aborted (a handler that caught its own SQL error) with
-   * `ROLLBACK` and no error, and that must not pass for success.
-   */
-  const commit = async (client: PoolClient): Promise<void> => {
-    const result = await query({ text: 'COMMIT' }, client);
-    if (result.command !== 'COMMIT') {
-      throw new C2pError('STORE_UNAVAILABLE', {
-        message: `[${pkg}] the transaction was aborted by a failed statement inside it, so nothing was committed`,
-      });
-    }
-  };
-
-  return {
-    async processOnce(key, retainMs, work): Promise<ProcessOnceResult> {
-      const client = await connect();
-      let broken: Error | undefined;
-      try {
-        // One round trip: open the transaction, remember the session's lock
-        // timeout, and bound how long the INSERT waits for a concurrent duplicate.
-        let previous = '0';
-        try {
-          const opened = (await client.query(
-            `BEGIN; SELECT current_setting('lock_timeout') AS lt; SET LOCAL lock_timeout = ${lockTimeoutMs}`,
-          )) as unknown as QueryResult<{ lt: string }>[];
-          previous = opened[1]?.rows[0]?.lt ?? '0';
-        } catch (cause) {
-          broken = await rollback(client);
-          throw unavailable(cause);
-        }
-        let owned: QueryResult;
-        try {
-          owned = await client.query(statement('process', processSql, [key, retainMs, previous]));
-        } catch (cause) {
-          broken = await rollback(client);
-          // 55P03: the other transaction holding this key did not end within lockTimeoutMs.
-          if ((cause as { code?: unknown } | null)?.code === '55P03') return 'in_progress';
-          throw unavailable(cause);
-        }
-        if (owned.rowCount !== 1) {
-          broken = await rollback(client);
-          return 'duplicate';
-        }
-        try {
-          await work(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        try {
-          await commit(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        return 'processed';
-      } finally {
-        client.release(broken);
-      }
-    },
-    async claim(key, leaseMs): Promise<ClaimResult> {
-      const token = randomUUID();
-      const result = await query<{ token: string; completed: boolean }>(
-        statement('claim', claimSql, [key, token, leaseMs]),
-      );
-      if (sweepEvery > 0 && ++claims >= sweepEvery) {
-        claims = 0;
-        // Housekeeping off the delivery's path; a failure is retried next time.
-        sweepNow().catch(() => undefined);
-      }
-      const row = result.rows[0];
-      if (!row)
-        throw new C2pError('STORE_UNAVAILABLE', { message: `[${pkg}] the claim returned no row` });
-      if (row.token === token) return { status: 'acquired', token };
-      return row.completed ? { status: 'completed' } : { status: 'in_progress' };
-    },
-    async complete(key, token, retainMs) {
-      const result = await query(statement('complete', completeSql, [key, token, retainMs]));
-      return result.rowCount === 1;
-    },
-    async release(key, token) {
-      const result = await query(statement('release', releaseSql, [key, token]));
-      return result.rowCount === 1;
-    },
-    async completeWithin(key, token, retainMs, work) {
-      const client = await connect();
-      let broken: Error | undefined;
-      try {
-        await query({ text: 'BEGIN' }, client);
-        // A stale owner's work is not even started: it could only be rolled back.
-        const owns = await query(statement('owns', ownsSql, [key, token]), client);
-        if (owns.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        try {
-          await work(client);
-        } catch (error) {
-          broken = await rollback(client);
-          throw error;
-        }
-        // Guarded by the token, under the row's lock: commits only for the owner.
-        const done = await query(
-          statement('complete', completeSql, [key, token, retainMs]),
-          client,
-        );
-        if (done.rowCount !== 1) {
-          broken = await rollback(client);
-          return false;
-        }
-        await commit(client);
-        return true;
-      } catch (error) {
-        if (error instanceof C2pError) {
-          // The connection failed mid-transaction: make sure nothing half-done stays open.
-          broken ??= (await rollback(client)) ?? error;
-        }
-        throw error;
-      } finally {
-        client.release(broken);
-      }
-    },
-    async migrate() {
-      const client = await connect();
-      let broken: Error | undefined;
-      try {
-        for (const text of migrateSql) await query({ text }, client);
-      } catch (error) {
-        broken = error instanceof Error ? error : new Error(String(error));
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release(broken);
-      }
-    },
-    sweep: sweepNow,
-    async close() {
-      if (owned) await pool.end();
-    },
-  };
 }

@@ -1,13 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { InboxEntry, InboxLease, InboxRecord, InboxState, InboxStore } from '@c2p/core';
-import { C2pError } from '@c2p/core';
-import { integerOption, invalidOption } from '@c2p/core/kit';
-import { openRedisConnection } from './redis-connection.js';
+import type {
+  InboxEntry,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+  InboxState,
+  InboxStore,
+} from '@c2p/core';
+import { C2pError, inboxStates } from '@c2p/core';
+import {
+  countInboxStates,
+  type InboxRow,
+  inboxDefaults,
+  inboxDurability,
+  inboxRetention,
+  integerOption,
+  invalidOption,
+  toInboxEntry,
+} from '@c2p/core/kit';
+import { openRedisConnection, pkg, type RedisConnection } from './redis-connection.js';
 import { inboxScripts } from './redis-inbox-scripts.js';
 import type { RedisClientLike } from './redis-store.js';
-
-const pkg = '@c2p/store-redis';
-const day = 24 * 60 * 60 * 1000;
 
 /** Options for {@link createRedisInbox}. */
 export interface RedisInboxOptions {
@@ -34,9 +48,9 @@ export interface RedisInboxOptions {
    */
   durability?: 'verify' | 'trust';
   /**
-   * With `durability: 'verify'`, how long a passed check is trusted before
-   * `enqueue` reads the settings again, in ms (an operator may `CONFIG SET` them
-   * while the inbox runs); a reconnect checks again at once. Defaults to `10000`.
+   * @deprecated Unused: every `enqueue` reads the settings in the same round
+   * trip as its write, so nothing is trusted for a while. Still checked (a
+   * non-negative integer) so that existing options keep their meaning.
    */
   durabilityCheckMs?: number;
   /**
@@ -56,10 +70,10 @@ export interface RedisInboxOptions {
 export interface RedisInbox extends InboxStore {
   /**
    * Reads the server's persistence settings and throws `STORE_UNAVAILABLE`
-   * naming what is missing unless a 2xx would survive a Redis crash. The inbox
-   * runs it before its first `enqueue` (with `durability: 'verify'`), and again
-   * every `durabilityCheckMs` and after a reconnect; call it at start-up to
-   * fail early. It cannot see what a replica promoted by a failover has received.
+   * naming what is missing unless a 2xx would survive a Redis crash. With
+   * `durability: 'verify'` every `enqueue` reads them in the same round trip as
+   * its write; call this at start-up to fail early. It cannot see what a replica
+   * promoted by a failover has received.
    */
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
@@ -70,27 +84,14 @@ export interface RedisInbox extends InboxStore {
 /** Ids are the `INCR` counter's values; anything else names no event. */
 const isId = (id: unknown): id is string => typeof id === 'string' && /^[0-9]{1,15}$/.test(id);
 
-const orNull = (value: string | undefined): number | null =>
-  value === undefined ? null : Number(value);
-
+/** The entry of an event's hash, as `HGETALL` answers it: field, value, field, value, ... */
 function toEntry(flat: readonly string[]): InboxEntry {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
-  const state = f.state as InboxState;
-  return {
-    id: f.id as string,
-    key: f.key as string,
-    resourceKey: f.resourceKey as string,
-    eventType: f.eventType as string,
-    payload: f.payload as string,
-    receivedAt: Number(f.receivedAt),
-    clientIp: f.clientIp ?? null,
-    state,
-    attempts: Number(f.attempts),
-    nextAttemptAt: state === 'pending' || state === 'retrying' ? orNull(f.nextAttemptAt) : null,
-    lastError: f.lastError ?? null,
-    processedAt: orNull(f.processedAt),
-  };
+  const fields: Record<string, string> = {};
+  for (let at = 0; at + 1 < flat.length; at += 2) {
+    fields[flat[at] as string] = flat[at + 1] as string;
+  }
+  // The hash's fields are named as the entry's: its row as the kit reads one.
+  return toInboxEntry(fields as unknown as InboxRow);
 }
 
 /** The settings an acknowledged write needs to survive a crash of the Redis server. */
@@ -99,6 +100,180 @@ const durableSettings = {
   appendfsync: 'always',
   'maxmemory-policy': 'noeviction',
 } as const;
+
+/**
+ * Reads the server's persistence settings with one `CONFIG GET` and throws
+ * `STORE_UNAVAILABLE` naming what is missing unless a 2xx would survive a Redis
+ * crash.
+ */
+async function verifyRedisDurability(connection: RedisConnection): Promise<void> {
+  const names = Object.keys(durableSettings);
+  let reply: string[];
+  try {
+    reply = await connection.send<string[]>(['CONFIG', 'GET', ...names]);
+  } catch (error) {
+    const cause = error instanceof C2pError ? error.cause : error;
+    // Unreachable or closed: say so. A reply error: CONFIG is renamed or forbidden.
+    if (!(cause instanceof Error) || !/^(ERR|NOPERM)/.test(cause.message)) throw error;
+    throw new C2pError('STORE_UNAVAILABLE', {
+      cause,
+      message: `[${pkg}] cannot read the Redis server's persistence settings (CONFIG GET failed), so a 2xx might not survive a Redis crash: pass durability: 'trust' once you have checked appendonly yes, appendfsync always and maxmemory-policy noeviction yourself`,
+    });
+  }
+  const found: Record<string, string> = {};
+  for (let at = 0; at + 1 < reply.length; at += 2) {
+    found[reply[at] as string] = reply[at + 1] as string;
+  }
+  const wrong = Object.entries(durableSettings)
+    .filter(([name, wanted]) => found[name] !== wanted)
+    .map(([name, wanted]) => `${name} is ${found[name] ?? 'unknown'}, needs ${wanted}`);
+  if (wrong.length > 0) {
+    throw new C2pError('STORE_UNAVAILABLE', {
+      message: `[${pkg}] the Redis server would lose acknowledged deliveries in a crash (${wrong.join('; ')}): the inbox refuses to accept deliveries until this is fixed, or pass durability: 'trust'`,
+    });
+  }
+}
+
+/** The enqueue script's arguments: six per record, the address as `+ip` or `-`. */
+function enqueueArgs(records: readonly InboxRecord[]): Array<string | number> {
+  const args: Array<string | number> = [];
+  for (const record of records) {
+    args.push(
+      record.key,
+      record.resourceKey,
+      record.eventType,
+      record.payload,
+      record.receivedAt,
+      record.clientIp === null ? '-' : `+${record.clientIp}`,
+    );
+  }
+  return args;
+}
+
+/** The inbox's settings once checked. */
+interface RedisInboxSettings {
+  readonly keyPrefix: string;
+  readonly retainMs: number;
+  readonly sweepBatch: number;
+  readonly durability: 'verify' | 'trust';
+  readonly clock: (() => number) | undefined;
+}
+
+/**
+ * The inbox's operations: one script each. Arrow-function fields, so a spread
+ * copy or a detached method works as on a plain object.
+ */
+class RedisInboxStore implements RedisInbox {
+  /** No check has passed since the inbox started or the last one failed. */
+  private unverified = true;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly settings: RedisInboxSettings,
+  ) {}
+
+  private run<T>(name: keyof typeof inboxScripts, args: Array<string | number>): Promise<T> {
+    const { keyPrefix, clock } = this.settings;
+    return this.connection.run<T>(
+      inboxScripts[name],
+      [],
+      [keyPrefix, clock ? String(clock()) : '', ...args.map(String)],
+    );
+  }
+
+  /** Runs a script that answers 1 when it changed the event `id` names. */
+  private async changed(
+    name: keyof typeof inboxScripts,
+    id: string,
+    args: Array<string | number> = [],
+  ): Promise<boolean> {
+    return isId(id) && (await this.run<number>(name, [id, ...args])) === 1;
+  }
+
+  verifyDurability = (): Promise<void> => verifyRedisDurability(this.connection);
+
+  private async insert(records: readonly InboxRecord[]): Promise<boolean[]> {
+    const answers = await this.run<number[]>('enqueue', enqueueArgs(records));
+    return answers.map((inserted) => inserted === 1);
+  }
+
+  enqueue = async (records: readonly InboxRecord[]): Promise<boolean[]> => {
+    if (records.length === 0) return [];
+    if (this.settings.durability === 'trust') return this.insert(records);
+    // Until a check passes (at first, and after one failed), nothing is written
+    // before the settings are read: a server that would lose deliveries stores none.
+    if (this.unverified) {
+      await this.verifyDurability();
+      this.unverified = false;
+    }
+    // Then the settings are read in the same round trip as each write, just
+    // ahead of it on the one connection (CONFIG is not allowed in a script), so
+    // a setting weakened at run time refuses the very next delivery. The
+    // deliveries in flight then are stored all the same: Clik2pay's retries are
+    // duplicates, answered 2xx only once the settings hold.
+    const [checked, inserted] = await Promise.allSettled([
+      this.verifyDurability(),
+      this.insert(records),
+    ]);
+    if (checked.status === 'rejected') {
+      this.unverified = true;
+      throw checked.reason;
+    }
+    if (inserted.status === 'rejected') throw inserted.reason;
+    return inserted.value;
+  };
+
+  lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    const leased = await this.run<Array<[string, string[]]>>('lease', [
+      limit,
+      leaseMs,
+      randomUUID(),
+    ]);
+    return leased
+      .map(([token, flat]) => ({ token, entry: toEntry(flat) }))
+      .sort((earlier, later) => Number(earlier.entry.id) - Number(later.entry.id));
+  };
+
+  renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
+    this.changed('renew', id, [token, leaseMs]);
+
+  complete = (id: string, token: string): Promise<boolean> => this.changed('complete', id, [token]);
+
+  fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
+    this.changed('fail', id, [
+      token,
+      failure.retryAt === null ? '' : Math.round(failure.retryAt),
+      failure.error.slice(0, 2000),
+    ]);
+
+  list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
+    if (!Number.isSafeInteger(limit) || limit < 1) return [];
+    const rows = await this.run<string[][]>('list', [state, limit]);
+    return rows.map(toEntry);
+  };
+
+  get = async (id: string): Promise<InboxEntry | undefined> => {
+    if (!isId(id)) return undefined;
+    const key = `${this.settings.keyPrefix}e:${id}`;
+    const flat = await this.connection.send<string[]>(['HGETALL', key]);
+    return flat.length === 0 ? undefined : toEntry(flat);
+  };
+
+  counts = async (): Promise<Record<InboxState, number>> => {
+    // One count per state, in the order of inboxStates (the script is written from it).
+    const counts = await this.run<number[]>('counts', []);
+    return countInboxStates(inboxStates.map((state, at) => ({ state, count: counts[at] ?? 0 })));
+  };
+
+  replay = (id: string): Promise<boolean> => this.changed('replay', id);
+
+  retryNow = (id: string): Promise<boolean> => this.changed('retryNow', id);
+
+  sweep = (): Promise<number> =>
+    this.run<number>('sweep', [this.settings.retainMs, this.settings.sweepBatch]);
+
+  close = (): Promise<void> => this.connection.close();
+}
 
 /**
  * A {@link RedisInbox} on Redis 7+, shared by any number of listener and
@@ -118,154 +293,17 @@ export function createRedisInbox(options: RedisInboxOptions): RedisInbox {
   if (typeof keyPrefix !== 'string' || keyPrefix.length === 0) {
     throw invalidOption('options.keyPrefix', 'must be a non-empty string', pkg);
   }
-  const retainMs = integerOption(options.retainMs, 'options.retainMs', { fallback: 30 * day, pkg });
-  const sweepBatch = integerOption(options.sweepBatch, 'options.sweepBatch', {
-    fallback: 1000,
-    pkg,
-  });
+  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
   const readyTimeoutMs = integerOption(options.readyTimeoutMs, 'options.readyTimeoutMs', {
     fallback: 2000,
     pkg,
   });
-  const durability = options.durability ?? 'verify';
-  if (durability !== 'verify' && durability !== 'trust') {
-    throw invalidOption('options.durability', `must be 'verify' or 'trust'`, pkg);
-  }
-  const durabilityCheckMs = integerOption(options.durabilityCheckMs, 'options.durabilityCheckMs', {
-    min: 0,
-    fallback: 10_000,
-    pkg,
-  });
+  // durabilityCheckMs is checked, though no longer used (see its TSDoc).
+  const { durability } = inboxDurability(options, pkg);
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw invalidOption('options.now', 'must be a function answering milliseconds', pkg);
   }
-  const clock = options.now;
+  const settings = { keyPrefix, retainMs, sweepBatch, durability };
   const connection = openRedisConnection(options.client, readyTimeoutMs);
-
-  const run = <T>(name: keyof typeof inboxScripts, args: Array<string | number>): Promise<T> =>
-    connection.run<T>(
-      inboxScripts[name],
-      [],
-      [keyPrefix, clock ? String(clock()) : '', ...args.map(String)],
-    );
-
-  const verifyDurability = async (): Promise<void> => {
-    const found: Record<string, string> = {};
-    try {
-      for (const name of Object.keys(durableSettings)) {
-        const [, value] = await connection.send<string[]>(['CONFIG', 'GET', name]);
-        if (value !== undefined) found[name] = value;
-      }
-    } catch (error) {
-      const cause = error instanceof C2pError ? error.cause : error;
-      // Unreachable or closed: say so. A reply error: CONFIG is renamed or forbidden.
-      if (!(cause instanceof Error) || !/^(ERR|NOPERM)/.test(cause.message)) throw error;
-      throw new C2pError('STORE_UNAVAILABLE', {
-        cause,
-        message: `[${pkg}] cannot read the Redis server's persistence settings (CONFIG GET failed), so a 2xx might not survive a Redis crash: pass durability: 'trust' once you have checked appendonly yes, appendfsync always and maxmemory-policy noeviction yourself`,
-      });
-    }
-    const wrong = Object.entries(durableSettings)
-      .filter(([name, wanted]) => found[name] !== wanted)
-      .map(([name, wanted]) => `${name} is ${found[name] ?? 'unknown'}, needs ${wanted}`);
-    if (wrong.length > 0) {
-      throw new C2pError('STORE_UNAVAILABLE', {
-        message: `[${pkg}] the Redis server would lose acknowledged deliveries in a crash (${wrong.join('; ')}): the inbox refuses to accept deliveries until this is fixed, or pass durability: 'trust'`,
-      });
-    }
-  };
-  // Checked at start, again before each enqueue until it passes (an operator
-  // may fix the settings with CONFIG SET while the listener runs), and again
-  // once a passed check is durabilityCheckMs old or the client reconnected
-  // (settings may be weakened at run time too, or the server may be another).
-  let check:
-    | { readonly done: Promise<void>; readonly at: number; readonly readyCount: number }
-    | undefined;
-  const checkDurability = (): Promise<void> => {
-    const at = Date.now();
-    if (
-      !check ||
-      at - check.at >= durabilityCheckMs ||
-      check.readyCount !== connection.readyCount
-    ) {
-      const done = verifyDurability();
-      check = { done, at, readyCount: connection.readyCount };
-      done.catch(() => {
-        if (check?.done === done) check = undefined;
-      });
-    }
-    return check.done;
-  };
-  if (durability === 'verify') checkDurability().catch(() => undefined);
-
-  return {
-    async enqueue(records: readonly InboxRecord[]): Promise<boolean[]> {
-      if (records.length === 0) return [];
-      if (durability === 'verify') await checkDurability();
-      const args: Array<string | number> = [];
-      for (const r of records) {
-        args.push(
-          r.key,
-          r.resourceKey,
-          r.eventType,
-          r.payload,
-          r.receivedAt,
-          r.clientIp === null ? '-' : `+${r.clientIp}`,
-        );
-      }
-      const answers = await run<number[]>('enqueue', args);
-      return answers.map((inserted) => inserted === 1);
-    },
-    async lease(limit, leaseMs): Promise<InboxLease[]> {
-      const leased = await run<Array<[string, string[]]>>('lease', [limit, leaseMs, randomUUID()]);
-      return leased
-        .map(([token, flat]) => ({ token, entry: toEntry(flat) }))
-        .sort((a, b) => Number(a.entry.id) - Number(b.entry.id));
-    },
-    async renew(id, token, leaseMs) {
-      return isId(id) && (await run<number>('renew', [id, token, leaseMs])) === 1;
-    },
-    async complete(id, token) {
-      return isId(id) && (await run<number>('complete', [id, token])) === 1;
-    },
-    async fail(id, token, failure) {
-      return (
-        isId(id) &&
-        (await run<number>('fail', [
-          id,
-          token,
-          failure.retryAt === null ? '' : Math.round(failure.retryAt),
-          failure.error.slice(0, 2000),
-        ])) === 1
-      );
-    },
-    async list({ state, limit = 50 }) {
-      if (!Number.isSafeInteger(limit) || limit < 1) return [];
-      const rows = await run<string[][]>('list', [state, limit]);
-      return rows.map(toEntry);
-    },
-    async get(id) {
-      if (!isId(id)) return undefined;
-      const flat = await connection.send<string[]>(['HGETALL', `${keyPrefix}e:${id}`]);
-      return flat.length === 0 ? undefined : toEntry(flat);
-    },
-    async counts() {
-      const [pending = 0, retrying = 0, dead = 0, processed = 0] = await run<number[]>(
-        'counts',
-        [],
-      );
-      return { pending, retrying, dead, processed };
-    },
-    async replay(id) {
-      return isId(id) && (await run<number>('replay', [id])) === 1;
-    },
-    async retryNow(id) {
-      return isId(id) && (await run<number>('retryNow', [id])) === 1;
-    },
-    async sweep() {
-      return run<number>('sweep', [retainMs, sweepBatch]);
-    },
-    verifyDurability,
-    close: () => connection.close(),
-  };
+  return new RedisInboxStore(connection, { ...settings, clock: options.now });
 }

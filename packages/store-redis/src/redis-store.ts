@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClaimResult, IdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
 import { integerOption, invalidOption } from '@c2p/core/kit';
-import { openRedisConnection, type RedisScript, redisScript } from './redis-connection.js';
-
-const pkg = '@c2p/store-redis';
+import { openRedisConnection, pkg, type RedisScript, redisScript } from './redis-connection.js';
 
 /**
  * What the store needs of a node-redis client: any `createClient()` result

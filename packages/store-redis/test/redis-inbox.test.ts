@@ -101,6 +101,32 @@ describe('createRedisInbox', () => {
     expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
   });
 
+  it('refuses the very next delivery once appendfsync is weakened at run time, however recent the last check', async () => {
+    const admin = createClient({ url: durable.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      // The default durabilityCheckMs (10 s): a cached check would accept PR-2.
+      const inbox = open({ client: durable.url, keyPrefix: `${prefix}at-once:` });
+      // Two deliveries: the second is checked on the connected client, a check
+      // the inbox used to trust for durabilityCheckMs.
+      expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+      expect(await inbox.enqueue([record('PR-1')])).toEqual([true]);
+      await admin.configSet('appendfsync', 'everysec');
+      const second = record('PR-2');
+      const refused = await error(inbox.enqueue([second]));
+      expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
+      expect(refused.message).toContain('appendfsync is everysec, needs always');
+      await admin.configSet('appendfsync', 'always');
+      // Written in the same round trip as the refused check: Clik2pay's retry is a duplicate.
+      expect(await inbox.enqueue([second])).toEqual([false]);
+      expect(await inbox.enqueue([record('PR-3')])).toEqual([true]);
+    } finally {
+      await admin.configSet('appendfsync', 'always');
+      await admin.close();
+    }
+  });
+
   it('reads the settings again once a passed check is durabilityCheckMs old, and refuses once they weakened', async () => {
     const admin = createClient({ url: durable.url });
     admin.on('error', () => undefined);
@@ -119,7 +145,9 @@ describe('createRedisInbox', () => {
       expect(refused.message).toContain('appendfsync is everysec, needs always');
       await admin.configSet('appendfsync', 'always');
       expect(await inbox.enqueue([record('PR-3')])).toEqual([true]);
-      expect((await inbox.counts()).pending).toBe(2);
+      // PR-2 was refused, yet written in the same round trip as the check: its
+      // retry is a duplicate. No 2xx was given for it while the settings were weak.
+      expect((await inbox.counts()).pending).toBe(3);
     } finally {
       await admin.configSet('appendfsync', 'always');
       await admin.close();

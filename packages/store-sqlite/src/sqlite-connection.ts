@@ -61,8 +61,8 @@ const isBusy = (error: unknown): boolean => {
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
 };
 
-const sameFile = (a: Stats | undefined, b: Stats): boolean =>
-  a !== undefined && a.ino === b.ino && a.dev === b.dev;
+const sameFile = (found: Stats | undefined, seen: Stats): boolean =>
+  found !== undefined && found.ino === seen.ino && found.dev === seen.dev;
 
 const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
 
@@ -477,4 +477,24 @@ export function setUpFailed(cause: unknown): C2pError {
     cause,
     `[${pkg}] cannot set up the database: ${cause instanceof Error ? cause.message : String(cause)}`,
   );
+}
+
+/**
+ * Creates a store's or inbox's table on a freshly opened `connection` (`ddl`)
+ * and prepares its statements; when either fails, closes the handle and throws
+ * naming why.
+ */
+export function setUpTable<T>(
+  connection: SqliteHandle,
+  ddl: string,
+  prepare: (db: Database.Database) => T,
+): T {
+  try {
+    connection.guard();
+    connection.db.exec(ddl);
+    return prepare(connection.db);
+  } catch (cause) {
+    void connection.close();
+    throw setUpFailed(cause);
+  }
 }

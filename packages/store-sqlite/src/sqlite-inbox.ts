@@ -1,21 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import type {
   InboxEntry,
+  InboxFailure,
   InboxLease,
+  InboxQuery,
   InboxRecord,
   InboxState,
   TransactionalInboxStore,
 } from '@c2p/core';
-import { integerOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
+import {
+  countInboxStates,
+  type InboxRow,
+  inboxDefaults,
+  inboxRetention,
+  inboxSelectList,
+  inboxStateList,
+  inboxStateLiterals,
+  integerOption,
+  isUnfinishedInboxState,
+  toInboxEntry,
+  unfinishedInboxStates,
+} from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import {
   openConnection,
   pkg,
+  type SqliteHandle,
   type SqliteSynchronous,
   type SqliteTransaction,
-  setUpFailed,
+  setUpTable,
 } from './sqlite-connection.js';
-import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
+import { GroupCommit } from './sqlite-group-commit.js';
+import {
+  busyTimeoutOption,
+  databaseOption,
+  synchronousOption,
+  tableOption,
+} from './sqlite-options.js';
 
 /** Options for {@link createSqliteInbox}. */
 export interface SqliteInboxOptions {
@@ -61,62 +82,309 @@ export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> 
   close(): Promise<void>;
 }
 
-interface Row {
-  id: number;
-  key: string;
-  resource_key: string;
-  event_type: string;
-  payload: string;
-  received_at: number;
-  client_ip: string | null;
-  state: InboxState;
-  attempts: number;
-  next_attempt_at: number | null;
-  last_error: string | null;
-  processed_at: number | null;
-}
-
-const toEntry = (row: Row): InboxEntry => ({
-  id: String(row.id),
-  key: row.key,
-  resourceKey: row.resource_key,
-  eventType: row.event_type,
-  payload: row.payload,
-  receivedAt: row.received_at,
-  clientIp: row.client_ip,
-  state: row.state,
-  attempts: row.attempts,
-  nextAttemptAt: row.next_attempt_at,
-  lastError: row.last_error,
-  processedAt: row.processed_at,
-});
-
-/** One caller of `enqueue` waiting for the group commit. */
-interface Waiting {
-  readonly records: readonly InboxRecord[];
-  resolve(inserted: boolean[]): void;
-  reject(error: unknown): void;
-}
-
 /** Rows per multi-row INSERT: 7 parameters each, far below SQLite's 32,766. */
 const rowsPerInsert = 100;
-/** Events per group commit. */
-const eventsPerCommit = 1000;
 
-const columns = `id, key, resource_key, event_type, payload, received_at, client_ip, state,
-  attempts, next_attempt_at, last_error, processed_at`;
-
-/** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
-const isRowError = (error: unknown): boolean => {
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  if (cause instanceof TypeError || cause instanceof RangeError) return true;
-  const code = (cause as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
-};
+const columns = inboxSelectList();
+const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
+// The token alone fences completion and failure: a lease is taken over only
+// by a new lease, which writes a new token, so a holder whose lease ran out
+// with nobody taking over still records its outcome (a handler that outlived
+// its lease, then failed, reaches the retry schedule instead of running again
+// at once, forever). Renewal alone needs the lease not run out.
+const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
+const held = `${owns} AND locked_until > @now`;
 
 /** An id as the port gives it (decimal text), or `undefined` for anything else. */
 const rowId = (id: string): number | undefined =>
   /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : undefined;
+
+/** Creates the table and its indexes if missing. */
+const migrateSql = (quoted: string, table: string): string => `
+  CREATE TABLE IF NOT EXISTS ${quoted} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    resource_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    client_ip TEXT,
+    state TEXT NOT NULL DEFAULT ${inboxStateLiterals.pending}
+      CHECK (state IN (${inboxStateList()})),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    processed_at INTEGER,
+    lease_token TEXT,
+    locked_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished};
+  CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (next_attempt_at) WHERE ${unfinished};
+  CREATE INDEX IF NOT EXISTS "${table}_state" ON ${quoted} (state, id);
+  CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed};`;
+
+/** Inserts records with multi-row INSERTs, one statement prepared per row count. */
+function prepareInsert(db: Database.Database, quoted: string) {
+  const inserts = new Map<number, Database.Statement<unknown[], { key: string }>>();
+  const insert = (rows: number): Database.Statement<unknown[], { key: string }> => {
+    let statement = inserts.get(rows);
+    if (!statement) {
+      const values = Array.from({ length: rows }, () => `(?, ?, ?, ?, ?, ?, ?)`).join(', ');
+      statement = db.prepare<unknown[], { key: string }>(
+        `INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+         VALUES ${values} ON CONFLICT (key) DO NOTHING RETURNING key`,
+      );
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  /** Inserts one group's records; answers the keys inserted, each once. */
+  return (records: readonly InboxRecord[]): Set<string> => {
+    const inserted = new Set<string>();
+    for (let start = 0; start < records.length; start += rowsPerInsert) {
+      const chunk = records.slice(start, start + rowsPerInsert);
+      const params = chunk.flatMap((record) => [
+        record.key,
+        record.resourceKey,
+        record.eventType,
+        record.payload,
+        record.receivedAt,
+        record.clientIp,
+        record.receivedAt,
+      ]);
+      for (const row of insert(chunk.length).all(...params)) inserted.add(row.key);
+    }
+    return inserted;
+  };
+}
+
+/** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
+function prepareLease(db: Database.Database, quoted: string, now: () => number) {
+  const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
+    `SELECT entry.id FROM ${quoted} AS entry
+     WHERE entry.${unfinished} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
+       AND NOT EXISTS (
+         SELECT 1 FROM ${quoted} AS earlier
+         WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id < entry.id)
+     ORDER BY entry.id LIMIT @limit`,
+  );
+  const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
+    `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
+     WHERE id = @id RETURNING ${columns}`,
+  );
+  return db.transaction((limit: number, leaseMs: number): InboxLease[] => {
+    const at = now();
+    return candidates.all({ now: at, limit }).map(({ id }) => {
+      const token = randomUUID();
+      const row = take.get({ id, token, until: at + leaseMs }) as InboxRow;
+      return { entry: toInboxEntry(row), token };
+    });
+  });
+}
+
+/** What a lease's holder writes: renew, complete, fail; and whether it still holds it. */
+function prepareSettle(db: Database.Database, quoted: string) {
+  return {
+    renew: db.prepare<{ id: number; token: string; now: number; until: number }>(
+      `UPDATE ${quoted} SET locked_until = @until WHERE ${held}`,
+    ),
+    complete: db.prepare<{ id: number; token: string; now: number }>(
+      `UPDATE ${quoted} SET state = ${inboxStateLiterals.processed}, processed_at = @now, next_attempt_at = NULL,
+         lease_token = NULL, locked_until = 0
+       WHERE ${owns}`,
+    ),
+    fail: db.prepare<{
+      id: number;
+      token: string;
+      state: InboxState;
+      retryAt: number | null;
+      error: string;
+    }>(
+      `UPDATE ${quoted} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
+         lease_token = NULL, locked_until = 0
+       WHERE ${owns}`,
+    ),
+    holds: db.prepare<{ id: number; token: string }, { one: number }>(
+      `SELECT 1 AS one FROM ${quoted} WHERE ${owns}`,
+    ),
+  };
+}
+
+/** Reads, and the admin's changes. */
+function prepareAdmin(db: Database.Database, quoted: string) {
+  return {
+    replay: db.prepare<{ id: number; now: number }>(
+      `UPDATE ${quoted} SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = @now, last_error = NULL,
+         lease_token = NULL, locked_until = 0
+       WHERE id = @id AND state = ${inboxStateLiterals.dead}`,
+    ),
+    retryNow: db.prepare<{ id: number; now: number }>(
+      `UPDATE ${quoted} SET next_attempt_at = @now WHERE id = @id AND state = ${inboxStateLiterals.retrying}`,
+    ),
+    listOldest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+      `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id LIMIT @limit`,
+    ),
+    listNewest: db.prepare<{ state: InboxState; limit: number }, InboxRow>(
+      `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
+    ),
+    get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
+    counts: db.prepare<[], { state: InboxState; count: number }>(
+      `SELECT state, count(*) AS count FROM ${quoted} GROUP BY state`,
+    ),
+    sweep: db.prepare<[number, number]>(
+      `DELETE FROM ${quoted} WHERE id IN (
+         SELECT id FROM ${quoted} WHERE state = ${inboxStateLiterals.processed} AND processed_at <= ? LIMIT ?)`,
+    ),
+  };
+}
+
+/** Every prepared statement of the inbox. */
+function prepareInbox(db: Database.Database, quoted: string, now: () => number) {
+  return {
+    insertAll: prepareInsert(db, quoted),
+    lease: prepareLease(db, quoted, now),
+    ...prepareSettle(db, quoted),
+    ...prepareAdmin(db, quoted),
+  };
+}
+
+type InboxStatements = ReturnType<typeof prepareInbox>;
+
+/** The inbox's settings once checked. */
+interface SqliteInboxSettings {
+  readonly table: string;
+  readonly retainMs: number;
+  readonly sweepBatch: number;
+  readonly busyTimeoutMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * The inbox's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class SqliteInboxImpl implements SqliteInbox {
+  private closing = false;
+
+  constructor(
+    private readonly connection: SqliteHandle,
+    private readonly statements: InboxStatements,
+    private readonly commits: GroupCommit,
+    private readonly settings: SqliteInboxSettings,
+  ) {}
+
+  /** Runs `write` (one statement) for the row `id` names; `false` for an id that names none. */
+  private write(id: string, write: (rowid: number) => boolean): Promise<boolean> {
+    const rowid = rowId(id);
+    if (rowid === undefined) return Promise.resolve(false);
+    return this.connection.run(() => write(rowid), this.settings.busyTimeoutMs);
+  }
+
+  enqueue = (records: readonly InboxRecord[]): Promise<boolean[]> => this.commits.enqueue(records);
+
+  lease = (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    // SQLite reads a negative LIMIT as none.
+    if (!(limit >= 1)) return Promise.resolve([]);
+    return this.connection.run(
+      () => this.statements.lease.immediate(limit, leaseMs),
+      this.settings.busyTimeoutMs,
+    );
+  };
+
+  renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
+    this.write(id, (rowid) => {
+      const at = this.settings.now();
+      const until = at + leaseMs;
+      return this.statements.renew.run({ id: rowid, token, now: at, until }).changes === 1;
+    });
+
+  complete = (id: string, token: string): Promise<boolean> =>
+    this.write(id, (rowid) => this.completeNow(rowid, token));
+
+  private completeNow(rowid: number, token: string): boolean {
+    const now = this.settings.now();
+    return this.statements.complete.run({ id: rowid, token, now }).changes === 1;
+  }
+
+  fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
+    this.write(id, (rowid) => {
+      const state = failure.retryAt === null ? 'dead' : 'retrying';
+      const { retryAt, error } = failure;
+      return this.statements.fail.run({ id: rowid, token, state, retryAt, error }).changes === 1;
+    });
+
+  completeWithin = async (
+    id: string,
+    token: string,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<boolean> => {
+    const rowid = rowId(id);
+    if (rowid === undefined) return false;
+    const holds = (): boolean => this.statements.holds.get({ id: rowid, token }) !== undefined;
+    // A token that no longer holds the event (taken over, or settled) starts
+    // no work: it could only be rolled back.
+    if (!this.connection.read(holds)) return false;
+    return this.connection.transact(
+      work,
+      () => {
+        const done = this.completeNow(rowid, token);
+        return { commit: done, value: done };
+      },
+      this.settings.busyTimeoutMs,
+      () => (holds() ? undefined : false),
+    );
+  };
+
+  list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
+    const { listOldest, listNewest } = this.statements;
+    const listing = isUnfinishedInboxState(state) ? listOldest : listNewest;
+    const rows = this.connection.read(() => listing.all({ state, limit }));
+    return rows.map(toInboxEntry);
+  };
+
+  get = async (id: string): Promise<InboxEntry | undefined> => {
+    const rowid = rowId(id);
+    if (rowid === undefined) return undefined;
+    const row = this.connection.read(() => this.statements.get.get(rowid));
+    return row && toInboxEntry(row);
+  };
+
+  counts = async (): Promise<Record<InboxState, number>> =>
+    countInboxStates(this.connection.read(() => this.statements.counts.all()));
+
+  replay = (id: string): Promise<boolean> =>
+    this.write(
+      id,
+      (rowid) => this.statements.replay.run({ id: rowid, now: this.settings.now() }).changes === 1,
+    );
+
+  retryNow = (id: string): Promise<boolean> =>
+    this.write(
+      id,
+      (rowid) =>
+        this.statements.retryNow.run({ id: rowid, now: this.settings.now() }).changes === 1,
+    );
+
+  sweep = (): Promise<number> => {
+    const { now, retainMs, sweepBatch, busyTimeoutMs } = this.settings;
+    return this.connection.run(
+      () => this.statements.sweep.run(now() - retainMs, sweepBatch).changes,
+      busyTimeoutMs,
+    );
+  };
+
+  migrate = (): Promise<void> =>
+    this.connection.run(() => {
+      this.connection.db.exec(migrateSql(`"${this.settings.table}"`, this.settings.table));
+    }, this.settings.busyTimeoutMs);
+
+  close = async (): Promise<void> => {
+    if (this.closing) return;
+    this.closing = true;
+    await this.commits.close();
+    await this.connection.close();
+  };
+}
 
 /**
  * A durable {@link SqliteInbox} on better-sqlite3. `enqueue` resolves only after
@@ -134,357 +402,25 @@ const rowId = (id: string): number | undefined =>
 export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   const table = tableOption(options.table, 'options.table', 'c2p_inbox');
   const synchronous = synchronousOption(options.synchronous);
-  const retainMs = integerOption(options.retainMs, 'options.retainMs', {
-    fallback: 30 * 24 * 60 * 60 * 1000,
-    pkg,
-  });
-  const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
-    min: 0,
-    fallback: 5000,
-    pkg,
-  });
+  const { retainMs, sweepBatch } = inboxRetention(options, pkg);
+  const busyTimeoutMs = busyTimeoutOption(options.busyTimeoutMs);
   const queueLimit = integerOption(options.queueLimit, 'options.queueLimit', {
     fallback: 10_000,
     pkg,
   });
-  const sweepBatch = integerOption(options.sweepBatch, 'options.sweepBatch', {
-    fallback: 1000,
-    pkg,
-  });
-  const groupCommit = options.groupCommit ?? true;
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
-  const { db } = connection;
-
-  const t = `"${table}"`;
-  const unfinished = `state IN ('pending', 'retrying')`;
-  const migrateSql = `
-    CREATE TABLE IF NOT EXISTS ${t} (
-      id INTEGER PRIMARY KEY AUTOINCREMENT,
-      key TEXT NOT NULL UNIQUE,
-      resource_key TEXT NOT NULL,
-      event_type TEXT NOT NULL,
-      payload TEXT NOT NULL,
-      received_at INTEGER NOT NULL,
-      client_ip TEXT,
-      state TEXT NOT NULL DEFAULT 'pending'
-        CHECK (state IN ('pending', 'retrying', 'dead', 'processed')),
-      attempts INTEGER NOT NULL DEFAULT 0,
-      next_attempt_at INTEGER,
-      last_error TEXT,
-      processed_at INTEGER,
-      lease_token TEXT,
-      locked_until INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${t} (resource_key, id) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_due" ON ${t} (next_attempt_at) WHERE ${unfinished};
-    CREATE INDEX IF NOT EXISTS "${table}_state" ON ${t} (state, id);
-    CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${t} (processed_at) WHERE state = 'processed';`;
-  const migrateNow = (): void => {
-    db.exec(migrateSql);
-  };
-
-  let prepared: ReturnType<typeof prepare>;
-  function prepare() {
-    // The token alone fences completion and failure: a lease is taken over only
-    // by a new lease, which writes a new token, so a holder whose lease ran out
-    // with nobody taking over still records its outcome (a handler that outlived
-    // its lease, then failed, reaches the retry schedule instead of running again
-    // at once, forever). Renewal alone needs the lease not run out.
-    const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
-    const held = `${owns} AND locked_until > @now`;
-    const inserts = new Map<number, Database.Statement<unknown[], { key: string }>>();
-    const insert = (rows: number): Database.Statement<unknown[], { key: string }> => {
-      let statement = inserts.get(rows);
-      if (!statement) {
-        const values = Array.from({ length: rows }, () => `(?, ?, ?, ?, ?, ?, ?)`).join(', ');
-        statement = db.prepare<unknown[], { key: string }>(
-          `INSERT INTO ${t} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
-           VALUES ${values} ON CONFLICT (key) DO NOTHING RETURNING key`,
-        );
-        inserts.set(rows, statement);
-      }
-      return statement;
-    };
-    const leaseCandidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-      `SELECT e.id FROM ${t} AS e
-       WHERE e.${unfinished} AND e.next_attempt_at <= @now AND e.locked_until <= @now
-         AND NOT EXISTS (
-           SELECT 1 FROM ${t} AS p
-           WHERE p.resource_key = e.resource_key AND p.${unfinished} AND p.id < e.id)
-       ORDER BY e.id LIMIT @limit`,
-    );
-    const take = db.prepare<{ id: number; token: string; until: number }, Row>(
-      `UPDATE ${t} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
-       WHERE id = @id RETURNING ${columns}`,
-    );
-    return {
-      /** Inserts one group's records; answers the keys inserted, each once. */
-      insertAll(records: readonly InboxRecord[]): Set<string> {
-        const inserted = new Set<string>();
-        for (let i = 0; i < records.length; i += rowsPerInsert) {
-          const chunk = records.slice(i, i + rowsPerInsert);
-          const params: unknown[] = [];
-          for (const r of chunk) {
-            params.push(
-              r.key,
-              r.resourceKey,
-              r.eventType,
-              r.payload,
-              r.receivedAt,
-              r.clientIp,
-              r.receivedAt,
-            );
-          }
-          for (const row of insert(chunk.length).all(...params)) inserted.add(row.key);
-        }
-        return inserted;
-      },
-      lease: db.transaction((limit: number, leaseMs: number): InboxLease[] => {
-        const at = now();
-        const ids = leaseCandidates.all({ now: at, limit });
-        return ids.map(({ id }) => {
-          const token = randomUUID();
-          const row = take.get({ id, token, until: at + leaseMs }) as Row;
-          return { entry: toEntry(row), token };
-        });
-      }),
-      renew: db.prepare<{ id: number; token: string; now: number; until: number }>(
-        `UPDATE ${t} SET locked_until = @until WHERE ${held}`,
-      ),
-      complete: db.prepare<{ id: number; token: string; now: number }>(
-        `UPDATE ${t} SET state = 'processed', processed_at = @now, next_attempt_at = NULL,
-           lease_token = NULL, locked_until = 0
-         WHERE ${owns}`,
-      ),
-      fail: db.prepare<{
-        id: number;
-        token: string;
-        state: InboxState;
-        retryAt: number | null;
-        error: string;
-      }>(
-        `UPDATE ${t} SET state = @state, next_attempt_at = @retryAt, last_error = @error,
-           lease_token = NULL, locked_until = 0
-         WHERE ${owns}`,
-      ),
-      holds: db.prepare<{ id: number; token: string }, { one: number }>(
-        `SELECT 1 AS one FROM ${t} WHERE ${owns}`,
-      ),
-      replay: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${t} SET state = 'pending', attempts = 0, next_attempt_at = @now, last_error = NULL,
-           lease_token = NULL, locked_until = 0
-         WHERE id = @id AND state = 'dead'`,
-      ),
-      retryNow: db.prepare<{ id: number; now: number }>(
-        `UPDATE ${t} SET next_attempt_at = @now WHERE id = @id AND state = 'retrying'`,
-      ),
-      listOldest: db.prepare<{ state: InboxState; limit: number }, Row>(
-        `SELECT ${columns} FROM ${t} WHERE state = @state ORDER BY id LIMIT @limit`,
-      ),
-      listNewest: db.prepare<{ state: InboxState; limit: number }, Row>(
-        `SELECT ${columns} FROM ${t} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
-      ),
-      get: db.prepare<[number], Row>(`SELECT ${columns} FROM ${t} WHERE id = ?`),
-      counts: db.prepare<[], { state: InboxState; n: number }>(
-        `SELECT state, count(*) AS n FROM ${t} GROUP BY state`,
-      ),
-      sweep: db.prepare<[number, number]>(
-        `DELETE FROM ${t} WHERE id IN (
-           SELECT id FROM ${t} WHERE state = 'processed' AND processed_at <= ? LIMIT ?)`,
-      ),
-    };
-  }
-  try {
-    connection.guard();
-    migrateNow();
-    prepared = prepare();
-  } catch (cause) {
-    void connection.close();
-    throw setUpFailed(cause);
-  }
-  const s = prepared;
-
-  /** One transaction for the records of several callers; answers each caller's flags. */
-  const commitGroup = db.transaction((group: readonly Waiting[]): boolean[][] => {
-    const records = group.flatMap((w) => w.records);
-    const inserted = s.insertAll(records);
-    // A key twice in one group (two deliveries of one event): the first is inserted.
-    return group.map((w) =>
-      w.records.map((r) => {
-        if (!inserted.has(r.key)) return false;
-        inserted.delete(r.key);
-        return true;
-      }),
-    );
+  const quoted = `"${table}"`;
+  const statements = setUpTable(connection, migrateSql(quoted, table), (db) =>
+    prepareInbox(db, quoted, now),
+  );
+  const commits = new GroupCommit({
+    connection,
+    insertAll: statements.insertAll,
+    busyTimeoutMs,
+    queueLimit,
+    grouped: options.groupCommit ?? true,
   });
-
-  // The group commit: callers wait in `queue`; one flush at a time takes them all.
-  const queue: Waiting[] = [];
-  let queued = 0;
-  let flushing: Promise<void> | undefined;
-  let closing = false;
-
-  const commit = async (group: Waiting[]): Promise<void> => {
-    try {
-      const flags = await connection.run(() => commitGroup.immediate(group), busyTimeoutMs);
-      for (const [i, w] of group.entries()) w.resolve(flags[i] as boolean[]);
-    } catch (error) {
-      if (group.length === 1 || !isRowError(error)) {
-        for (const w of group) w.reject(storeUnavailable(error));
-        return;
-      }
-      // A row error: commit the deliveries one by one, so one bad delivery fails alone.
-      for (const w of group) await commit([w]);
-    }
-  };
-
-  const flush = async (): Promise<void> => {
-    try {
-      await flushAll();
-    } finally {
-      flushing = undefined;
-      if (queue.length > 0) startFlush();
-    }
-  };
-
-  const flushAll = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const group: Waiting[] = [];
-      let events = 0;
-      while (queue.length > 0 && (group.length === 0 || events < eventsPerCommit)) {
-        const w = queue.shift() as Waiting;
-        group.push(w);
-        events += w.records.length;
-        if (!groupCommit) break;
-      }
-      queued -= events;
-      await commit(group);
-      // Let the deliveries that arrived meanwhile join the next group.
-      if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-  };
-
-  const startFlush = (): void => {
-    if (flushing) return;
-    flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(flush);
-  };
-
-  const withId = <T>(id: string, missing: T, fn: (id: number) => T): T => {
-    const n = rowId(id);
-    return n === undefined ? missing : fn(n);
-  };
-
-  return {
-    enqueue(records) {
-      if (records.length === 0) return Promise.resolve([]);
-      if (closing) return Promise.reject(storeClosed(pkg));
-      if (queued + records.length > queueLimit) {
-        return Promise.reject(
-          storeUnavailable(
-            undefined,
-            `[${pkg}] the inbox's commit queue is full (${queueLimit} events, options.queueLimit)`,
-          ),
-        );
-      }
-      return new Promise<boolean[]>((resolve, reject) => {
-        queue.push({ records, resolve, reject });
-        queued += records.length;
-        startFlush();
-      });
-    },
-    lease(limit, leaseMs) {
-      // SQLite reads a negative LIMIT as none.
-      if (!(limit >= 1)) return Promise.resolve([]);
-      return connection.run(() => s.lease.immediate(limit, leaseMs), busyTimeoutMs);
-    },
-    renew(id, token, leaseMs) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(() => {
-          const at = now();
-          return s.renew.run({ id: n, token, now: at, until: at + leaseMs }).changes === 1;
-        }, busyTimeoutMs),
-      );
-    },
-    complete(id, token) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(
-          () => s.complete.run({ id: n, token, now: now() }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    fail(id, token, failure) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(
-          () =>
-            s.fail.run({
-              id: n,
-              token,
-              state: failure.retryAt === null ? 'dead' : 'retrying',
-              retryAt: failure.retryAt,
-              error: failure.error,
-            }).changes === 1,
-          busyTimeoutMs,
-        ),
-      );
-    },
-    async completeWithin(id, token, work) {
-      const n = rowId(id);
-      if (n === undefined) return false;
-      // A token that no longer holds the event (taken over, or settled) starts
-      // no work: it could only be rolled back.
-      if (!connection.read(() => s.holds.get({ id: n, token }))) return false;
-      return connection.transact(
-        work,
-        () => {
-          const done = s.complete.run({ id: n, token, now: now() }).changes === 1;
-          return { commit: done, value: done };
-        },
-        busyTimeoutMs,
-        () => (s.holds.get({ id: n, token }) ? undefined : false),
-      );
-    },
-    async list(query) {
-      const limit = query.limit ?? 50;
-      const oldestFirst = query.state === 'pending' || query.state === 'retrying';
-      const rows = connection.read(() =>
-        (oldestFirst ? s.listOldest : s.listNewest).all({ state: query.state, limit }),
-      );
-      return rows.map(toEntry);
-    },
-    async get(id) {
-      return withId(id, undefined, (n) => {
-        const row = connection.read(() => s.get.get(n));
-        return row && toEntry(row);
-      });
-    },
-    async counts() {
-      const counts: Record<InboxState, number> = { pending: 0, retrying: 0, dead: 0, processed: 0 };
-      for (const { state, n } of connection.read(() => s.counts.all())) counts[state] = n;
-      return counts;
-    },
-    replay(id) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(() => s.replay.run({ id: n, now: now() }).changes === 1, busyTimeoutMs),
-      );
-    },
-    retryNow(id) {
-      return withId(id, Promise.resolve(false), (n) =>
-        connection.run(() => s.retryNow.run({ id: n, now: now() }).changes === 1, busyTimeoutMs),
-      );
-    },
-    sweep() {
-      return connection.run(() => s.sweep.run(now() - retainMs, sweepBatch).changes, busyTimeoutMs);
-    },
-    migrate() {
-      return connection.run(migrateNow, busyTimeoutMs);
-    },
-    async close() {
-      if (closing) return;
-      closing = true;
-      while (flushing) await flushing;
-      await connection.close();
-    },
-  };
+  const settings = { table, retainMs, sweepBatch, busyTimeoutMs, now };
+  return new SqliteInboxImpl(connection, statements, commits, settings);
 }

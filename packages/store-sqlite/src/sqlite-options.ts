@@ -1,18 +1,10 @@
-import { invalidOption } from '@c2p/core/kit';
+import { integerOption, invalidOption, tableNameOption } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import { pkg, type SqliteSynchronous } from './sqlite-connection.js';
 
-/** Checks a table name option: letters, digits and `_`, as SQLite identifiers go unquoted. */
+/** Checks a table name option with the kit's rule (SQLite has no limit of its own; 63 keeps names portable). */
 export function tableOption(value: unknown, path: string, fallback: string): string {
-  const table = value ?? fallback;
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
-    throw invalidOption(
-      path,
-      `"${String(table)}" must be 1 to 63 letters, digits or _, not starting with a digit`,
-      pkg,
-    );
-  }
-  return table;
+  return tableNameOption(value, { path, fallback, pkg });
 }
 
 /** Checks the `synchronous` option. */
@@ -35,4 +27,9 @@ export function databaseOption(value: unknown): string | Database.Database {
     return value as Database.Database;
   }
   throw invalidOption('options.database', 'must be a file path or a better-sqlite3 Database', pkg);
+}
+
+/** Checks `busyTimeoutMs`: how long an operation waits in all for another connection's write lock. */
+export function busyTimeoutOption(value: unknown): number {
+  return integerOption(value, 'options.busyTimeoutMs', { min: 0, fallback: 5000, pkg });
 }

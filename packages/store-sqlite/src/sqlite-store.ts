@@ -5,11 +5,17 @@ import type Database from 'better-sqlite3';
 import {
   openConnection,
   pkg,
+  type SqliteHandle,
   type SqliteSynchronous,
   type SqliteTransaction,
-  setUpFailed,
+  setUpTable,
 } from './sqlite-connection.js';
-import { databaseOption, synchronousOption, tableOption } from './sqlite-options.js';
+import {
+  busyTimeoutOption,
+  databaseOption,
+  synchronousOption,
+  tableOption,
+} from './sqlite-options.js';
 
 /** Options for {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -75,6 +81,225 @@ interface InFlight {
   readonly done: Promise<boolean>;
 }
 
+/** Creates the table and its index if missing. */
+const migrateSql = (quoted: string, table: string): string => `
+  CREATE TABLE IF NOT EXISTS ${quoted} (
+    key TEXT PRIMARY KEY NOT NULL,
+    token TEXT NOT NULL,
+    completed INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${quoted} (expires_at);`;
+
+/** The store's prepared statements, on `db`, for the table `quoted`. */
+function prepareStore(db: Database.Database, quoted: string, now: () => number) {
+  const select = db.prepare<[string], Row>(
+    `SELECT completed, expires_at FROM ${quoted} WHERE key = ?`,
+  );
+  const upsert = db.prepare<[string, string, number]>(
+    `INSERT INTO ${quoted} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
+     ON CONFLICT (key) DO UPDATE SET token = excluded.token, completed = 0, expires_at = excluded.expires_at`,
+  );
+  return {
+    select,
+    upsert,
+    // BEGIN IMMEDIATE takes the write lock before reading, so two processes
+    // cannot both see the key free.
+    claim: db.transaction((key: string, leaseMs: number): ClaimResult => {
+      const at = now();
+      const row = select.get(key);
+      if (row && row.expires_at > at) {
+        return row.completed ? { status: 'completed' } : { status: 'in_progress' };
+      }
+      const token = randomUUID();
+      upsert.run(key, token, at + leaseMs);
+      return { status: 'acquired', token };
+    }),
+    // processOnce writes no lease: a key is either completed or absent.
+    completeKey: db.prepare<[string, number]>(
+      `INSERT INTO ${quoted} (key, token, completed, expires_at) VALUES (?, '', 1, ?)
+       ON CONFLICT (key) DO UPDATE SET token = '', completed = 1, expires_at = excluded.expires_at`,
+    ),
+    complete: db.prepare<[number, string, string, number]>(
+      `UPDATE ${quoted} SET completed = 1, expires_at = ?
+       WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+    ),
+    release: db.prepare<[string, string, number]>(
+      `DELETE FROM ${quoted} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+    ),
+    owns: db.prepare<[string, string, number], { one: number }>(
+      `SELECT 1 AS one FROM ${quoted} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
+    ),
+    sweep: db.prepare<[number, number]>(
+      `DELETE FROM ${quoted} WHERE key IN (SELECT key FROM ${quoted} WHERE expires_at <= ? LIMIT ?)`,
+    ),
+  };
+}
+
+type StoreStatements = ReturnType<typeof prepareStore>;
+
+/** The store's settings once checked. */
+interface SqliteStoreSettings {
+  readonly table: string;
+  readonly busyTimeoutMs: number;
+  readonly duplicateWaitMs: number;
+  readonly sweepEvery: number;
+  readonly now: () => number;
+}
+
+/** Waits up to `ms` for another delivery of the key: its commit (`true`), its failure, or the time. */
+async function outcomeOf(other: InFlight, ms: number): Promise<boolean | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    return await Promise.race([other.done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The store's operations. Arrow-function fields, so a spread copy or a detached
+ * method works as on a plain object.
+ */
+class SqliteStoreImpl implements SqliteStore {
+  private claims = 0;
+  private readonly inFlight = new Map<string, InFlight>();
+
+  constructor(
+    private readonly connection: SqliteHandle,
+    private readonly statements: StoreStatements,
+    private readonly settings: SqliteStoreSettings,
+  ) {}
+
+  private completedNow(key: string): boolean {
+    const row = this.statements.select.get(key);
+    return row !== undefined && row.completed === 1 && row.expires_at > this.settings.now();
+  }
+
+  private sweepNow = (): number =>
+    this.statements.sweep.run(this.settings.now(), this.settings.sweepEvery || 1000).changes;
+
+  /**
+   * Waits for a delivery of `key` already running in this process: answers
+   * what this one answers if the other settles it, or `undefined` to run it.
+   */
+  private async afterOthers(key: string): Promise<ProcessOnceResult | undefined> {
+    for (;;) {
+      const other = this.inFlight.get(key);
+      if (!other) break;
+      const outcome = await outcomeOf(other, this.settings.duplicateWaitMs);
+      if (outcome === 'timeout') return 'in_progress';
+      if (outcome) return 'duplicate';
+      // The other failed and rolled back: this delivery runs it (unless a third got there first).
+    }
+    return this.connection.read(() => this.completedNow(key)) ? 'duplicate' : undefined;
+  }
+
+  private process(
+    key: string,
+    retainMs: number,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<ProcessOnceResult> {
+    const { now, busyTimeoutMs } = this.settings;
+    return this.connection.transact<ProcessOnceResult>(
+      work,
+      () => {
+        // Another process may have committed the key while our handlers ran.
+        if (this.completedNow(key)) return { commit: false, value: 'duplicate' };
+        this.statements.completeKey.run(key, now() + retainMs);
+        return { commit: true, value: 'processed' };
+      },
+      busyTimeoutMs,
+      // Checked again once the handler holds the write lock, before it writes.
+      () => (this.completedNow(key) ? 'duplicate' : undefined),
+    );
+  }
+
+  processOnce = async (
+    key: string,
+    retainMs: number,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<ProcessOnceResult> => {
+    const settled = await this.afterOthers(key);
+    if (settled) return settled;
+    let settle: (committed: boolean) => void = () => undefined;
+    const done = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    this.inFlight.set(key, { done });
+    let committed = false;
+    try {
+      const result = await this.process(key, retainMs, work);
+      committed = true;
+      return result;
+    } finally {
+      this.inFlight.delete(key);
+      settle(committed);
+    }
+  };
+
+  claim = (key: string, leaseMs: number): Promise<ClaimResult> =>
+    this.connection.run(() => {
+      const result = this.statements.claim.immediate(key, leaseMs);
+      const { sweepEvery } = this.settings;
+      if (sweepEvery > 0 && ++this.claims >= sweepEvery) {
+        this.claims = 0;
+        try {
+          this.sweepNow();
+        } catch {
+          // Housekeeping only: a busy database must not fail the delivery.
+        }
+      }
+      return result;
+    }, this.settings.busyTimeoutMs);
+
+  complete = (key: string, token: string, retainMs: number): Promise<boolean> =>
+    this.connection.run(() => {
+      const at = this.settings.now();
+      return this.statements.complete.run(at + retainMs, key, token, at).changes === 1;
+    }, this.settings.busyTimeoutMs);
+
+  release = (key: string, token: string): Promise<boolean> =>
+    this.connection.run(
+      () => this.statements.release.run(key, token, this.settings.now()).changes === 1,
+      this.settings.busyTimeoutMs,
+    );
+
+  completeWithin = async (
+    key: string,
+    token: string,
+    retainMs: number,
+    work: (tx: SqliteTransaction) => Promise<void>,
+  ): Promise<boolean> => {
+    const { now, busyTimeoutMs } = this.settings;
+    const owns = (): boolean => this.statements.owns.get(key, token, now()) !== undefined;
+    // A stale owner's work is not even started: it could only be rolled back.
+    if (!this.connection.read(owns)) return false;
+    return this.connection.transact(
+      work,
+      () => {
+        const at = now();
+        const done = this.statements.complete.run(at + retainMs, key, token, at).changes === 1;
+        return { commit: done, value: done };
+      },
+      busyTimeoutMs,
+      () => (owns() ? undefined : false),
+    );
+  };
+
+  migrate = (): Promise<void> =>
+    this.connection.run(() => {
+      this.connection.db.exec(migrateSql(`"${this.settings.table}"`, this.settings.table));
+    }, this.settings.busyTimeoutMs);
+
+  sweep = (): Promise<number> => this.connection.run(this.sweepNow, this.settings.busyTimeoutMs);
+
+  close = (): Promise<void> => this.connection.close();
+}
+
 /**
  * A durable {@link SqliteStore} for one machine, on better-sqlite3: WAL,
  * `synchronous=FULL` by default, writes under `BEGIN IMMEDIATE` so several
@@ -89,11 +314,7 @@ interface InFlight {
 export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const table = tableOption(options.table, 'options.table', 'c2p_idempotency');
   const synchronous = synchronousOption(options.synchronous);
-  const busyTimeoutMs = integerOption(options.busyTimeoutMs, 'options.busyTimeoutMs', {
-    min: 0,
-    fallback: 5000,
-    pkg,
-  });
+  const busyTimeoutMs = busyTimeoutOption(options.busyTimeoutMs);
   const duplicateWaitMs = integerOption(options.duplicateWaitMs, 'options.duplicateWaitMs', {
     min: 0,
     fallback: 5000,
@@ -106,177 +327,10 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   });
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
-  const { db } = connection;
-
-  const t = `"${table}"`;
-  const migrateSql = `
-    CREATE TABLE IF NOT EXISTS ${t} (
-      key TEXT PRIMARY KEY NOT NULL,
-      token TEXT NOT NULL,
-      completed INTEGER NOT NULL DEFAULT 0,
-      expires_at INTEGER NOT NULL
-    ) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON ${t} (expires_at);`;
-  const migrateNow = (): void => {
-    db.exec(migrateSql);
-  };
-  let statements: ReturnType<typeof prepare>;
-  const prepare = () => {
-    const select = db.prepare<[string], Row>(
-      `SELECT completed, expires_at FROM ${t} WHERE key = ?`,
-    );
-    const upsert = db.prepare<[string, string, number]>(
-      `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, ?, 0, ?)
-       ON CONFLICT (key) DO UPDATE SET token = excluded.token, completed = 0, expires_at = excluded.expires_at`,
-    );
-    return {
-      select,
-      upsert,
-      // BEGIN IMMEDIATE takes the write lock before reading, so two processes
-      // cannot both see the key free.
-      claim: db.transaction((key: string, leaseMs: number): ClaimResult => {
-        const at = now();
-        const row = select.get(key);
-        if (row && row.expires_at > at) {
-          return row.completed ? { status: 'completed' } : { status: 'in_progress' };
-        }
-        const token = randomUUID();
-        upsert.run(key, token, at + leaseMs);
-        return { status: 'acquired', token };
-      }),
-      // processOnce writes no lease: a key is either completed or absent.
-      completeKey: db.prepare<[string, number]>(
-        `INSERT INTO ${t} (key, token, completed, expires_at) VALUES (?, '', 1, ?)
-         ON CONFLICT (key) DO UPDATE SET token = '', completed = 1, expires_at = excluded.expires_at`,
-      ),
-      complete: db.prepare<[number, string, string, number]>(
-        `UPDATE ${t} SET completed = 1, expires_at = ?
-         WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-      ),
-      release: db.prepare<[string, string, number]>(
-        `DELETE FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-      ),
-      owns: db.prepare<[string, string, number], { one: number }>(
-        `SELECT 1 AS one FROM ${t} WHERE key = ? AND token = ? AND completed = 0 AND expires_at > ?`,
-      ),
-      sweep: db.prepare<[number, number]>(
-        `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
-      ),
-    };
-  };
-  try {
-    connection.guard();
-    migrateNow();
-    statements = prepare();
-  } catch (cause) {
-    void connection.close();
-    throw setUpFailed(cause);
-  }
-  const s = statements;
-
-  const completedNow = (key: string): boolean => {
-    const row = s.select.get(key);
-    return row !== undefined && row.completed === 1 && row.expires_at > now();
-  };
-  const sweepNow = (): number => s.sweep.run(now(), sweepEvery || 1000).changes;
-  let claims = 0;
-  const inFlight = new Map<string, InFlight>();
-
-  /** Waits up to `duplicateWaitMs` for the other delivery: its commit, its failure, or the time. */
-  const outcomeOf = async (other: InFlight): Promise<boolean | 'timeout'> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), duplicateWaitMs);
-    });
-    try {
-      return await Promise.race([other.done, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  return {
-    async processOnce(key, retainMs, work) {
-      for (;;) {
-        const other = inFlight.get(key);
-        if (!other) break;
-        const outcome = await outcomeOf(other);
-        if (outcome === 'timeout') return 'in_progress';
-        if (outcome) return 'duplicate';
-        // The other failed and rolled back: this delivery runs it (unless a third got there first).
-      }
-      if (connection.read(() => completedNow(key))) return 'duplicate';
-      let settle: (committed: boolean) => void = () => undefined;
-      const done = new Promise<boolean>((resolve) => {
-        settle = resolve;
-      });
-      inFlight.set(key, { done });
-      let committed = false;
-      try {
-        const result = await connection.transact<ProcessOnceResult>(
-          work,
-          () => {
-            // Another process may have committed the key while our handlers ran.
-            if (completedNow(key)) return { commit: false, value: 'duplicate' };
-            s.completeKey.run(key, now() + retainMs);
-            return { commit: true, value: 'processed' };
-          },
-          busyTimeoutMs,
-          // Checked again once the handler holds the write lock, before it writes.
-          () => (completedNow(key) ? 'duplicate' : undefined),
-        );
-        committed = true;
-        return result;
-      } finally {
-        inFlight.delete(key);
-        settle(committed);
-      }
-    },
-    claim(key, leaseMs) {
-      return connection.run(() => {
-        const result = s.claim.immediate(key, leaseMs);
-        if (sweepEvery > 0 && ++claims >= sweepEvery) {
-          claims = 0;
-          try {
-            sweepNow();
-          } catch {
-            // Housekeeping only: a busy database must not fail the delivery.
-          }
-        }
-        return result;
-      }, busyTimeoutMs);
-    },
-    complete(key, token, retainMs) {
-      return connection.run(() => {
-        const at = now();
-        return s.complete.run(at + retainMs, key, token, at).changes === 1;
-      }, busyTimeoutMs);
-    },
-    release(key, token) {
-      return connection.run(() => s.release.run(key, token, now()).changes === 1, busyTimeoutMs);
-    },
-    async completeWithin(key, token, retainMs, work) {
-      // A stale owner's work is not even started: it could only be rolled back.
-      if (!connection.read(() => s.owns.get(key, token, now()))) return false;
-      return connection.transact(
-        work,
-        () => {
-          const at = now();
-          const done = s.complete.run(at + retainMs, key, token, at).changes === 1;
-          return { commit: done, value: done };
-        },
-        busyTimeoutMs,
-        () => (s.owns.get(key, token, now()) ? undefined : false),
-      );
-    },
-    migrate() {
-      return connection.run(migrateNow, busyTimeoutMs);
-    },
-    sweep() {
-      return connection.run(sweepNow, busyTimeoutMs);
-    },
-    close() {
-      return connection.close();
-    },
-  };
+  const quoted = `"${table}"`;
+  const statements = setUpTable(connection, migrateSql(quoted, table), (db) =>
+    prepareStore(db, quoted, now),
+  );
+  const settings = { table, busyTimeoutMs, duplicateWaitMs, sweepEvery, now };
+  return new SqliteStoreImpl(connection, statements, settings);
 }

@@ -1,4 +1,5 @@
 import { type InboxState, type InboxStore, inboxStates } from '@c2p/core';
+import { inboxDefaults } from '@c2p/core/kit';
 import { badRequest, createAdminError, methodNotAllowed, notFound } from './admin-error.js';
 import { type AdminReply, jsonReply } from './admin-reply.js';
 import { publicInboxEntry } from './public-inbox-entry.js';
@@ -10,8 +11,7 @@ export interface AdminInbox {
 }
 
 /** How many inbox events one listing answers at most, and by default. */
-const inboxLimitMax = 500;
-const inboxLimitDefault = 50;
+const { listLimit: inboxLimitDefault, listLimitMax: inboxLimitMax } = inboxDefaults;
 
 /** The admin's inbox write routes: the state an event must be in, and the inbox call. */
 const inboxActions = {

@@ -1,0 +1,132 @@
+import type { InboxRecord } from '@c2p/core';
+import { storeClosed, storeUnavailable } from '@c2p/core/kit';
+import type Database from 'better-sqlite3';
+import { pkg, type SqliteHandle } from './sqlite-connection.js';
+
+/** One caller of `enqueue` waiting for the group commit. */
+interface Waiting {
+  readonly records: readonly InboxRecord[];
+  resolve(inserted: boolean[]): void;
+  reject(error: unknown): void;
+}
+
+/** Events per group commit. */
+const eventsPerCommit = 1000;
+
+/** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
+const isRowError = (error: unknown): boolean => {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause instanceof TypeError || cause instanceof RangeError) return true;
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
+};
+
+/** What a {@link GroupCommit} needs. */
+export interface GroupCommitOptions {
+  readonly connection: SqliteHandle;
+  /** Inserts records in the open transaction; answers the keys inserted, each once. */
+  readonly insertAll: (records: readonly InboxRecord[]) => Set<string>;
+  readonly busyTimeoutMs: number;
+  readonly queueLimit: number;
+  /** `false`: each delivery commits on its own. */
+  readonly grouped: boolean;
+}
+
+/**
+ * The inbox's group commit: callers wait in a queue, and one flush at a time
+ * commits all who wait in one transaction (one fsync), a row error falling back
+ * to one transaction per delivery so a bad delivery fails alone.
+ */
+export class GroupCommit {
+  private readonly queue: Waiting[] = [];
+  private queued = 0;
+  private flushing: Promise<void> | undefined;
+  private closing = false;
+  /** One transaction for the records of several callers; answers each caller's flags. */
+  private readonly commitGroup: Database.Transaction<(group: readonly Waiting[]) => boolean[][]>;
+
+  constructor(private readonly options: GroupCommitOptions) {
+    this.commitGroup = options.connection.db.transaction((group: readonly Waiting[]) => {
+      const inserted = options.insertAll(group.flatMap((waiting) => waiting.records));
+      // A key twice in one group (two deliveries of one event): the first is inserted.
+      return group.map((waiting) => waiting.records.map((record) => inserted.delete(record.key)));
+    });
+  }
+
+  /** Queues one delivery's records; resolves with its flags once their COMMIT is done. */
+  enqueue(records: readonly InboxRecord[]): Promise<boolean[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    if (this.closing) return Promise.reject(storeClosed(pkg));
+    const { queueLimit } = this.options;
+    if (this.queued + records.length > queueLimit) {
+      return Promise.reject(
+        storeUnavailable(
+          undefined,
+          `[${pkg}] the inbox's commit queue is full (${queueLimit} events, options.queueLimit)`,
+        ),
+      );
+    }
+    return new Promise<boolean[]>((resolve, reject) => {
+      this.queue.push({ records, resolve, reject });
+      this.queued += records.length;
+      this.startFlush();
+    });
+  }
+
+  /** Refuses new deliveries and waits for the queued ones. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.flushing) await this.flushing;
+  }
+
+  private async commit(group: Waiting[]): Promise<void> {
+    const { connection, busyTimeoutMs } = this.options;
+    try {
+      const flags = await connection.run(() => this.commitGroup.immediate(group), busyTimeoutMs);
+      for (const [index, waiting] of group.entries()) waiting.resolve(flags[index] as boolean[]);
+    } catch (error) {
+      if (group.length === 1 || !isRowError(error)) {
+        for (const waiting of group) waiting.reject(storeUnavailable(error));
+        return;
+      }
+      // A row error: commit the deliveries one by one, so one bad delivery fails alone.
+      for (const waiting of group) await this.commit([waiting]);
+    }
+  }
+
+  /** Takes the next group off the queue: up to `eventsPerCommit` events, or one delivery. */
+  private nextGroup(): Waiting[] {
+    const group: Waiting[] = [];
+    let events = 0;
+    while (this.queue.length > 0 && (group.length === 0 || events < eventsPerCommit)) {
+      const waiting = this.queue.shift() as Waiting;
+      group.push(waiting);
+      events += waiting.records.length;
+      if (!this.options.grouped) break;
+    }
+    this.queued -= events;
+    return group;
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.queue.length > 0) {
+      await this.commit(this.nextGroup());
+      // Let the deliveries that arrived meanwhile join the next group.
+      if (this.queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      await this.flushAll();
+    } finally {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.startFlush();
+    }
+  }
+
+  private startFlush(): void {
+    if (this.flushing) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+}
