@@ -25,70 +25,89 @@ export function createNotificationChannel(
   channel: string,
   open: OpenListener,
 ): NotificationChannel {
-  const listeners = new Set<() => void>();
-  let current: { client: pg.Client | PoolClient; done(): void } | undefined;
-  let connecting: Promise<void> | undefined;
-  let retry: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
-  const notify = (): void => {
-    for (const listener of listeners) listener();
+  return new ListeningConnection(channel, open);
+}
+
+type Held = { client: pg.Client | PoolClient; done(): void };
+
+class ListeningConnection implements NotificationChannel {
+  readonly #listeners = new Set<() => void>();
+  #current: Held | undefined;
+  #connecting: Promise<void> | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly channel: string,
+    private readonly open: OpenListener,
+  ) {}
+
+  watch = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    this.#connect();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stop();
+    };
   };
-  const drop = (): void => {
-    const held = current;
-    current = undefined;
-    held?.done();
-    if (!closed && listeners.size > 0 && retry === undefined) {
-      retry = setTimeout(() => {
-        retry = undefined;
-        connect();
-      }, RECONNECT_MS);
-      retry.unref?.();
+
+  close = async (): Promise<void> => {
+    this.#closed = true;
+    this.#listeners.clear();
+    await this.#connecting;
+    this.#stop();
+  };
+
+  #notify = (): void => {
+    for (const listener of this.#listeners) listener();
+  };
+
+  #connect(): void {
+    if (this.#closed || this.#current || this.#connecting || this.#listeners.size === 0) return;
+    this.#connecting = this.#listen().finally(() => {
+      this.#connecting = undefined;
+    });
+  }
+
+  async #listen(): Promise<void> {
+    try {
+      const opened = await this.open();
+      opened.client.on('notification', (message) => {
+        if (message.channel === this.channel) this.#notify();
+      });
+      opened.client.on('error', this.#drop);
+      opened.client.on('end', this.#drop);
+      await opened.client.query(`LISTEN "${this.channel}"`);
+      this.#current = opened;
+      if (this.#closed || this.#listeners.size === 0) this.#stop();
+      else this.#notify();
+    } catch {
+      this.#drop();
     }
+  }
+
+  /** The connection broke: let it go, and listen again in a second while anyone watches. */
+  #drop = (): void => {
+    this.#release();
+    if (this.#closed || this.#listeners.size === 0 || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#connect();
+    }, RECONNECT_MS);
+    this.#retry.unref?.();
   };
-  const connect = (): void => {
-    if (closed || current || connecting || listeners.size === 0) return;
-    connecting = (async () => {
-      try {
-        const opened = await open();
-        opened.client.on('notification', (message) => {
-          if (message.channel === channel) notify();
-        });
-        opened.client.on('error', drop);
-        opened.client.on('end', drop);
-        await opened.client.query(`LISTEN "${channel}"`);
-        current = opened;
-        if (closed || listeners.size === 0) stop();
-        else notify();
-      } catch {
-        drop();
-      } finally {
-        connecting = undefined;
-      }
-    })();
-  };
-  const stop = (): void => {
-    if (retry !== undefined) clearTimeout(retry);
-    retry = undefined;
-    const held = current;
-    current = undefined;
+
+  #stop(): void {
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#release();
+  }
+
+  #release(): void {
+    const held = this.#current;
+    this.#current = undefined;
     held?.done();
-  };
-  return {
-    watch(listener) {
-      listeners.add(listener);
-      connect();
-      return () => {
-        listeners.delete(listener);
-        if (listeners.size === 0) stop();
-      };
-    },
-    async close() {
-      closed = true;
-      listeners.clear();
-      await connecting;
-      stop();
-    },
-  };
+  }
 }
 
 /** A listening connection of its own, for an inbox that opened its pools from a connection string. */
