@@ -368,25 +368,7 @@ async function attemptOnce(
       responseBody: text === '' ? null : text.slice(0, responseBodyLimit),
     };
   } catch (error) {
-    const outcome: DeliveryAttemptOutcome = timedOut
-      ? 'timeout'
-      : plan.signal?.aborted
-        ? 'aborted'
-        : 'network-error';
-    return {
-      attempt,
-      outcome,
-      status: null,
-      startedAt,
-      durationMs: elapsed(),
-      error:
-        outcome === 'timeout'
-          ? `timed out after ${plan.timeoutMs} ms`
-          : outcome === 'aborted'
-            ? 'aborted'
-            : describeNetworkError(error),
-      responseBody: null,
-    };
+    return failedAttempt(plan, error, { attempt, startedAt, timedOut, durationMs: elapsed() });
   } finally {
     clearTimeout(timer);
     plan.signal?.removeEventListener('abort', onAbort);
@@ -479,4 +461,31 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** An attempt that got no answer: timed out, aborted by the caller, or a network error. */
+function failedAttempt(
+  plan: Plan,
+  error: unknown,
+  run: { attempt: number; startedAt: string; timedOut: boolean; durationMs: number },
+): DeliveryAttempt {
+  const outcome: DeliveryAttemptOutcome = run.timedOut
+    ? 'timeout'
+    : plan.signal?.aborted
+      ? 'aborted'
+      : 'network-error';
+  return {
+    attempt: run.attempt,
+    outcome,
+    status: null,
+    startedAt: run.startedAt,
+    durationMs: run.durationMs,
+    error:
+      outcome === 'timeout'
+        ? `timed out after ${plan.timeoutMs} ms`
+        : outcome === 'aborted'
+          ? 'aborted'
+          : describeNetworkError(error),
+    responseBody: null,
+  };
 }
