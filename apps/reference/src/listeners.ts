@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { DeliveryHandler } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core/kit';
 import { type AdapterName, type Config, portSettings } from './config.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
 

@@ -4,8 +4,8 @@ import {
   createWebhooks,
   encodeBasicAuth,
   parseEvents,
-  type WebhookRequest,
 } from '@c2p/core';
+import type { WebhookRequest } from '@c2p/core/kit';
 import { createBody, createEvent, type FactoryResourceKind } from '@c2p/testing';
 import { describe, expect, it } from 'vitest';
 import type { OrderEvent, OrderState } from '../src/order.js';

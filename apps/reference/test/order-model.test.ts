@@ -1,10 +1,5 @@
-import {
-  createHandlers,
-  createMemoryStore,
-  createWebhooks,
-  encodeBasicAuth,
-  type WebhookRequest,
-} from '@c2p/core';
+import { createHandlers, createMemoryStore, createWebhooks, encodeBasicAuth } from '@c2p/core';
+import type { WebhookRequest } from '@c2p/core/kit';
 import { createBody, createEvent, type FactoryEvent } from '@c2p/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -1,10 +1,5 @@
-import {
-  createHandlers,
-  createMemoryStore,
-  createWebhooks,
-  encodeBasicAuth,
-  type WebhookRequest,
-} from '@c2p/core';
+import { createHandlers, createMemoryStore, createWebhooks, encodeBasicAuth } from '@c2p/core';
+import type { WebhookRequest } from '@c2p/core/kit';
 import { createBody, createEvent } from '@c2p/testing';
 import { describe, expect, it } from 'vitest';
 import { applyOrderEvent, fulfils, type Order, type OrderEvent } from '../src/order.js';

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { C2pError, type DeliveryHandler, type WebhookBody } from '@c2p/core';
+import { C2pError } from '@c2p/core';
+import type { DeliveryHandler, WebhookBody } from '@c2p/core/kit';
 import { fromNodeRequest, writeNodeResponse } from '@c2p/core/node';
 
 type Request = IncomingMessage & {

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookBody, Webhooks } from '@c2p/core';
+import type { Webhooks } from '@c2p/core';
+import type { WebhookBody } from '@c2p/core/kit';
 import {
   type AdapterConformanceLimitations,
   conformanceServerOptions,

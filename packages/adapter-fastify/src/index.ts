@@ -1,4 +1,4 @@
-import type { DeliveryHandler } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core/kit';
 import { invalidOption } from '@c2p/core/kit';
 import { fromNodeRequest, writeNodeResponse } from '@c2p/core/node';
 import type { FastifyPluginAsync } from 'fastify';

@@ -1,4 +1,4 @@
-import type { DeliveryHandler } from '@c2p/core';
+import type { DeliveryHandler } from '@c2p/core/kit';
 import { fromWebRequest, invalidOption, toWebResponse } from '@c2p/core/kit';
 import type { Context, Handler } from 'hono';
 

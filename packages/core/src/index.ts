@@ -57,18 +57,12 @@ export {
 } from './events.js';
 export { defaultIdempotencyKey } from './idempotency-key.js';
 export type {
-  ClaimResult,
   IdempotencyStore,
-  ProcessOnceResult,
   TransactionalIdempotencyStore,
   TransactionOf,
 } from './idempotency-store.js';
 export {
   type InboxEntry,
-  type InboxFailure,
-  type InboxLease,
-  type InboxQuery,
-  type InboxRecord,
   type InboxState,
   type InboxStore,
   type InboxTransactionOf,
@@ -111,5 +105,4 @@ export {
   type RetryScheduleOptions,
   retryScheduleDefaults,
 } from './retry-schedule.js';
-export type { WebhookBody, WebhookRequest, WebhookResponse } from './webhook-request.js';
-export type { DeliveryHandler, WebhookIntake, Webhooks } from './webhooks.js';
+export type { WebhookIntake, Webhooks } from './webhooks.js';

@@ -20,7 +20,11 @@ export {
   toEvent,
   type WireEvent,
 } from './events.js';
-export { isTransactionalStore } from './idempotency-store.js';
+export {
+  type ClaimResult,
+  isTransactionalStore,
+  type ProcessOnceResult,
+} from './idempotency-store.js';
 export {
   type InboxDurabilityOptions,
   type InboxRetentionOptions,
@@ -37,8 +41,22 @@ export {
   type UnfinishedInboxState,
   unfinishedInboxStates,
 } from './inbox-states.js';
-export { isTransactionalInbox } from './inbox-store.js';
+export {
+  type InboxFailure,
+  type InboxLease,
+  type InboxQuery,
+  type InboxRecord,
+  isTransactionalInbox,
+} from './inbox-store.js';
 export { canonicalIpAddress, parseIpAddress } from './ip-allowlist.js';
 export { isWireEvent } from './parse-events.js';
 export { type TableNameRule, tableNameOption } from './table-name.js';
-export { fromWebRequest, readBodyWithLimit, toWebResponse } from './webhook-request.js';
+export {
+  fromWebRequest,
+  readBodyWithLimit,
+  toWebResponse,
+  type WebhookBody,
+  type WebhookRequest,
+  type WebhookResponse,
+} from './webhook-request.js';
+export type { DeliveryHandler } from './webhooks.js';

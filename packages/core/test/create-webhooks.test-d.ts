@@ -18,12 +18,12 @@ import type { InboxTransactionOf, TransactionalInboxStore } from '../src/inbox-s
 import {
   createHandlers,
   createWebhooks,
-  type DeliveryHandler,
   type HandlerContext,
   type InboxWorker,
   startInboxWorker,
   type WebhookIntake,
 } from '../src/index.js';
+import type { DeliveryHandler } from '../src/kit.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 

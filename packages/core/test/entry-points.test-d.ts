@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { C2pError, WebhookBody, WebhookRequest, WebhookResponse } from '../src/index.js';
+import type { C2pError } from '../src/index.js';
+import type { WebhookBody, WebhookRequest, WebhookResponse } from '../src/kit.js';
 import {
   integerOption,
   invalidOption,

@@ -7,9 +7,9 @@ import {
   createHandlers,
   createWebhooks,
   startInboxWorker,
-  type WebhookRequest,
   wakeInboxWorkers,
 } from '../src/index.js';
+import type { WebhookRequest } from '../src/kit.js';
 import { createMemoryInbox } from '../src/memory-inbox.js';
 import { createMemoryStore } from '../src/memory-store.js';
 

@@ -3,7 +3,8 @@ import { encodeBasicAuth } from '../src/basic-auth.js';
 import type { DeliveryReport, ErrorContext } from '../src/delivery-report.js';
 import type { C2pError } from '../src/errors.js';
 import type { IdempotencyStore } from '../src/idempotency-store.js';
-import { createWebhooks, type WebhookRequest } from '../src/index.js';
+import { createWebhooks } from '../src/index.js';
+import type { WebhookRequest } from '../src/kit.js';
 import { createMemoryStore } from '../src/memory-store.js';
 
 // Sync mode when the idempotency store fails around the handlers: what is

@@ -1,13 +1,6 @@
-import type {
-  InboxEntry,
-  InboxFailure,
-  InboxLease,
-  InboxQuery,
-  InboxRecord,
-  InboxState,
-  TransactionalInboxStore,
-} from '@c2p/core';
+import type { InboxEntry, InboxState, TransactionalInboxStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
+import type { InboxFailure, InboxLease, InboxQuery, InboxRecord } from '@c2p/core/kit';
 import {
   countInboxStates,
   createDurabilityCheck,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
+import type { TransactionalIdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
+import type { ClaimResult, ProcessOnceResult } from '@c2p/core/kit';
 import { integerOption, tableNameOption } from '@c2p/core/kit';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { AttemptReport, InboxRecord, InboxWorker } from '@c2p/core';
+import type { AttemptReport, InboxWorker } from '@c2p/core';
 import { createHandlers, startInboxWorker } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPostgresInbox, type PostgresInbox } from '../src/index.js';

@@ -1,6 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { InboxRecord } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import { createEvent } from '@c2p/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  InboxEntry,
-  InboxFailure,
-  InboxLease,
-  InboxQuery,
-  InboxRecord,
-  InboxState,
-  InboxStore,
-} from '@c2p/core';
+import type { InboxEntry, InboxState, InboxStore } from '@c2p/core';
 import { C2pError, inboxStates } from '@c2p/core';
+import type { InboxFailure, InboxLease, InboxQuery, InboxRecord } from '@c2p/core/kit';
 import {
   countInboxStates,
   type InboxRow,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, IdempotencyStore } from '@c2p/core';
+import type { IdempotencyStore } from '@c2p/core';
 import { C2pError } from '@c2p/core';
+import type { ClaimResult } from '@c2p/core/kit';
 import { integerOption, invalidOption } from '@c2p/core/kit';
 import { openRedisConnection, pkg, type RedisScript, redisScript } from './redis-connection.js';
 

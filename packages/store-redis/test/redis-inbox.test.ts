@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisInbox, RedisInboxOptions } from '../src/index.js';

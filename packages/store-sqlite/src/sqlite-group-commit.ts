@@ -1,4 +1,4 @@
-import type { InboxRecord } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import { storeClosed, storeUnavailable } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import { pkg, type SqliteHandle } from './sqlite-connection.js';

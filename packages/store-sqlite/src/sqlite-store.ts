@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ClaimResult, ProcessOnceResult, TransactionalIdempotencyStore } from '@c2p/core';
+import type { TransactionalIdempotencyStore } from '@c2p/core';
+import type { ClaimResult, ProcessOnceResult } from '@c2p/core/kit';
 import { integerOption } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import {

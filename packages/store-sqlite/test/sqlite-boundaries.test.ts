@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SqliteInboxOptions, SqliteStoreOptions } from '../src/index.js';

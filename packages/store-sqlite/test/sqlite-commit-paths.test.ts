@@ -1,6 +1,6 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
-import type { InboxRecord } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';

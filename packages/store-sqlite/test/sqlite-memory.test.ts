@@ -1,6 +1,6 @@
 // In-memory databases (":memory:", or a Database opened on one): no file to
 // check for deletion, no directory to create, and every operation still works.
-import type { InboxRecord } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';

@@ -9,9 +9,9 @@ import {
   errorCodes,
   type IdempotencyStore,
   type SyncWebhooksOptions,
-  type WebhookBody,
   type Webhooks,
 } from '@c2p/core';
+import type { WebhookBody } from '@c2p/core/kit';
 import { invalidOption } from '@c2p/core/kit';
 import fc from 'fast-check';
 import { Agent, Client } from 'undici';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { InboxRecord, InboxStore, TransactionalInboxStore } from '@c2p/core';
+import type { InboxStore, TransactionalInboxStore } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /** What the suite hands to each hook: a name space of its own and the clock. */

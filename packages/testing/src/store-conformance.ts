@@ -1,8 +1,9 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { ClaimResult, IdempotencyStore, TransactionalIdempotencyStore } from '@c2p/core';
+import type { IdempotencyStore, TransactionalIdempotencyStore } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
+import type { ClaimResult } from '@c2p/core/kit';
 import { isTransactionalStore } from '@c2p/core/kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
