@@ -130,13 +130,17 @@ it('PostgreSQL stopped mid-stream (inbox mode): 503 while down, no 2xx without a
   const backAt = Math.min(...okAfterBack());
   const whileDown: string[] = [];
   const afterBack: string[] = [];
+  let cutAfterBackUndelivered = 0;
   const accepted = new Map<string, Expectation>();
   for (const { orderId, result } of tally.results) {
     for (const attempt of result.attempts) {
       const start = Date.parse(attempt.startedAt);
       const end = start + attempt.durationMs;
       if (start >= stoppedAt && end <= startingAt) whileDown.push(outcomeOf(attempt));
-      if (start >= backAt) afterBack.push(outcomeOf(attempt));
+      if (start >= backAt) {
+        afterBack.push(outcomeOf(attempt));
+        if (outcomeOf(attempt) === 'cut' && !result.delivered) cutAfterBackUndelivered++;
+      }
     }
     if (result.delivered) accepted.set(orderId, tally.orders.get(orderId) as Expectation);
   }
@@ -173,6 +177,10 @@ it('PostgreSQL stopped mid-stream (inbox mode): 503 while down, no 2xx without a
   expect(whileDown.length).toBeGreaterThan(0);
   expect(whileDown.filter((o) => o !== '503')).toEqual([]);
   expect(afterBack.length).toBeGreaterThan(0);
-  expect(afterBack.filter((o) => o !== '200')).toEqual([]);
+  // Every answer is a 2xx. An attempt cut on the way got no answer (two of 157 were,
+  // beside two busy loops at load 22, the listener never restarted): Clik2pay retries
+  // it, so its delivery must have been accepted by a later attempt.
+  expect(afterBack.filter((o) => o !== '200' && o !== 'cut')).toEqual([]);
+  expect(cutAfterBackUndelivered).toBe(0);
   expect(unprocessed).toBe(0);
 }, 240_000);

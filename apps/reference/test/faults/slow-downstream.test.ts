@@ -7,8 +7,9 @@
  * bound scales with the machine's measured speed: the same listener's
  * `GET /healthz` (a store ping, no inbox write), probed beside each delivery.
  * The p99 must stay under 100 ms or three times the probes' p99, whichever is
- * larger, and never reach 1 s: a delivery that waited behind one call would
- * take 5 s.
+ * larger, and never reach 2.5 s, half a call: a delivery that waited behind one
+ * call would take 5 s. (Beside two busy loops on a loaded machine the probes'
+ * p99 was 1.1 to 1.4 s, and the deliveries' p99 just above it.)
  */
 import { createBody, createEvent, deliver } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -28,7 +29,7 @@ const perSecond = 20;
 const warmUp = 10;
 /** The bound on an unloaded machine, and the ceiling however loaded it is. */
 const boundMs = 100;
-const ceilingMs = 1_000;
+const ceilingMs = 2_500;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -37,7 +38,7 @@ afterAll(async () => {
 
 describe('acceptance while the order system takes 5 s per call (inbox mode)', () => {
   for (const store of ['sqlite', 'postgres'] as const) {
-    it(`${store} store: p99 time to 2xx for new deliveries under 100 ms`, async () => {
+    it(`${store} store: p99 time to 2xx for new deliveries under 100 ms (on a loaded machine, 3x /healthz's; never 2.5 s)`, async () => {
       let storeUrl: string;
       if (store === 'sqlite') {
         const dir = tempDir();
