@@ -121,13 +121,13 @@ describe('the admin page in headless Chromium, in sync mode', () => {
     expect(await page.locator('#orders img').count()).toBe(0);
 
     // Characters that spoof what is shown (a right-to-left override, a line
-    // separator, NUL, a zero-width space) are shown as their escapes, on refresh and on load.
-    const spoofId = `inv\u202Egpj.exe\u2028line\u0000nul\u200Bzw\\${crypto.randomUUID()}`;
+    // separator, a zero-width space) are shown as their escapes, on refresh and on load.
+    // (NUL and other controls never get this far: core refuses them in an id with a 422.)
+    const spoofId = `inv\u202Egpj.exe\u2028line\u200Bzw\\${crypto.randomUUID()}`;
     const shownId = spoofId
       .replace('\\', '\\\\')
       .replace('\u202E', '\\u202E')
       .replace('\u2028', '\\u2028')
-      .replace('\u0000', '\\u0000')
       .replace('\u200B', '\\u200B');
     expect(
       (
@@ -159,7 +159,7 @@ describe('the admin page in headless Chromium, in sync mode', () => {
     ).toBe(shownId);
     const body = (await page.locator('body').textContent()) ?? '';
     const html = await (await fetch(app.adminUrl)).text();
-    for (const raw of ['\u202E', '\u2028', '\u0000', '\u200B']) {
+    for (const raw of ['\u202E', '\u2028', '\u200B']) {
       expect(body.includes(raw), JSON.stringify(raw)).toBe(false);
       expect(html.includes(raw), JSON.stringify(raw)).toBe(false);
     }

@@ -15,6 +15,8 @@ import {
 interface Downstream {
   url: string;
   mode: 'ok' | 'fail' | 'hang';
+  /** The status of a `fail` answer. Defaults to 503. */
+  failStatus: number;
   calls: Array<{ headers: IncomingHttpHeaders; body: Record<string, unknown> }>;
   close(): Promise<void>;
 }
@@ -24,6 +26,7 @@ async function startDownstream(): Promise<Downstream> {
   const downstream: Downstream = {
     url: '',
     mode: 'ok',
+    failStatus: 503,
     calls: [],
     close: async () => {
       for (const release of hung) release();
@@ -45,7 +48,7 @@ async function startDownstream(): Promise<Downstream> {
         hung.push(() => res.destroy());
         return;
       }
-      res.writeHead(downstream.mode === 'ok' ? 201 : 503).end();
+      res.writeHead(downstream.mode === 'ok' ? 201 : downstream.failStatus).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -73,6 +76,7 @@ describe('C2P_FULFIL_URL, the merchant order system, with the SQLite store in sy
   });
   beforeEach(() => {
     downstream.mode = 'ok';
+    downstream.failStatus = 503;
     downstream.calls.length = 0;
   });
   const order = async (id: string) =>
@@ -134,6 +138,38 @@ describe('C2P_FULFIL_URL, the merchant order system, with the SQLite store in sy
       `payment-request:${id}:PAYMENT-COMPLETED:PAID`,
       `payment-request:${id}:PAYMENT-COMPLETED:PAID`,
     ]);
+  });
+
+  it.each([400, 404, 409])(
+    'treats a %i from the order system as a handler failure: 500, nothing recorded, no fulfilment',
+    async (status) => {
+      const id = crypto.randomUUID();
+      downstream.mode = 'fail';
+      downstream.failStatus = status;
+      const refused = await send(app.webhookUrls.express, createEvent({ id }));
+      expect(refused.attempts[0]?.status).toBe(500);
+      expect(JSON.parse(refused.attempts[0]?.responseBody ?? '')).toMatchObject({
+        error: { code: 'HANDLER_FAILED' },
+      });
+      expect(downstream.calls).toHaveLength(1);
+      expect((await getJson(new URL(`api/orders/${id}`, app.adminUrl).href)).status).toBe(404);
+    },
+  );
+
+  it('gives two keys, one holding `%`, two different Idempotency-Key headers', async () => {
+    // Unencoded, `%C3%A9` would read as the encoding of `é`: the `%` must be encoded too.
+    const ids = ['order-\u00e9', 'order-%C3%A9', 'order-%41', 'order-A'];
+    for (const id of ids) {
+      expect((await send(app.webhookUrls.hono, createEvent({ id }))).attempts[0]?.status).toBe(200);
+    }
+    const headers = downstream.calls.map((c) => c.headers['idempotency-key']);
+    expect(headers).toEqual([
+      'payment-request%3Aorder-%C3%A9%3APAYMENT-COMPLETED%3APAID',
+      'payment-request%3Aorder-%25C3%25A9%3APAYMENT-COMPLETED%3APAID',
+      'payment-request%3Aorder-%2541%3APAYMENT-COMPLETED%3APAID',
+      'payment-request:order-A:PAYMENT-COMPLETED:PAID',
+    ]);
+    expect(new Set(headers).size).toBe(ids.length);
   });
 
   it('treats no answer within 10 s as a handler failure, while other deliveries are answered at once (no lock held)', async () => {

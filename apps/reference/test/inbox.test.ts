@@ -90,6 +90,7 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
   });
   afterEach(() => {
     downstream.mode = 'ok';
+    downstream.failStatus = 503;
     downstream.delayMs = 0;
   });
 
@@ -144,6 +145,25 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
       ['hono', 'duplicate'],
       ['express', 'accepted'],
     ]);
+  });
+
+  it('fails the fulfilment on a 4xx from the order system (400, 404, 409): retrying, nothing fulfilled', async () => {
+    const ids = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    downstream.mode = 'fail';
+    for (const [i, status] of [400, 404, 409].entries()) {
+      const id = ids[i] as string;
+      downstream.failStatus = status;
+      const answer = await send(app.webhookUrls.hono, createBody(createEvent({ id })));
+      expect(answer.attempts[0]?.status).toBe(200);
+      const retrying = await settledEvent(app, paidKey(id), 'retrying');
+      expect(retrying.lastError).toContain(`C2P_FULFIL_URL: answered ${status}`);
+      expect((await readOrder(app, id)).status).toBe(404);
+    }
+    const keys = ids.map(paidKey);
+    expect(downstream.calls.filter((c) => keys.includes(c.key)).map((c) => c.status)).toEqual(
+      expect.arrayContaining([400, 404, 409]),
+    );
+    expect(downstream.fulfilled().filter((key) => keys.includes(key))).toEqual([]);
   });
 
   it('retries a handler that failed (the order system answered 503) on its own, and processes it once the order system is back', async () => {

@@ -103,20 +103,59 @@ export type C2pEvent = KnownEvent | UnknownEventTypeEvent;
 export type EventFor<T extends KnownEventType> = Extract<KnownEvent, { eventType: T }>;
 
 /**
+ * The longest `resource.id` accepted, in UTF-16 code units. A Clik2pay id is a
+ * 36-character UUID; the bound keeps the idempotency key (and a downstream
+ * `Idempotency-Key` header made of it) to well under a kilobyte.
+ */
+export const maxResourceIdLength = 256;
+
+/** The longest `eventType` and `resource.status` accepted (the documented ones are under 25). */
+export const maxKeyPartLength = 64;
+
+// A C0 control or DEL, or a surrogate without its pair: NUL is refused by
+// PostgreSQL's text, controls break HTTP headers, and a lone surrogate becomes
+// U+FFFD in UTF-8, so two different ids would share one stored key.
+const unsafeKeyCharacter =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+  /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Can `value` be part of an idempotency key? False for a control character
+ * (U+0000 to U+001F, U+007F) or an unpaired surrogate, which no store and no
+ * HTTP header carries faithfully.
+ */
+export function isKeySafe(value: string): boolean {
+  return !unsafeKeyCharacter.test(value);
+}
+
+/** The message of the issue for a value {@link isKeySafe} refuses; never the value. */
+export const keyUnsafeMessage = 'must not contain control characters or unpaired surrogates';
+
+/** A string that becomes part of the idempotency key: non-empty, bounded, key-safe. */
+const keyPart = (max: number) =>
+  z.string().min(1).max(max).refine(isKeySafe, { message: keyUnsafeMessage });
+
+/**
  * The resource fields routing and deduplication need, strict; everything else
- * passes through unchanged. `amount`, when present, must be a number because
- * merchants compare it with what they are owed.
+ * passes through unchanged. `id` and `status` become the idempotency key, so they
+ * are bounded ({@link maxResourceIdLength}, {@link maxKeyPartLength}) and
+ * {@link isKeySafe}. `amount`, when present, must be a number because merchants
+ * compare it with what they are owed.
  */
 export const resourceSchema = z.looseObject({
-  id: z.string().min(1),
-  status: z.string().optional(),
+  id: keyPart(maxResourceIdLength),
+  status: z
+    .string()
+    .max(maxKeyPartLength)
+    .refine(isKeySafe, { message: keyUnsafeMessage })
+    .optional(),
   amount: z.number().optional(),
   merchantTransactionId: z.string().nullable().optional(),
 });
 
 /** One event on the wire: strict where it matters, open everywhere else. */
 export const eventSchema = z.looseObject({
-  eventType: z.string().min(1),
+  eventType: keyPart(maxKeyPartLength),
   // Neither matters to safety (`message` is for logs, `kind` falls back to the
   // shape), so a value of another type (`null`) reads as absent, not as a 422.
   message: z.string().optional().catch(undefined),

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { type C2pEvent, eventSchema, toEvent, type WireEvent } from './events.js';
+import {
+  type C2pEvent,
+  eventSchema,
+  isKeySafe,
+  keyUnsafeMessage,
+  maxKeyPartLength,
+  maxResourceIdLength,
+  toEvent,
+  type WireEvent,
+} from './events.js';
 import { isRecord } from './is-record.js';
 
 /** Raw body bytes or text, as the framework handed them over. */
@@ -57,11 +66,11 @@ export function isWireEvent(value: unknown): value is WireEvent {
   if (!isRecord(value)) return false;
   // `message` and `resourceType` of another type read as absent (see eventSchema).
   const { eventType, resource } = value;
-  if (typeof eventType !== 'string' || eventType === '') return false;
+  if (!isKeyPart(eventType, maxKeyPartLength) || eventType === '') return false;
   if (!isRecord(resource)) return false;
   const { id, status, amount, merchantTransactionId } = resource;
-  if (typeof id !== 'string' || id === '') return false;
-  if (status !== undefined && typeof status !== 'string') return false;
+  if (!isKeyPart(id, maxResourceIdLength) || id === '') return false;
+  if (status !== undefined && !isKeyPart(status, maxKeyPartLength)) return false;
   if (amount !== undefined && (typeof amount !== 'number' || !Number.isFinite(amount)))
     return false;
   return (
@@ -69,6 +78,10 @@ export function isWireEvent(value: unknown): value is WireEvent {
     merchantTransactionId === null ||
     typeof merchantTransactionId === 'string'
   );
+}
+
+function isKeyPart(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max && isKeySafe(value);
 }
 
 // A union's issues say little: re-validate the branch the body evidently meant
@@ -100,6 +113,11 @@ function describe(issue: z.core.$ZodIssue): string {
         : `expected ${issue.expected}`;
     case 'too_small':
       return issue.origin === 'array' ? 'expected at least one event' : 'must not be empty';
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)} characters`;
+    case 'custom':
+      // Our own refinements' fixed messages; a custom issue says nothing of the input.
+      return issue.message === keyUnsafeMessage ? keyUnsafeMessage : 'invalid value';
     default:
       return 'invalid value';
   }

@@ -5,6 +5,7 @@ import {
   eventSchema,
   eventTypes,
   isKnownEvent,
+  keyUnsafeMessage,
   resolveResourceKind,
 } from '../src/events.js';
 import { isWireEvent, parseEvents } from '../src/parse-events.js';
@@ -176,6 +177,16 @@ describe('parseEvents', () => {
     });
   });
 
+  it('accepts key parts at their bounds, and paired surrogates or combining marks in an id', () => {
+    const longest = { id: 'i'.repeat(256), status: 's'.repeat(64) };
+    expect(parseOne(event({ eventType: 'e'.repeat(64), resource: longest })).resource).toEqual(
+      longest,
+    );
+    for (const id of ['pr-\ud83d\ude00', 'caf\u00e9', 'cafe\u0301', 'tab\u00a0space']) {
+      expect(parseOne(event({ resource: { id } })).resource.id).toBe(id);
+    }
+  });
+
   it('lists every distinct issue, with its path', () => {
     const result = parseEvents('{"eventType":"","resource":{"id":"","status":5}}');
     expect(result).toEqual({
@@ -339,6 +350,38 @@ describe('parseEvents', () => {
         [{ path: '[1].resource.id', message: 'expected string' }],
       ],
       ['an array of strings', [SECRET], [{ path: '[0]', message: 'expected object' }]],
+      [
+        'a 60,000-character resource id',
+        { eventType: 'PAYMENT-COMPLETED', resource: { id: SECRET.repeat(2200) } },
+        [{ path: 'resource.id', message: 'must be at most 256 characters' }],
+      ],
+      [
+        'an eventType over 64 characters',
+        { eventType: SECRET.repeat(3), resource: { id: 'pr-1' } },
+        [{ path: 'eventType', message: 'must be at most 64 characters' }],
+      ],
+      [
+        'a status over 64 characters',
+        { eventType: 'PAYMENT-COMPLETED', resource: { id: 'pr-1', status: SECRET.repeat(3) } },
+        [{ path: 'resource.status', message: 'must be at most 64 characters' }],
+      ],
+      ...(['\u0000', '\n', '\u007f', '\ud800', '\udfff'] as const).map(
+        (odd): [string, unknown, Array<{ path: string; message: string }>] => [
+          `a resource id holding U+${odd.charCodeAt(0).toString(16).padStart(4, '0')}`,
+          { eventType: 'PAYMENT-COMPLETED', resource: { id: `${SECRET}${odd}` } },
+          [{ path: 'resource.id', message: keyUnsafeMessage }],
+        ],
+      ),
+      [
+        'an eventType holding a lone surrogate',
+        { eventType: 'PAYMENT-COMPLETED\ud800', resource: { id: SECRET } },
+        [{ path: 'eventType', message: keyUnsafeMessage }],
+      ],
+      [
+        'a status holding NUL',
+        { eventType: 'PAYMENT-COMPLETED', resource: { id: SECRET, status: 'PAID\u0000' } },
+        [{ path: 'resource.status', message: keyUnsafeMessage }],
+      ],
     ];
 
     it.each(cases)('rejects %s with the issues and without the input', (_name, body, issues) => {
@@ -399,18 +442,31 @@ describe('parseEvents', () => {
     const anything = fc.jsonValue({ maxDepth: 2 });
     const field = <T>(valid: fc.Arbitrary<T>) =>
       fc.option(fc.oneof(valid, valid, anything), { nil: undefined });
+    // Strings at the edges of a key part: its length bound, controls, lone surrogates.
+    const keyEdge = (max: number) =>
+      fc.oneof(
+        fc.constantFrom(
+          'x'.repeat(max),
+          'x'.repeat(max + 1),
+          'a\u0000b',
+          'a\u007f',
+          '\ud83d\ude00',
+        ),
+        fc.constantFrom('x\ud800', '\udc00x', 'a\u001fb', '\u00e9\u0301'),
+        fc.string({ unit: 'binary', maxLength: 4 }),
+      );
     const nearEvent = fc
       .record(
         {
-          eventType: field(fc.constantFrom('PAYMENT-COMPLETED', 'X', '')),
+          eventType: field(fc.oneof(fc.constantFrom('PAYMENT-COMPLETED', 'X', ''), keyEdge(64))),
           message: field(fc.string()),
           resourceType: field(fc.constantFrom('payment', 'Payments API', '')),
           resource: fc.oneof(
             anything,
             fc.record(
               {
-                id: field(fc.constantFrom('r1', '')),
-                status: field(fc.constantFrom('PAID', '')),
+                id: field(fc.oneof(fc.constantFrom('r1', ''), keyEdge(256))),
+                status: field(fc.oneof(fc.constantFrom('PAID', ''), keyEdge(64))),
                 amount: field(fc.double()),
                 merchantTransactionId: field(fc.oneof(fc.string(), fc.constant(null))),
                 payer: field(fc.object()),

@@ -38,6 +38,8 @@ type AdapterConformanceCase =
   | 'size-after-auth'
   | 'json'
   | 'payload'
+  | 'payload-key-bounds'
+  | 'payload-key-unsafe'
   | 'in-progress'
   | 'handler-failed'
   | 'store-unavailable'
@@ -311,6 +313,77 @@ export function describeAdapterConformance(name: string, options: AdapterConform
       }
       expect(seen).toEqual([]);
     });
+
+    test(
+      'payload-key-bounds',
+      'answers 422 to a key field past its bound (id 256, eventType and status 64), naming it without echoing it',
+      async () => {
+        const { url, seen } = await serve();
+        const mark = 'do-not-echo-me-';
+        const huge = { eventType: 'PAYMENT-COMPLETED', resource: { id: mark.repeat(4000) } };
+        const cases: Array<[unknown, string, number]> = [
+          [huge, 'resource.id', 256],
+          [{ eventType: mark.repeat(5), resource: { id: 'pr-1' } }, 'eventType', 64],
+          [
+            { eventType: 'PAYMENT-COMPLETED', resource: { id: 'pr-1', status: mark.repeat(5) } },
+            'resource.status',
+            64,
+          ],
+        ];
+        for (const [event, path, max] of cases) {
+          await expectIssues(await send(url, { body: JSON.stringify([event]) }), mark, [
+            { path: `[0].${path}`, message: `must be at most ${max} characters` },
+          ]);
+        }
+        expect(seen).toEqual([]);
+        // At the bounds, accepted.
+        const longest = {
+          eventType: 'E'.repeat(64),
+          resource: { id: 'i'.repeat(256), status: 'S'.repeat(64) },
+        };
+        const ok = { received: 1, processed: 1, duplicates: 0 };
+        await expectSummary(await send(url, { body: JSON.stringify(longest) }), ok);
+        expect(seen.map((event) => event.resource.id)).toEqual([longest.resource.id]);
+      },
+    );
+
+    test(
+      'payload-key-unsafe',
+      'answers 422 to a key field holding a control character or a lone surrogate (two such ids could share one stored key)',
+      async () => {
+        const { url, seen } = await serve();
+        const mark = 'do-not-echo-me';
+        const message = 'must not contain control characters or unpaired surrogates';
+        for (const odd of ['\u0000', '\r\n', '\u007f', '\ud800', '\udc00']) {
+          const cases: Array<[unknown, string]> = [
+            [{ eventType: 'PAYMENT-COMPLETED', resource: { id: `${mark}${odd}` } }, 'resource.id'],
+            [{ eventType: `${mark}${odd}`, resource: { id: 'pr-1' } }, 'eventType'],
+            [
+              { eventType: 'PAYMENT-COMPLETED', resource: { id: 'pr-1', status: `${odd}${mark}` } },
+              'resource.status',
+            ],
+          ];
+          for (const [event, path] of cases) {
+            // JSON.stringify escapes each of these, so the bytes on the wire are ASCII.
+            await expectIssues(await send(url, { body: JSON.stringify(event) }), mark, [
+              { path, message },
+            ]);
+          }
+        }
+        expect(seen).toEqual([]);
+        // Paired surrogates and combining marks are ordinary text, and stay apart.
+        const ids = ['pr-\ud83d\ude00', 'pr-\ud83d\ude01', 'caf\u00e9', 'cafe\u0301'];
+        const body = JSON.stringify(
+          ids.map((id) => ({ eventType: 'PAYMENT-COMPLETED', resource: { id } })),
+        );
+        await expectSummary(await send(url, { body }), {
+          received: 4,
+          processed: 4,
+          duplicates: 0,
+        });
+        expect(seen.map((event) => event.resource.id)).toEqual(ids);
+      },
+    );
 
     test('in-progress', 'answers 409 while another delivery of the event is running', async () => {
       let entered!: () => void;
@@ -1290,6 +1363,20 @@ async function expectError(
     expect(response.headers.get(name)).toBe(value);
   }
   if (!('www-authenticate' in headers)) expect(response.headers.get('www-authenticate')).toBe(null);
+}
+
+/** Expects a 422 `INVALID_PAYLOAD` with exactly `issues`, and no trace of `mark` in the answer. */
+async function expectIssues(
+  response: Response,
+  mark: string,
+  issues: Array<{ path: string; message: string }>,
+): Promise<void> {
+  expect(response.status).toBe(422);
+  const text = await response.text();
+  expect(text).not.toContain(mark);
+  expect(JSON.parse(text)).toEqual({
+    error: { code: 'INVALID_PAYLOAD', message: errorCodes.INVALID_PAYLOAD.message, issues },
+  });
 }
 
 async function expectSummary(

@@ -169,6 +169,25 @@ export function describeInboxConformance<I extends InboxStore>(
         expect(await inbox.enqueue([odd])).toEqual([false]);
       });
 
+      it('keeps apart keys that only normalisation, case folding or padding would merge', async () => {
+        const inbox = await make();
+        const ids = [
+          'caf\u00e9',
+          'cafe\u0301',
+          'PR-1',
+          'pr-1',
+          '\uff30\uff32-1',
+          'PR-1 ',
+          '\ud83d\udd11',
+          '\ud83d\udddd',
+        ];
+        const records = ids.map((id) => record(id, 'PAID'));
+        expect(await inbox.enqueue(records)).toEqual(ids.map(() => true));
+        expect(await inbox.enqueue(records)).toEqual(ids.map(() => false));
+        const keys = (await inbox.list({ state: 'pending' })).map((entry) => entry.key);
+        expect(keys.sort()).toEqual(records.map((r) => r.key).sort());
+      });
+
       it('inserts each key once under 200 concurrent overlapping deliveries', async () => {
         const inbox = await make();
         const records = Array.from({ length: 50 }, (_, i) => record(`PR-${i}`, 'PAID'));
@@ -318,6 +337,29 @@ export function describeInboxConformance<I extends InboxStore>(
         expect(await inbox.replay('no-such-id')).toBe(false);
         expect(await inbox.retryNow('no-such-id')).toBe(false);
         expect(await inbox.get('no-such-id')).toBeUndefined();
+      });
+
+      it('refuses to replay or retry a processed, pending or leased event, and leaves it as it was', async () => {
+        const inbox = await make();
+        // The third is PR-2's next event: it waits behind the held one.
+        await inbox.enqueue([record('PR-1'), record('PR-2'), record('PR-2')]);
+        const [done, held] = await inbox.lease(2, long);
+        if (!done || !held) throw new Error('expected two leases');
+        expect(await inbox.complete(done.entry.id, done.token)).toBe(true);
+        const processed = await inbox.get(done.entry.id);
+        const pending = (await inbox.list({ state: 'pending' }))[0];
+        if (!pending) throw new Error('expected a pending event');
+        for (const id of [done.entry.id, held.entry.id, pending.id]) {
+          const before = await inbox.get(id);
+          expect(await inbox.replay(id)).toBe(false);
+          expect(await inbox.retryNow(id)).toBe(false);
+          expect(await inbox.get(id)).toEqual(before);
+        }
+        expect(processed).toMatchObject({ state: 'processed', attempts: 1 });
+        // Nothing runs again: the processed event is not leased, the held one still is.
+        expect(await inbox.lease(10, long)).toEqual([]);
+        expect(await inbox.complete(held.entry.id, held.token)).toBe(true);
+        expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 2 });
       });
 
       it('leases at most the limit, and never one event to two callers at once', async () => {

@@ -202,6 +202,13 @@ export function describeStoreConformance<S extends IdempotencyStore>(
           "it's; DROP TABLE x; --",
           'ключ 🔑 %_*?[]{}',
           'k'.repeat(512),
+          // Keys no normalisation, case folding or padding may merge.
+          'payment-request:caf\u00e9:PAYMENT-COMPLETED:PAID',
+          'payment-request:cafe\u0301:PAYMENT-COMPLETED:PAID',
+          'payment-request:\uff30\uff32-1:PAYMENT-COMPLETED:PAID',
+          'payment-request:PR-1 :PAYMENT-COMPLETED:PAID',
+          'payment-request:\ud83d\udd11:PAYMENT-COMPLETED:PAID',
+          'payment-request:\ud83d\udddd:PAYMENT-COMPLETED:PAID',
         ];
         const tokens = await Promise.all(keys.map((key) => acquire(store, key)));
         expect(new Set(tokens).size).toBe(keys.length);

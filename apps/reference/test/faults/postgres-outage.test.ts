@@ -8,8 +8,12 @@
  *   committed, so nothing may be acknowledged);
  * - every event that was answered 2xx, before, during or after, is processed
  *   in the end: a 2xx always had a commit behind it;
- * - once it is back, deliveries are accepted again by the same process, and
- *   the inbox drains.
+ * - once it is back, deliveries are accepted again by the same process (from
+ *   its first 2xx on, every attempt is answered 2xx), and the inbox drains.
+ *
+ * Budgeted in work, so a loaded machine only makes it slower: the stream goes
+ * on past `upAfterMs` until 20 deliveries were accepted after the server came
+ * back, however long its restart and the pool's reconnection take.
  */
 import { randomUUID } from 'node:crypto';
 import { createEvent } from '@c2p/testing';
@@ -36,6 +40,8 @@ import {
 const upBeforeMs = 4_000;
 const downMs = 5_000;
 const upAfterMs = 6_000;
+/** Deliveries accepted after the server is back before the stream stops. */
+const acceptedAfterBack = 20;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -99,27 +105,42 @@ it('PostgreSQL stopped mid-stream (inbox mode): 503 while down, no 2xx without a
   void outage.then(() => {
     done = true;
   });
+  const okAfterBack = (): number[] =>
+    upAgainAt === 0
+      ? []
+      : tally.results.flatMap(({ result }) =>
+          result.attempts
+            .filter((a) => a.status !== null && a.status < 300)
+            .map((a) => Date.parse(a.startedAt))
+            .filter((start) => start >= upAgainAt),
+        );
   await runStream({
     url: () => listener.webhookUrl,
     tally,
     ordersPerSecond: 10,
-    until: () => done,
+    until: () => done && okAfterBack().length >= acceptedAfterBack,
     plan,
   });
   await outage;
   const [crash] = listener.stats().crashes;
   if (crash) throw new Error(`the listener died while PostgreSQL was down: ${crash}`);
 
-  // Attempts by when they ran: wholly while the server was down, or sent once it was back.
+  // Attempts by when they ran: wholly while the server was down, or sent once it was back
+  // (from the first attempt it accepted after its restart).
+  const backAt = Math.min(...okAfterBack());
   const whileDown: string[] = [];
   const afterBack: string[] = [];
+  let cutAfterBackUndelivered = 0;
   const accepted = new Map<string, Expectation>();
   for (const { orderId, result } of tally.results) {
     for (const attempt of result.attempts) {
       const start = Date.parse(attempt.startedAt);
       const end = start + attempt.durationMs;
       if (start >= stoppedAt && end <= startingAt) whileDown.push(outcomeOf(attempt));
-      if (start >= upAgainAt + 1_000) afterBack.push(outcomeOf(attempt));
+      if (start >= backAt) {
+        afterBack.push(outcomeOf(attempt));
+        if (outcomeOf(attempt) === 'cut' && !result.delivered) cutAfterBackUndelivered++;
+      }
     }
     if (result.delivered) accepted.set(orderId, tally.orders.get(orderId) as Expectation);
   }
@@ -143,7 +164,7 @@ it('PostgreSQL stopped mid-stream (inbox mode): 503 while down, no 2xx without a
       `[postgres down] attempts ${tally.attempts}: ${describeOutcomes(tally.outcomes)}`,
       `[postgres down] attempts wholly while down ${whileDown.length}: ${describeOutcomes(
         new Map([...new Set(whileDown)].map((o) => [o, count(whileDown, o)])),
-      )}; attempts from 1 s after it was back ${afterBack.length}: ${describeOutcomes(
+      )}; attempts from the first one accepted after it was back (${ms(backAt - upAgainAt)} after pg_ctl returned) ${afterBack.length}: ${describeOutcomes(
         new Map([...new Set(afterBack)].map((o) => [o, count(afterBack, o)])),
       )}`,
       `[postgres down] orders with a 2xx ${accepted.size}, of them not processed in the end ${unprocessed}; ` +
@@ -156,6 +177,10 @@ it('PostgreSQL stopped mid-stream (inbox mode): 503 while down, no 2xx without a
   expect(whileDown.length).toBeGreaterThan(0);
   expect(whileDown.filter((o) => o !== '503')).toEqual([]);
   expect(afterBack.length).toBeGreaterThan(0);
-  expect(afterBack.filter((o) => o !== '200')).toEqual([]);
+  // Every answer is a 2xx. An attempt cut on the way got no answer (two of 157 were,
+  // beside two busy loops at load 22, the listener never restarted): Clik2pay retries
+  // it, so its delivery must have been accepted by a later attempt.
+  expect(afterBack.filter((o) => o !== '200' && o !== 'cut')).toEqual([]);
+  expect(cutAfterBackUndelivered).toBe(0);
   expect(unprocessed).toBe(0);
-}, 150_000);
+}, 240_000);

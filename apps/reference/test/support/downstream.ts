@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 /** The merchant's order system (`C2P_FULFIL_URL`), as a real HTTP server the app calls. */
 export interface Downstream {
   url: string;
-  /** `ok` answers 201, `fail` 503. */
+  /** `ok` answers 201, `fail` answers {@link Downstream.failStatus}. */
   mode: 'ok' | 'fail';
+  /** The status of a `fail` answer: 503 unless a test sets another (a 4xx, say). */
+  failStatus: number;
   /** How long each answer waits, in ms. */
   delayMs: number;
   /** Requests received so far, answered or not. */
@@ -25,7 +27,7 @@ export async function startDownstream(): Promise<Downstream> {
     });
     req.on('end', () => {
       downstream.received += 1;
-      const status = downstream.mode === 'ok' ? 201 : 503;
+      const status = downstream.mode === 'ok' ? 201 : downstream.failStatus;
       const headers: IncomingHttpHeaders = req.headers;
       setTimeout(() => {
         downstream.calls.push({
@@ -40,10 +42,12 @@ export async function startDownstream(): Promise<Downstream> {
   const downstream: Downstream = {
     url: '',
     mode: 'ok',
+    failStatus: 503,
     delayMs: 0,
     received: 0,
     calls: [],
-    fulfilled: () => downstream.calls.filter((c) => c.status < 300).map((c) => c.key),
+    fulfilled: () =>
+      downstream.calls.filter((c) => c.status >= 200 && c.status < 300).map((c) => c.key),
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

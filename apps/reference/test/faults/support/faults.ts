@@ -37,6 +37,8 @@ export interface SupervisorStats {
   uptimesMs: number[];
   /** From the SIGKILL to the next `ready`. */
   downtimesMs: number[];
+  /** The same spells on the wall clock (`Date.now()`), to place a delivery's attempts in them. */
+  deadSpells: Array<{ from: number; to: number }>;
   /** Exits nobody asked for (not our SIGKILL or SIGTERM), with the process's last output. */
   crashes: string[];
 }
@@ -97,7 +99,13 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     ADMIN_PORT: String(adminPort),
     ...options.env,
   };
-  const stats: SupervisorStats = { kills: 0, uptimesMs: [], downtimesMs: [], crashes: [] };
+  const stats: SupervisorStats = {
+    kills: 0,
+    uptimesMs: [],
+    downtimesMs: [],
+    deadSpells: [],
+    crashes: [],
+  };
   let expectingExit = false;
   let child: ChildProcess;
   let output = '';
@@ -158,6 +166,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
     async killAndRestart() {
       if (stopped) throw new Error('the listener was stopped');
       const killedAt = performance.now();
+      const from = Date.now();
       stats.uptimesMs.push(killedAt - readyAt);
       const dead = exited(child);
       expectingExit = true;
@@ -168,6 +177,7 @@ export async function supervise(options: SupervisorOptions): Promise<Supervisor>
       if (stopped) throw new Error('the listener was stopped');
       await start();
       stats.downtimesMs.push(readyAt - killedAt);
+      stats.deadSpells.push({ from, to: Date.now() });
     },
     async stop() {
       stopped = true;

@@ -76,7 +76,7 @@ export interface StreamTally {
   /** Time to the answer of each attempt that got a 2xx. */
   acceptedMs: number[];
   /** Every delivery, with the events it carried. */
-  results: Array<{ orderId: string; pays: boolean; result: DeliveryResult }>;
+  results: Array<{ orderId: string; pays: boolean; body: unknown; result: DeliveryResult }>;
 }
 
 export function createTally(): StreamTally {
@@ -99,9 +99,14 @@ export function outcomeOf(report: DeliveryAttempt): string {
   return 'cut';
 }
 
-function record(tally: StreamTally, orderId: string, pays: boolean, result: DeliveryResult): void {
+function record(
+  tally: StreamTally,
+  orderId: string,
+  delivery: Planned,
+  result: DeliveryResult,
+): void {
   tally.deliveries++;
-  tally.results.push({ orderId, pays, result });
+  tally.results.push({ orderId, pays: delivery.pays, body: delivery.body, result });
   for (const attempt of result.attempts) {
     tally.attempts++;
     const outcome = outcomeOf(attempt);
@@ -130,7 +135,7 @@ export async function sendOrder(
         backoffMs: 1000,
         timeoutMs: 10_000,
       });
-      record(tally, plan.id, delivery.pays, result);
+      record(tally, plan.id, delivery, result);
     }),
   );
 }
