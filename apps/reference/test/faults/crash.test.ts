@@ -28,7 +28,7 @@
  * A run whose verdict rests on fewer than two orders per kill proves too little
  * and fails saying so.
  */
-import type { AttemptReport } from '@c2p/testing';
+import type { DeliveryAttempt } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serviceUrl, tempDir } from '../support/reference.js';
 import {
@@ -257,7 +257,7 @@ function setApart(
 ): { deliveries: number; orders: Set<string>; expected: Map<string, Expectation> } {
   // Refused: it began while no process listened. Cut: it ended as a process died or
   // before the next was ready. A timeout, or any answer, met a live listener.
-  const metDead = (attempt: AttemptReport): boolean => {
+  const metDead = (attempt: DeliveryAttempt): boolean => {
     const outcome = outcomeOf(attempt);
     if (outcome !== 'refused' && outcome !== 'cut') return false;
     const start = Date.parse(attempt.startedAt);
