@@ -93,7 +93,16 @@ export function createHandlers<Tx = undefined>(): Handlers<Tx> {
   runners.set(handlers, (event, context) => {
     const specific = (event.known ? byType.get(event.eventType) : unknownHandlers) ?? none;
     const lists = anyHandlers.length === 0 ? [specific] : [specific, anyHandlers];
-    return runFrom(lists, 0, 0, event, context);
+    // runFrom's loop, inline: the call it saves is 0.7% of a new event's instructions
+    // (47,599 against 47,283 in one callgrind run), which the hot path keeps.
+    for (let l = 0; l < lists.length; l++) {
+      const list = lists[l] as AnyHandler[];
+      for (let i = 0; i < list.length; i++) {
+        const result = (list[i] as AnyHandler)(event, context);
+        if (result !== undefined) return awaitThenRun(result, lists, l, i + 1, event, context);
+      }
+    }
+    return undefined;
   });
   return handlers;
 }

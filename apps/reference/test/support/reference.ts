@@ -77,6 +77,8 @@ export async function startReference(
         30_000,
       );
       const look = (): void => {
+        // The banner comes after the `ready` line (its last line names SIGUSR2): wait for both.
+        if (!out.includes('kill -USR2')) return;
         for (const line of out.split('\n')) {
           if (!line.startsWith('{')) continue;
           const record = JSON.parse(line) as { msg?: string; listeners?: never; admin?: string };
