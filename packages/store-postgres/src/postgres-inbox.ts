@@ -103,7 +103,7 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   sweep(): Promise<number>;
   /**
    * Calls `listener` when any process stores, replays or retries an event in
-   * this table (LISTEN/NOTIFY on `<table>_due`, sent in the same commit), so
+   * this table (LISTEN/NOTIFY on `<table>_due`, sent after the commit), so
    * workers elsewhere start at once rather than at their next poll. One
    * connection listens while anyone watches: its own for a connection string,
    * one held from your pool otherwise. Core's worker watches by itself.
@@ -135,31 +135,19 @@ const at = clockSql;
 /** The channel workers LISTEN on: the table's name (unquoted) and `_due`. */
 export const dueChannel = (table: string): string => `${table}_due`;
 
-/**
- * Wakes the table's workers in every process: a lateral call sends one
- * notification for a statement's rows (PostgreSQL folds identical ones in a
- * transaction), delivered when its commit happens.
- */
-const notifyDue = (quoted: string): string =>
-  `CROSS JOIN LATERAL (SELECT pg_notify('${dueChannel(quoted.slice(1, -1))}', '')) AS notified`;
-
 /** Accepting and leasing: `$1` is the clock (`null`: the server's). */
 function intakeSql(quoted: string) {
   return {
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
-      WITH clock AS (SELECT ${at} AS at), inserted AS (
-        INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
-        SELECT r.key, r.resource_key, r.event_type, r.payload, r.received_at, r.client_ip, clock.at
-        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
-          WITH ORDINALITY AS r(key, resource_key, event_type, payload, received_at, client_ip, n), clock
-        ORDER BY r.n
-        ON CONFLICT (key) DO NOTHING
-        RETURNING key
-      )
-      -- Workers in other processes LISTEN: one notification per commit (PostgreSQL
-      -- folds identical ones), sent only when it commits.
-      SELECT key FROM inserted ${notifyDue(quoted)}`,
+      WITH clock AS (SELECT ${at} AS at)
+      INSERT INTO ${quoted} (key, resource_key, event_type, payload, received_at, client_ip, next_attempt_at)
+      SELECT r.key, r.resource_key, r.event_type, r.payload, r.received_at, r.client_ip, clock.at
+      FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[])
+        WITH ORDINALITY AS r(key, resource_key, event_type, payload, received_at, client_ip, n), clock
+      ORDER BY r.n
+      ON CONFLICT (key) DO NOTHING
+      RETURNING key`,
     // Due, not leased, and the head of its resource: no earlier unfinished event
     // of the same resource (leased or not), and no other of its events leased
     // (a replayed dead event must wait for a later one already running).
@@ -235,20 +223,14 @@ function adminSql(quoted: string) {
     get: `SELECT ${columns} FROM ${quoted} WHERE id = $1`,
     counts: `SELECT state, count(*)::int AS count FROM ${quoted} GROUP BY state`,
     replay: `
-      WITH clock AS (SELECT ${at} AS at), changed AS (
-        UPDATE ${quoted} AS entry
-        SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
-        FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.dead}
-        RETURNING entry.id
-      )
-      SELECT id FROM changed ${notifyDue(quoted)}`,
+      WITH clock AS (SELECT ${at} AS at)
+      UPDATE ${quoted} AS entry
+      SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
+      FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.dead}`,
     retryNow: `
-      WITH clock AS (SELECT ${at} AS at), changed AS (
-        UPDATE ${quoted} AS entry SET next_attempt_at = clock.at FROM clock
-        WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.retrying}
-        RETURNING entry.id
-      )
-      SELECT id FROM changed ${notifyDue(quoted)}`,
+      WITH clock AS (SELECT ${at} AS at)
+      UPDATE ${quoted} AS entry SET next_attempt_at = clock.at FROM clock
+      WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.retrying}`,
     sweep: `
       WITH clock AS (SELECT ${at} AS at)
       DELETE FROM ${quoted} WHERE id IN (
@@ -411,7 +393,9 @@ class PostgresInboxImpl implements PostgresInbox {
     ]);
     // A key repeated within one delivery is inserted once: its first occurrence.
     const inserted = new Set(result.rows.map((row) => row.key));
-    return records.map((record) => inserted.delete(record.key));
+    const answer = records.map((record) => inserted.delete(record.key));
+    if (answer.includes(true)) this.settings.notifications.notify();
+    return answer;
   };
 
   lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
@@ -486,9 +470,16 @@ class PostgresInboxImpl implements PostgresInbox {
     return countInboxStates(result.rows);
   };
 
-  replay = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'replay', [id]);
+  replay = (id: string): Promise<boolean> => this.changedThenNotify('replay', id);
 
-  retryNow = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'retryNow', [id]);
+  retryNow = (id: string): Promise<boolean> => this.changedThenNotify('retryNow', id);
+
+  /** An event made due: workers elsewhere are told once it is committed. */
+  private async changedThenNotify(name: 'replay' | 'retryNow', id: string): Promise<boolean> {
+    const changed = await this.changed(this.settings.ingest, name, [id]);
+    if (changed) this.settings.notifications.notify();
+    return changed;
+  }
 
   sweep = async (): Promise<number> => {
     const { workers, retainMs, sweepBatch } = this.settings;
@@ -552,6 +543,7 @@ export function createPostgresInbox(options: PostgresInboxOptions): PostgresInbo
   const notifications = createNotificationChannel(
     dueChannel(table),
     opens ? openOwnClient(connection, connectionTimeoutMs) : openFromPool(connection),
+    ingest,
   );
   return new PostgresInboxImpl({
     table,

@@ -8,6 +8,13 @@ export type OpenListener = () => Promise<{ client: pg.Client | PoolClient; done(
 export interface NotificationChannel {
   /** Calls `listener` on every notification until the returned function is called. */
   watch(listener: () => void): () => void;
+  /**
+   * Tells every process's watchers, after a commit that made events due. Sent
+   * apart from that commit and coalesced (one in flight, one more queued behind
+   * it), since PostgreSQL serializes the commits of transactions that NOTIFY:
+   * inside each enqueue it halved acceptance at 50 concurrent deliveries.
+   */
+  notify(): void;
   /** Stops listening and closes the connection. */
   close(): Promise<void>;
 }
@@ -24,8 +31,9 @@ const RECONNECT_MS = 1_000;
 export function createNotificationChannel(
   channel: string,
   open: OpenListener,
+  sender: Pick<Pool, 'query'>,
 ): NotificationChannel {
-  return new ListeningConnection(channel, open);
+  return new ListeningConnection(channel, open, sender);
 }
 
 type Held = { client: pg.Client | PoolClient; done(): void };
@@ -36,11 +44,33 @@ class ListeningConnection implements NotificationChannel {
   #connecting: Promise<void> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #sending = false;
+  #again = false;
 
   constructor(
     private readonly channel: string,
     private readonly open: OpenListener,
+    private readonly sender: Pick<Pool, 'query'>,
   ) {}
+
+  notify = (): void => {
+    if (this.#closed) return;
+    if (this.#sending) {
+      this.#again = true;
+      return;
+    }
+    this.#sending = true;
+    // A lost notification costs a poll at most: a failure is not retried.
+    this.sender
+      .query('SELECT pg_notify($1, $2)', [this.channel, ''])
+      .catch(() => undefined)
+      .finally(() => {
+        this.#sending = false;
+        if (!this.#again) return;
+        this.#again = false;
+        this.notify();
+      });
+  };
 
   watch = (listener: () => void): (() => void) => {
     this.#listeners.add(listener);
