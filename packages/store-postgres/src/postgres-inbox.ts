@@ -102,8 +102,8 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
   /**
-   * Calls `listener` when any process stores, replays or retries an event in
-   * this table (LISTEN/NOTIFY on `<table>_due`, sent after the commit), so
+   * Calls `listener` when any process stores events in this table
+   * (LISTEN/NOTIFY on `<table>_due`, sent after the commit), so
    * workers elsewhere start at once rather than at their next poll. One
    * connection listens while anyone watches: its own for a connection string,
    * one held from your pool otherwise. Core's worker watches by itself.
@@ -470,16 +470,11 @@ class PostgresInboxImpl implements PostgresInbox {
     return countInboxStates(result.rows);
   };
 
-  replay = (id: string): Promise<boolean> => this.changedThenNotify('replay', id);
+  // No notification here: the caller (an admin) reads the entry back before it
+  // wakes its own process's workers, and other processes find it at their next poll.
+  replay = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'replay', [id]);
 
-  retryNow = (id: string): Promise<boolean> => this.changedThenNotify('retryNow', id);
-
-  /** An event made due: workers elsewhere are told once it is committed. */
-  private async changedThenNotify(name: 'replay' | 'retryNow', id: string): Promise<boolean> {
-    const changed = await this.changed(this.settings.ingest, name, [id]);
-    if (changed) this.settings.notifications.notify();
-    return changed;
-  }
+  retryNow = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'retryNow', [id]);
 
   sweep = async (): Promise<number> => {
     const { workers, retainMs, sweepBatch } = this.settings;
