@@ -21,6 +21,8 @@ if (major < 20) fail(`Node.js 20 or newer is required; this is ${process.version
 
 const timings = [];
 const counts = { passed: 0, failed: 0, skipped: 0 };
+/** The tests that failed, named again at the end: a CI log is often read from its tail. */
+const failures = [];
 
 function fail(message) {
   console.error(`[test] ${message}`);
@@ -63,6 +65,7 @@ function proof(title, script, args, env) {
         counts.passed += Number(passed);
         counts.failed += Number(failed);
       }
+      for (const [line] of tail.matchAll(/^\[e2e [^\]]+\] FAIL .*/gm)) failures.push(line);
       if (code === 0) done(title, started);
       else console.log(`[test] ${title}: FAILED (exit ${code ?? signal})`);
       finish(code === 0);
@@ -164,6 +167,23 @@ try {
   counts.passed += report.numPassedTests;
   counts.failed += report.numFailedTests;
   counts.skipped += report.numPendingTests + report.numTodoTests;
+  for (const file of report.testResults ?? []) {
+    const where = file.name.startsWith(root) ? file.name.slice(root.length + 1) : file.name;
+    const failed = (file.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failed) {
+      const reason = String(test.failureMessages?.[0] ?? '')
+        .split('\n')[0]
+        .slice(0, 300);
+      failures.push(`${where} > ${test.fullName}: ${reason}`);
+    }
+    if (failed.length === 0 && file.status === 'failed') {
+      failures.push(
+        `${where}: ${String(file.message ?? '')
+          .split('\n')[0]
+          .slice(0, 300)}`,
+      );
+    }
+  }
 } catch {
   counts.failed += 1; // vitest wrote no results
 }
@@ -178,6 +198,10 @@ proofs.push(
 );
 
 console.log(`\n[test] timings: ${timings.join(', ')}`);
+if (failures.length > 0) {
+  console.log(`\n[test] failed tests (${failures.length}):`);
+  for (const failure of failures) console.log(`[test]   ${failure}`);
+}
 // One plain closing line, whatever the runners printed above it.
 console.log(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 if (outcome.status !== 0) fail(`tests failed (exit ${outcome.status ?? outcome.signal}).`);
