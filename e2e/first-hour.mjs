@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { pnpmSpec } from '../scripts/pnpm.mjs';
-import { runInstall } from '../scripts/quiet-install.mjs';
+import { createInstallFilter, runInstall } from '../scripts/quiet-install.mjs';
 import { assert, createReport, readJson, root, runAsync, tempDir } from './lib.mjs';
 
 const report = createReport('first-hour');
@@ -117,6 +117,27 @@ for (const [name, exitCode] of [
     }
   });
 }
+
+// pnpm passes a script's stderr and stdout on in no fixed order: under load the error
+// line came 15 lines above the end in CI, and a tail of the last lines alone lost it.
+await report.check("a failed build's error line is shown wherever it falls among its lines", () => {
+  const printed = [];
+  const filter = createInstallFilter({
+    print: (line) => printed.push(line),
+    logFile: 'install.log',
+    tools: () => [],
+  });
+  const say = (rest) => filter.take(`node_modules/native-thing install: ${rest}`);
+  say('gyp info it worked if it ends with ok');
+  say('gyp ERR! build error');
+  for (let i = 0; i < 40; i++) say(`gyp info spawn args ${i}`);
+  say('Failed');
+  assert(
+    printed.filter((line) => line === '    gyp ERR! build error').length === 1 &&
+      printed.some((line) => line === '    gyp info spawn args 39'),
+    `the error line or the tail is missing:\n${printed.join('\n')}`,
+  );
+});
 
 report.finish();
 if (!process.env.C2P_E2E_KEEP) rmSync(work, { recursive: true, force: true });

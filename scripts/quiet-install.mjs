@@ -55,7 +55,14 @@ export function createInstallFilter({ print, logFile, tools = buildTools }) {
   };
   const failed = (name, script) => {
     print(`[start] ${name}'s install script failed; its last lines (full log: ${logFile}):`);
-    for (const line of script.lines.slice(-15)) print(`    ${line}`);
+    // A script's stderr and stdout reach us interleaved in no fixed order, so its
+    // error lines may sit above the tail: they are shown first, then the tail.
+    const tail = script.lines.slice(-15);
+    const errors = script.lines
+      .slice(0, -15)
+      .filter((line) => /\bERR!|\berror\b/i.test(line))
+      .slice(-10);
+    for (const line of [...errors, ...tail]) print(`    ${line}`);
     if (script.native) {
       const missing = tools().filter((tool) => !tool.present);
       print(
