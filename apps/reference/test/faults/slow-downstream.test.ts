@@ -1,5 +1,5 @@
 /**
- * The merchant's order system takes 5 s per call. In inbox mode the 2xx means
+ * The merchant's order system takes 9 s per call. In inbox mode the 2xx means
  * "stored", so new deliveries must not wait behind those calls: p99 time to
  * 2xx under 100 ms, while the worker is busy calling the slow system.
  *
@@ -8,10 +8,13 @@
  * `GET /healthz` (a store ping, no inbox write), probed beside each delivery.
  * The p99 must stay under 100 ms or three times the probes' p99, whichever is
  * larger; and a delivery's time past its own probe's (sent at the same moment)
- * must stay under 2.5 s at p99, half a call: a delivery that waited behind one
- * call would take 5 s more than its probe, however slow the machine. (Beside
+ * must stay under 4.5 s at p99, half a call: a delivery that waited behind one
+ * call would take 9 s more than its probe, however slow the machine. (Beside
  * busy loops on a loaded machine the probes' p99 reached 1.1 to 3 s, and the
- * deliveries' p99 was within 0.2 s of it.)
+ * deliveries' p99 was within 0.2 s of it; at a load average of 25 on 2 cores, with
+ * calls of 5 s, a delivery's time past its probe reached 3.5 s at p99, so a call
+ * takes 9 s here, under the fulfilment timeout of 10 s, to keep "waited behind a
+ * call" apart from "a slow machine".)
  */
 import { createBody, createEvent, deliver } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,14 +35,14 @@ const warmUp = 10;
 /** The bound on an unloaded machine. */
 const boundMs = 100;
 /** Half of one call to the order system: the most a delivery may take past its probe. */
-const excessMs = 2_500;
+const excessMs = 4_500;
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-describe('acceptance while the order system takes 5 s per call (inbox mode)', () => {
+describe('acceptance while the order system takes 9 s per call (inbox mode)', () => {
   for (const store of ['sqlite', 'postgres'] as const) {
     it(`${store} store: p99 time to 2xx for new deliveries under 100 ms (on a loaded machine, 3x /healthz's), never a call's wait past /healthz`, async () => {
       let storeUrl: string;
@@ -54,7 +57,7 @@ describe('acceptance while the order system takes 5 s per call (inbox mode)', ()
       }
       const downstream = await startDownstream();
       cleanups.push(downstream.close);
-      downstream.delayMs = 5_000;
+      downstream.delayMs = 9_000;
       const listener = await supervise({
         adapter: 'fastify',
         env: { C2P_STORE: storeUrl, C2P_MODE: 'inbox', C2P_FULFIL_URL: downstream.url },
@@ -108,7 +111,7 @@ describe('acceptance while the order system takes 5 s per call (inbox mode)', ()
       const p50 = percentile(times, 50);
       const p99 = percentile(times, 99);
       console.log(
-        `[slow order system ${store}/inbox] ${deliveries} new deliveries at ${perSecond}/s while each call takes 5 s: ` +
+        `[slow order system ${store}/inbox] ${deliveries} new deliveries at ${perSecond}/s while each call takes 9 s: ` +
           `time to 2xx p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms; ` +
           `statuses ${[...statuses].join(',')}; order system calls received ${downstream.received}, ` +
           `of them still waiting on it at the end ${busy}; GET /healthz beside them p99 ${probeP99.toFixed(1)} ms, ` +
