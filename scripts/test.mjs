@@ -174,7 +174,9 @@ try {
       const reason = String(test.failureMessages?.[0] ?? '')
         .split('\n')[0]
         .slice(0, 300);
-      failures.push(`${where} > ${test.fullName}: ${reason}`);
+      // vitest's JSON names a timeout only as STACK_TRACE_ERROR: the duration tells it.
+      const after = `after ${Math.round(test.duration ?? 0)} ms`;
+      failures.push(`${where} > ${test.fullName} (${after}): ${reason}`);
     }
     if (failed.length === 0 && file.status === 'failed') {
       failures.push(
