@@ -140,7 +140,13 @@ describe('PostgreSQL inbox shared by worker processes', () => {
     const elapsedMs = performance.now() - started;
 
     expect(inserted).toBe(total);
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: total });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: total,
+      resolved: 0,
+    });
     const doubled = await admin.query(
       `SELECT key, count(*)::int AS n FROM ${table}_log GROUP BY key HAVING count(*) > 1`,
     );
