@@ -183,11 +183,18 @@ const pushHistory = (item: string): string =>
     THEN entry.history - 0 ELSE entry.history END)
     || jsonb_build_array(jsonb_build_object('at', clock.at) || ${item})`;
 
-/** An attempt's history item; `started` is the parameter holding when it started (or NULL). */
-const attemptItem = (outcome: string, started: string, error = ''): string =>
-  `jsonb_build_object('action', 'attempt', 'outcome', ${outcome}${error})
-    || CASE WHEN ${started}::bigint IS NULL THEN '{}'::jsonb
-      ELSE jsonb_build_object('durationMs', GREATEST(0, clock.at - ${started}::bigint)) END`;
+/** An attempt's duration, from the parameter holding when it started (NULL: none recorded). */
+const durationSince = (started: string): string =>
+  `CASE WHEN ${started}::bigint IS NULL THEN '{}'::jsonb
+    ELSE jsonb_build_object('durationMs', GREATEST(0, clock.at - ${started}::bigint)) END`;
+
+/** completeWithin's attempt: its transaction began just before the handlers ran (`now()`). */
+const transactionDuration = `jsonb_build_object('durationMs',
+  GREATEST(0, (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint))`;
+
+/** An attempt's history item, with its `duration` (a jsonb expression). */
+const attemptItem = (outcome: string, duration: string, error = ''): string =>
+  `jsonb_build_object('action', 'attempt', 'outcome', ${outcome}${error}) || ${duration}`;
 
 /** The states sweep deletes past the retention, as SQL: `'processed', 'resolved'`. */
 const swept = inboxStateList(sweptInboxStates);
@@ -243,16 +250,16 @@ function intakeSql(quoted: string, settings: string) {
 /** Settling a lease: complete, completeWithin's lock and finish, fail. */
 function settleSql(quoted: string) {
   const failedState = `CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END`;
-  // $4: when the attempt started (NULL: unknown).
-  const complete = `
+  const completed = (duration: string): string => `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
       SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
         locked_until = NULL, lease_token = NULL,
-        ${pushHistory(attemptItem(inboxStateLiterals.processed, '$4'))}
+        ${pushHistory(attemptItem(inboxStateLiterals.processed, duration))}
       FROM clock WHERE ${ownsToken}`;
   return {
-    complete,
+    // $4: when the attempt started (NULL: unknown).
+    complete: completed(durationSince('$4')),
     // completeWithin's fence: locks the holder's row for the handlers' whole
     // transaction without changing it. A row lock keeps other workers off the
     // event (SKIP LOCKED) and its resource's later events waiting, while a
@@ -262,14 +269,15 @@ function settleSql(quoted: string) {
       WITH clock AS (SELECT ${at} AS at)
       SELECT entry.id FROM ${quoted} AS entry, clock WHERE ${ownsToken} FOR UPDATE OF entry`,
     // Under that lock the event is still this token's, even if the handlers
-    // outlasted locked_until: nobody could lease it meanwhile. The same change as `complete`.
-    finish: complete,
+    // outlasted locked_until: nobody could lease it meanwhile. The same change as
+    // `complete`; the attempt lasted as long as the transaction so far.
+    finish: completed(transactionDuration),
     fail: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
       SET state = ${failedState},
         next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL,
-        ${pushHistory(attemptItem(failedState, '$6', `, 'error', $5::text`))}
+        ${pushHistory(attemptItem(failedState, durationSince('$6'), `, 'error', $5::text`))}
       FROM clock WHERE ${ownsToken}`,
   };
 }
@@ -566,7 +574,7 @@ class PostgresInboxImpl implements PostgresInbox {
     return this.access.completeWithin(this.settings.workers, {
       fence: () => this.statement('lock', [id, token]),
       work,
-      finish: () => this.statement('finish', [id, token, null]),
+      finish: () => this.statement('finish', [id, token]),
     });
   };
 

@@ -190,6 +190,22 @@ describe('PostgreSQL inbox operations', () => {
     );
   });
 
+  it("records completeWithin's attempt with the time its transaction took", async () => {
+    const inbox = open(freshName());
+    await inbox.migrate();
+    await inbox.enqueue([record('W-1')]);
+    const [lease] = await inbox.lease(1, 30_000);
+    if (!lease) throw new Error('nothing due');
+    const done = await inbox.completeWithin(lease.entry.id, lease.token, async (tx) => {
+      await tx.query('SELECT pg_sleep(0.06)');
+    });
+    expect(done).toBe(true);
+    const [item] = await inbox.history(lease.entry.id);
+    expect(item).toMatchObject({ action: 'attempt', outcome: 'processed' });
+    expect(item?.durationMs).toBeGreaterThanOrEqual(55);
+    expect(item?.durationMs).toBeLessThan(5_000);
+  });
+
   it('sweeps processed and resolved events past the retention, never dead or unfinished ones', async () => {
     const table = freshName();
     let now = 1_000_000;
