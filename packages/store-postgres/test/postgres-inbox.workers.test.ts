@@ -15,7 +15,9 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const table of tables) {
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_log`).catch(() => undefined);
+    await admin
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_log, ${table}_settings`)
+      .catch(() => undefined);
   }
   await admin.end();
 });
