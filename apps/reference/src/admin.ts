@@ -116,7 +116,8 @@ export function createAdminListener(
       const redirect = refusal.status === 401 ? tokenRedirect(options.access, url) : undefined;
       return redirect ?? errorReply(createAdminError(refusal));
     }
-    if (path === '/api/inbox' || path.startsWith('/api/inbox/')) return inboxRoute(method, url);
+    if (path === '/api/inbox' || path.startsWith('/api/inbox/'))
+      return inboxRoute(method, url, req);
     if (method !== 'GET' && method !== 'HEAD') {
       throw methodNotAllowed('GET', 'Only GET is accepted.');
     }

@@ -43,7 +43,10 @@ export interface Backend {
 }
 
 /** What {@link openBackend} reads from the configuration. */
-export type BackendConfig = Pick<Config, 'store' | 'mode' | 'redisDurability' | 'worker'>;
+export type BackendConfig = Pick<
+  Config,
+  'store' | 'mode' | 'redisDurability' | 'worker' | 'inboxRetainMs'
+>;
 
 /** The app's inbox table (SQLite, PostgreSQL) and key prefix (Redis). */
 export const inboxTable = 'reference_inbox';

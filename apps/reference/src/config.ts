@@ -38,6 +38,8 @@ export interface Config {
   retry: { maxAttempts?: number; baseDelayMs?: number };
   /** Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4). */
   worker: { concurrency: number };
+  /** Inbox mode: how long processed and resolved events are kept, in ms (`C2P_INBOX_RETAIN_DAYS`, default 30 days). */
+  inboxRetainMs: number;
   /**
    * Inbox mode on Redis: `verify` refuses to start (and to accept deliveries)
    * unless the server persists every write before answering; `trust` skips the check.
@@ -264,6 +266,7 @@ export function parseConfig(
     mode: e.C2P_MODE,
     retry,
     worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
+    inboxRetainMs: e.C2P_INBOX_RETAIN_DAYS * 24 * 60 * 60 * 1000,
     redisDurability: e.C2P_REDIS_DURABILITY,
     ...identity,
     allowedIps,

@@ -245,6 +245,7 @@ describe.each(['sqlite', 'postgres'] as const)(
         'dead',
         'pending',
         'processed',
+        'resolved',
         'retrying',
       ]);
       // Nothing but credentials-free fields, and never the body.
@@ -289,17 +290,21 @@ describe.each(['sqlite', 'postgres'] as const)(
 
     it('lists by state with a limit, and refuses a bad state or limit', async () => {
       const url = (query: string) => new URL(`api/inbox${query}`, app.adminUrl).href;
-      const listed = await getJson<{ state: string; events: InboxEventBody[] }>(
+      const listed = await getJson<{ events: InboxEventBody[]; next: string | null }>(
         url('?state=processed&limit=1'),
       );
       expect(listed.status).toBe(200);
-      expect(listed.body.state).toBe('processed');
-      expect(listed.body.events).toHaveLength(1);
+      expect(listed.body.events.map((e) => e.state)).toEqual(['processed']);
+      expect(listed.body).toHaveProperty('next');
       for (const query of [
         '?state=lost',
         '?state=dead&limit=0',
         '?state=dead&limit=501',
         '?limit=x',
+        '?resourceId=x',
+        '?receivedSince=yesterday',
+        '?after=nonsense',
+        '?state=dead&state=retrying',
       ]) {
         expect((await getJson(url(query))).status, query).toBe(400);
       }

@@ -16,6 +16,8 @@ export const inboxDefaults = {
   listLimit: 50,
   /** The most an operator's listing asks for at once (an admin API's bound; stores do not cap it). */
   listLimitMax: 500,
+  /** How many history items each event keeps: its newest 50 attempts and operator actions. */
+  historyLimit: 50,
   /** How long a passed durability check is trusted before it is read again, in ms. */
   durabilityCheckMs: 10_000,
 } as const;

@@ -5,8 +5,10 @@
  * - `retrying`: attempted and failed; due again at `nextAttemptAt`.
  * - `dead`: its retry schedule is spent; kept, listed, and replayable.
  * - `processed`: its handlers succeeded; kept for deduplication until swept.
+ * - `resolved`: a `dead` event an operator handled by hand ({@link InboxStore.resolve});
+ *   kept, readable, counted apart, and swept like `processed`.
  */
-export type InboxState = 'pending' | 'retrying' | 'dead' | 'processed';
+export type InboxState = 'pending' | 'retrying' | 'dead' | 'processed' | 'resolved';
 
 /** Every {@link InboxState}, in the order dashboards list them. */
 export const inboxStates = [
@@ -14,6 +16,7 @@ export const inboxStates = [
   'retrying',
   'dead',
   'processed',
+  'resolved',
 ] as const satisfies readonly InboxState[];
 
 /** One event of a delivery, as the pipeline stores it before answering 2xx. */
@@ -59,6 +62,73 @@ export interface InboxFailure {
   readonly error: string;
   /** When to try again, in ms; `null` when the schedule is spent: the event becomes `dead`. */
   readonly retryAt: number | null;
+  /** When the attempt started, in ms: the history records its duration. */
+  readonly startedAt?: number;
+}
+
+/** What {@link InboxStore.complete} may record about the attempt that succeeded. */
+export interface InboxAttempt {
+  /** When the attempt started, in ms: the history records its duration. */
+  readonly startedAt: number;
+}
+
+/** Which events an operation applies to; the filters combine (AND). */
+export interface InboxFilter {
+  readonly state?: InboxState;
+  /** `kind:id`, e.g. `'payment-request:<id>'`. */
+  readonly resourceKey?: string;
+  readonly eventType?: string;
+  /** The idempotency key, exact. */
+  readonly key?: string;
+  /** Received at or after, in ms since the epoch (inclusive). */
+  readonly receivedSince?: number;
+  /** Received before, in ms since the epoch (exclusive). */
+  readonly receivedBefore?: number;
+  /** Only these store ids. */
+  readonly ids?: readonly string[];
+}
+
+/** What {@link InboxStore.search} answers for: a filter, a page size and a cursor. */
+export interface InboxSearch extends InboxFilter {
+  /** At most this many; defaults to `inboxDefaults.listLimit` (50). Stores do not cap it. */
+  readonly limit?: number;
+  /** An opaque cursor: a previous page's `next`. An unknown cursor throws `INVALID_OPTION`. */
+  readonly after?: string | null;
+}
+
+/** One page of a {@link InboxStore.search}. */
+export interface InboxPage {
+  /** Newest first (store id descending); stable while events arrive. */
+  readonly entries: InboxEntry[];
+  /** The cursor of the next page; `null` at the end. */
+  readonly next: string | null;
+}
+
+/** What an {@link InboxHistoryItem} records. */
+export type InboxHistoryAction = 'attempt' | 'replayed' | 'retried-now' | 'resolved';
+
+/**
+ * One thing that happened to an event: an attempt or an operator's action.
+ * Each event keeps its newest `inboxDefaults.historyLimit` (50) items.
+ */
+export interface InboxHistoryItem {
+  /** When, in ms since the epoch. */
+  readonly at: number;
+  readonly action: InboxHistoryAction;
+  /** How an attempt ended (attempts only). */
+  readonly outcome?: 'processed' | 'retrying' | 'dead';
+  /** How long an attempt took, in ms (attempts only, when the worker said when it started). */
+  readonly durationMs?: number;
+  /** A failed attempt's error. */
+  readonly error?: string | null;
+  /** The operator's note (`resolved` only). */
+  readonly note?: string;
+}
+
+/** Options of {@link InboxStore.replayMatching}. */
+export interface InboxReplayOptions {
+  /** Count the events that match without replaying them. */
+  readonly dryRun?: boolean;
 }
 
 /** What {@link InboxStore.list} answers for. */
@@ -91,22 +161,62 @@ export interface InboxStore {
   lease(limit: number, leaseMs: number): Promise<InboxLease[]>;
   /** Extends a lease to `leaseMs` from now, if `token` still holds it. */
   renew(id: string, token: string, leaseMs: number): Promise<boolean>;
-  /** Marks the event `processed`, if `token` still holds its lease. */
-  complete(id: string, token: string): Promise<boolean>;
-  /** Records a failed attempt: `retrying` until `retryAt`, or `dead`, if `token` still holds the lease. */
+  /**
+   * Marks the event `processed`, if `token` still holds its lease, and records
+   * the attempt in its history (with its duration when `attempt` is given).
+   */
+  complete(id: string, token: string, attempt?: InboxAttempt): Promise<boolean>;
+  /**
+   * Records a failed attempt: `retrying` until `retryAt`, or `dead`, if `token`
+   * still holds the lease; the attempt goes into the event's history.
+   */
   fail(id: string, token: string, failure: InboxFailure): Promise<boolean>;
   /** Lists events in one state. */
   list(query: InboxQuery): Promise<InboxEntry[]>;
   /** One event by id. */
   get(id: string): Promise<InboxEntry | undefined>;
-  /** How many events are in each state. */
+  /** How many events are in each state (`resolved` included). */
   counts(): Promise<Record<InboxState, number>>;
-  /** Makes a `dead` event `pending` again, due now, with its attempts reset. */
+  /**
+   * Makes a `dead` event `pending` again, due now, with its attempts reset; its
+   * history is kept and gains a `replayed` item.
+   */
   replay(id: string): Promise<boolean>;
-  /** Makes a `retrying` event due now. */
+  /** Makes a `retrying` event due now; its history gains a `retried-now` item. */
   retryNow(id: string): Promise<boolean>;
-  /** Deletes one bounded batch of `processed` events older than the retention; answers how many. */
+  /**
+   * Deletes one bounded batch of `processed` and `resolved` events older than
+   * the retention; answers how many. Never deletes `dead` or unfinished events.
+   */
   sweep?(): Promise<number>;
+  /**
+   * Finds events by filter, newest first, a page at a time. Optional in the
+   * port; every c2p inbox has it.
+   */
+  search?(query: InboxSearch): Promise<InboxPage>;
+  /** An event's attempts and operator actions, oldest first; `[]` for an unknown id. */
+  history?(id: string): Promise<InboxHistoryItem[]>;
+  /**
+   * Marks a `dead` event `resolved` (handled by hand) with `note` in its
+   * history; answers `false` for any other state or an unknown id.
+   */
+  resolve?(id: string, note: string): Promise<boolean>;
+  /**
+   * Replays every `dead` event that matches `filter` (its `state`, if given,
+   * must be `'dead'`: another throws `INVALID_OPTION`): each becomes `pending`,
+   * due now, attempts reset, with a `replayed` history item. Atomic per event,
+   * so concurrent calls replay each event once. Answers how many were replayed,
+   * or with `dryRun`, how many match.
+   */
+  replayMatching?(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
+  /**
+   * Pauses or resumes the inbox: while paused, {@link InboxStore.lease} answers
+   * `[]` for every worker of this inbox, on every machine, across restarts where
+   * the backend persists; `enqueue` is unaffected.
+   */
+  setPaused?(paused: boolean): Promise<void>;
+  /** Is the inbox paused? */
+  isPaused?(): Promise<boolean>;
   /**
    * Calls `listener` when another process may have made an event due (stored,
    * replayed or retried one), for inboxes that can tell, e.g. through

@@ -314,7 +314,7 @@ async function attempt({ entry, token }: InboxLease, attempts: Attempts): Promis
     if (isTransactionalInbox(inbox)) done = await inbox.completeWithin(entry.id, token, work);
     else {
       await work(undefined);
-      done = await inbox.complete(entry.id, token);
+      done = await inbox.complete(entry.id, token, { startedAt: started });
     }
     attempts.report({
       ...reportBase(entry),
@@ -361,7 +361,11 @@ async function recordFailure(
   const retryAt = delay === null ? null : now() + delay;
   let recorded: boolean;
   try {
-    recorded = await attempts.inbox.fail(entry.id, token, { error: describe(cause), retryAt });
+    recorded = await attempts.inbox.fail(entry.id, token, {
+      error: describe(cause),
+      retryAt,
+      startedAt: started,
+    });
   } catch (failError) {
     if (handlerFailed) attempts.reportError(storeUnavailable(failError), { key: entry.key, event });
     attempts.report({

@@ -63,6 +63,12 @@ export type {
 } from './idempotency-store.js';
 export {
   type InboxEntry,
+  type InboxFilter,
+  type InboxHistoryAction,
+  type InboxHistoryItem,
+  type InboxPage,
+  type InboxReplayOptions,
+  type InboxSearch,
   type InboxState,
   type InboxStore,
   type InboxTransactionOf,

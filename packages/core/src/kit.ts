@@ -34,6 +34,18 @@ export {
 } from './inbox-defaults.js';
 export { type InboxRow, inboxColumns, inboxSelectList, toInboxEntry } from './inbox-row.js';
 export {
+  appendInboxHistory,
+  type CheckedInboxSearch,
+  checkInboxFilter,
+  checkInboxSearch,
+  inboxAttemptItem,
+  inboxCursor,
+  inboxCursorId,
+  matchesInboxFilter,
+  replayableInboxFilter,
+  sweptInboxStates,
+} from './inbox-search.js';
+export {
   countInboxStates,
   inboxStateList,
   inboxStateLiterals,
@@ -42,6 +54,7 @@ export {
   unfinishedInboxStates,
 } from './inbox-states.js';
 export {
+  type InboxAttempt,
   type InboxFailure,
   type InboxLease,
   type InboxQuery,

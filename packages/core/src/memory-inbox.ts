@@ -1,12 +1,26 @@
 import { integerOption } from './errors.js';
 import { inboxDefaults, inboxRetention } from './inbox-defaults.js';
+import {
+  appendInboxHistory,
+  checkInboxSearch,
+  inboxAttemptItem,
+  inboxCursor,
+  matchesInboxFilter,
+  replayableInboxFilter,
+} from './inbox-search.js';
 import { countInboxStates, isUnfinishedInboxState } from './inbox-states.js';
 import type {
+  InboxAttempt,
   InboxEntry,
   InboxFailure,
+  InboxFilter,
+  InboxHistoryItem,
   InboxLease,
+  InboxPage,
   InboxQuery,
   InboxRecord,
+  InboxReplayOptions,
+  InboxSearch,
   InboxState,
   InboxStore,
 } from './inbox-store.js';
@@ -31,6 +45,12 @@ export interface MemoryInbox extends InboxStore {
   /** How many events are held, in any state. */
   size(): number;
   sweep(): Promise<number>;
+  search(query: InboxSearch): Promise<InboxPage>;
+  history(id: string): Promise<InboxHistoryItem[]>;
+  resolve(id: string, note: string): Promise<boolean>;
+  replayMatching(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -39,6 +59,7 @@ interface Slot {
   seq: number;
   token: string | null;
   lockedUntil: number;
+  history: InboxHistoryItem[];
 }
 
 /** Pending and retrying events, and processed ones, each in the order a rule reads them. */
@@ -47,7 +68,7 @@ class MemorySlots {
   readonly byKey = new Map<string, Slot>();
   /** Pending and retrying events in arrival order: the only ones a lease looks at. */
   readonly unfinished = new Map<string, Slot>();
-  /** Processed events in the order they were processed: the oldest leave first. */
+  /** Processed and resolved events in the order they finished: the oldest leave first. */
   readonly processed = new Map<string, Slot>();
 
   constructor(private readonly maxProcessed: number) {}
@@ -58,7 +79,7 @@ class MemorySlots {
     const { id, state } = slot.entry;
     if (isUnfinishedInboxState(state)) this.unfinished.set(id, slot);
     else this.unfinished.delete(id);
-    if (state === 'processed') {
+    if (state === 'processed' || state === 'resolved') {
       this.processed.set(id, slot);
       const over = this.processed.size - this.maxProcessed;
       if (over > 0) this.forgetOldest(over);
@@ -120,6 +141,7 @@ class MemoryInboxStore implements MemoryInbox {
   private seq = 0;
   private tokens = 0;
   private tokenPrefix: string | undefined;
+  private paused = false;
 
   constructor(
     private readonly now: () => number,
@@ -152,6 +174,7 @@ class MemoryInboxStore implements MemoryInbox {
         seq: this.seq,
         token: null,
         lockedUntil: 0,
+        history: [],
       };
       this.slots.byId.set(id, slot);
       this.slots.byKey.set(record.key, slot);
@@ -160,6 +183,7 @@ class MemoryInboxStore implements MemoryInbox {
     });
 
   lease = async (limit: number, leaseMs: number): Promise<InboxLease[]> => {
+    if (this.paused) return [];
     const at = this.now();
     const blocked = new Set<string>();
     const leases: InboxLease[] = [];
@@ -186,11 +210,12 @@ class MemoryInboxStore implements MemoryInbox {
     return true;
   };
 
-  complete = async (id: string, token: string): Promise<boolean> => {
+  complete = async (id: string, token: string, attempt?: InboxAttempt): Promise<boolean> => {
     const at = this.now();
     const slot = this.slots.held(id, token);
     if (!slot) return false;
     release(slot);
+    this.record(slot, inboxAttemptItem(at, 'processed', attempt?.startedAt));
     this.slots.update(slot, { state: 'processed', processedAt: at, nextAttemptAt: null });
     return true;
   };
@@ -199,6 +224,8 @@ class MemoryInboxStore implements MemoryInbox {
     const slot = this.slots.held(id, token);
     if (!slot) return false;
     release(slot);
+    const outcome = failure.retryAt === null ? 'dead' : 'retrying';
+    this.record(slot, inboxAttemptItem(this.now(), outcome, failure.startedAt, failure.error));
     this.slots.update(
       slot,
       failure.retryAt === null
@@ -225,13 +252,7 @@ class MemoryInboxStore implements MemoryInbox {
   replay = async (id: string): Promise<boolean> => {
     const slot = this.slots.byId.get(id);
     if (slot?.entry.state !== 'dead') return false;
-    release(slot);
-    this.slots.update(slot, {
-      state: 'pending',
-      attempts: 0,
-      nextAttemptAt: this.now(),
-      lastError: null,
-    });
+    this.revive(slot);
     this.slots.reorderUnfinished();
     return true;
   };
@@ -239,9 +260,73 @@ class MemoryInboxStore implements MemoryInbox {
   retryNow = async (id: string): Promise<boolean> => {
     const slot = this.slots.byId.get(id);
     if (slot?.entry.state !== 'retrying') return false;
-    this.slots.update(slot, { nextAttemptAt: this.now() });
+    const at = this.now();
+    this.record(slot, { at, action: 'retried-now' });
+    this.slots.update(slot, { nextAttemptAt: at });
     return true;
   };
+
+  search = async (query: InboxSearch): Promise<InboxPage> => {
+    const { limit, afterId, ...filter } = checkInboxSearch(query);
+    const below = afterId === null ? Number.POSITIVE_INFINITY : Number(afterId);
+    const entries: InboxEntry[] = [];
+    const all = [...this.slots.byId.values()];
+    for (let index = all.length - 1; index >= 0 && entries.length < limit; index--) {
+      const slot = all[index] as Slot;
+      if (slot.seq < below && matchesInboxFilter(slot.entry, filter)) entries.push(slot.entry);
+    }
+    const last = entries[entries.length - 1];
+    const more =
+      last !== undefined &&
+      entries.length === limit &&
+      all.some((slot) => slot.seq < Number(last.id) && matchesInboxFilter(slot.entry, filter));
+    return { entries, next: more ? inboxCursor(last.id) : null };
+  };
+
+  history = async (id: string): Promise<InboxHistoryItem[]> => [
+    ...(this.slots.byId.get(id)?.history ?? []),
+  ];
+
+  resolve = async (id: string, note: string): Promise<boolean> => {
+    const slot = this.slots.byId.get(id);
+    if (slot?.entry.state !== 'dead') return false;
+    const at = this.now();
+    this.record(slot, { at, action: 'resolved', note });
+    this.slots.update(slot, { state: 'resolved', processedAt: at });
+    return true;
+  };
+
+  replayMatching = async (
+    filter: InboxFilter,
+    options: InboxReplayOptions = {},
+  ): Promise<number> => {
+    const dead = replayableInboxFilter(filter);
+    const matched = [...this.slots.byId.values()].filter(({ entry }) =>
+      matchesInboxFilter(entry, dead),
+    );
+    if (options.dryRun === true) return matched.length;
+    for (const slot of matched) this.revive(slot);
+    if (matched.length > 0) this.slots.reorderUnfinished();
+    return matched.length;
+  };
+
+  setPaused = async (paused: boolean): Promise<void> => {
+    this.paused = paused;
+  };
+
+  isPaused = async (): Promise<boolean> => this.paused;
+
+  /** A dead event made pending again, due now, attempts reset, the replay in its history. */
+  private revive(slot: Slot): void {
+    const at = this.now();
+    release(slot);
+    this.record(slot, { at, action: 'replayed' });
+    this.slots.update(slot, { state: 'pending', attempts: 0, nextAttemptAt: at, lastError: null });
+  }
+
+  private record(slot: Slot, item: InboxHistoryItem): void {
+    slot.history = appendInboxHistory(slot.history, item);
+  }
 
   sweep = async (): Promise<number> => {
     const before = this.now() - this.retainMs;

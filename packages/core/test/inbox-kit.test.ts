@@ -35,6 +35,7 @@ describe('inbox defaults and options', () => {
       sweepBatch: 1000,
       listLimit: 50,
       listLimitMax: 500,
+      historyLimit: 50,
       durabilityCheckMs: 10_000,
     });
   });
@@ -72,23 +73,30 @@ describe('inbox states in SQL and Lua', () => {
       retrying: "'retrying'",
       dead: "'dead'",
       processed: "'processed'",
+      resolved: "'resolved'",
     });
-    expect(inboxStateList()).toBe("'pending', 'retrying', 'dead', 'processed'");
+    expect(inboxStateList()).toBe("'pending', 'retrying', 'dead', 'processed', 'resolved'");
     expect(inboxStateList(unfinishedInboxStates)).toBe("'pending', 'retrying'");
     expect(
-      ['pending', 'retrying', 'dead', 'processed', 'other'].map(isUnfinishedInboxState),
-    ).toEqual([true, true, false, false, false]);
+      ['pending', 'retrying', 'dead', 'processed', 'resolved', 'other'].map(isUnfinishedInboxState),
+    ).toEqual([true, true, false, false, false, false]);
   });
 
   it('counts every state, zero where no row names it, adding rows of one state', () => {
-    expect(countInboxStates([])).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    expect(countInboxStates([])).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     expect(
       countInboxStates([
         { state: 'dead', count: 2 },
         { state: 'pending', count: 1 },
         { state: 'pending', count: 1 },
       ]),
-    ).toEqual({ pending: 2, retrying: 0, dead: 2, processed: 0 });
+    ).toEqual({ pending: 2, retrying: 0, dead: 2, processed: 0, resolved: 0 });
   });
 });
 

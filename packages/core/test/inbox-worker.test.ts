@@ -90,7 +90,13 @@ describe('startInboxWorker', () => {
     });
     expect(seen[0]?.context).toEqual({ key: r.key, attempt: 1, tx: undefined });
     expect(reports[0]).toMatchObject({ key: r.key, attempt: 1, outcome: 'processed' });
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 1 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 1,
+      resolved: 0,
+    });
   });
 
   it('retries a failing event on the schedule until it succeeds', async () => {
@@ -140,7 +146,13 @@ describe('startInboxWorker', () => {
     expect(await inbox.replay(dead?.id ?? '')).toBe(true);
     worker.wake();
     await until(() => reports.some((r) => r.outcome === 'processed'));
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 1 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 1,
+      resolved: 0,
+    });
   });
 
   it('runs the events of one resource one at a time in arrival order, others in parallel', async () => {

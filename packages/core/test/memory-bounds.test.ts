@@ -129,7 +129,7 @@ describe('memory inbox bound', () => {
       expect(await inbox.complete(entry.id, token)).toBe(true);
     const counts = await inbox.counts();
     console.log(`memory inbox, maxProcessed 10, 30 of 40 processed: ${JSON.stringify(counts)}`);
-    expect(counts).toEqual({ pending: 10, retrying: 0, dead: 0, processed: 10 });
+    expect(counts).toEqual({ pending: 10, retrying: 0, dead: 0, processed: 10, resolved: 0 });
     expect(inbox.size()).toBe(20);
     // The newest processed ones still deduplicate; the oldest were forgotten.
     expect(await inbox.enqueue([record(29), record(0)])).toEqual([false, true]);

@@ -258,7 +258,13 @@ describe('createMemoryInbox', () => {
     expect(await keys('processed')).toEqual([records[1]?.key, records[0]?.key]);
     expect(await keys('retrying')).toEqual([records[2]?.key, records[3]?.key]);
     expect(await inbox.list({ state: 'dead' })).toEqual([]);
-    expect(await inbox.counts()).toEqual({ pending: 56, retrying: 2, dead: 0, processed: 2 });
+    expect(await inbox.counts()).toEqual({
+      pending: 56,
+      retrying: 2,
+      dead: 0,
+      processed: 2,
+      resolved: 0,
+    });
   });
 
   it('sweeps processed events at the end of the retention, and only those', async () => {
@@ -274,7 +280,13 @@ describe('createMemoryInbox', () => {
     time.set(2_000);
     expect(await inbox.sweep()).toBe(1);
     expect(await inbox.get(lease?.entry.id ?? '')).toBeUndefined();
-    expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 1,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     // Forgotten: a redelivery is stored again.
     expect(await inbox.enqueue([done, waiting])).toEqual([true, false]);
     expect(await inbox.sweep()).toBe(0);
@@ -299,7 +311,13 @@ describe('createMemoryInbox', () => {
     await inbox.enqueue([a, record('B')]);
     await inbox.close();
     expect(inbox.size()).toBe(0);
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     expect(await inbox.lease(5, 100)).toEqual([]);
     expect(await inbox.enqueue([a])).toEqual([true]);
   });

@@ -1,10 +1,27 @@
-import type { InboxEntry, InboxState, TransactionalInboxStore } from '@c2p/core';
+import type {
+  InboxEntry,
+  InboxFilter,
+  InboxHistoryItem,
+  InboxPage,
+  InboxReplayOptions,
+  InboxSearch,
+  InboxState,
+  TransactionalInboxStore,
+} from '@c2p/core';
 import { C2pError } from '@c2p/core';
-import type { InboxFailure, InboxLease, InboxQuery, InboxRecord } from '@c2p/core/kit';
+import type {
+  InboxAttempt,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+} from '@c2p/core/kit';
 import {
+  checkInboxSearch,
   countInboxStates,
   createDurabilityCheck,
   type InboxRow,
+  inboxCursor,
   inboxDefaults,
   inboxDurability,
   inboxRetention,
@@ -13,6 +30,9 @@ import {
   inboxStateLiterals,
   integerOption,
   invalidOption,
+  isUnfinishedInboxState,
+  replayableInboxFilter,
+  sweptInboxStates,
   tableNameOption,
   toInboxEntry,
   unfinishedInboxStates,
@@ -26,6 +46,7 @@ import {
   pkg,
   poolSettings,
 } from './postgres-connection.js';
+import { inboxFilterSql, inboxSearchSql, isId } from './postgres-inbox-filter.js';
 import {
   createNotificationChannel,
   type NotificationChannel,
@@ -101,6 +122,22 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
    */
   verifyDurability(): Promise<void>;
   sweep(): Promise<number>;
+  /** Newest first, each filter served by an index; see `InboxStore.search`. */
+  search(query: InboxSearch): Promise<InboxPage>;
+  /** The event's newest 50 attempts and operator actions, oldest first (a jsonb column). */
+  history(id: string): Promise<InboxHistoryItem[]>;
+  resolve(id: string, note: string): Promise<boolean>;
+  /**
+   * One `UPDATE ... WHERE state = 'dead' AND <filter>`: concurrent calls, in any
+   * process, replay each event once. Wakes the workers of every process.
+   */
+  replayMatching(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
+  /**
+   * Stored in `<table>_settings`, and read inside the lease statement: every
+   * worker of the table, in every process, stops leasing; resuming wakes them.
+   */
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
   /**
    * Calls `listener` when any process stores events in this table
    * (LISTEN/NOTIFY on `<table>_due`, sent after the commit), so
@@ -112,9 +149,6 @@ export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   /** Closes the pools the inbox opened, and the listening connection. */
   close(): Promise<void>;
 }
-
-/** Ids are bigserials; anything else names no event (and must not reach a bigint cast). */
-const isId = (id: unknown): id is string => typeof id === 'string' && /^[0-9]{1,18}$/.test(id);
 
 // A stored generated column rather than `state IN (...)` in every predicate:
 // the planner's default guess for a boolean (half the rows) keeps the lease's
@@ -135,8 +169,38 @@ const at = clockSql;
 /** The channel workers LISTEN on: the table's name (unquoted) and `_due`. */
 export const dueChannel = (table: string): string => `${table}_due`;
 
+/** The one-row table that holds the inbox's pause, shared by every process: `<table>_settings`. */
+export const settingsTable = (table: string): string => `"${table}_settings"`;
+
+/**
+ * The assignment that adds `item` (a jsonb expression, without its time) to an
+ * event's history, stamped with the statement's clock and keeping the newest
+ * `inboxDefaults.historyLimit` items (items are added one at a time, so
+ * dropping the oldest one keeps the bound).
+ */
+const pushHistory = (item: string): string =>
+  `history = (CASE WHEN jsonb_array_length(entry.history) >= ${inboxDefaults.historyLimit}
+    THEN entry.history - 0 ELSE entry.history END)
+    || jsonb_build_array(jsonb_build_object('at', clock.at) || ${item})`;
+
+/** An attempt's duration, from the parameter holding when it started (NULL: none recorded). */
+const durationSince = (started: string): string =>
+  `CASE WHEN ${started}::bigint IS NULL THEN '{}'::jsonb
+    ELSE jsonb_build_object('durationMs', GREATEST(0, clock.at - ${started}::bigint)) END`;
+
+/** completeWithin's attempt: its transaction began just before the handlers ran (`now()`). */
+const transactionDuration = `jsonb_build_object('durationMs',
+  GREATEST(0, (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint))`;
+
+/** An attempt's history item, with its `duration` (a jsonb expression). */
+const attemptItem = (outcome: string, duration: string, error = ''): string =>
+  `jsonb_build_object('action', 'attempt', 'outcome', ${outcome}${error}) || ${duration}`;
+
+/** The states sweep deletes past the retention, as SQL: `'processed', 'resolved'`. */
+const swept = inboxStateList(sweptInboxStates);
+
 /** Accepting and leasing: `$1` is the clock (`null`: the server's). */
-function intakeSql(quoted: string) {
+function intakeSql(quoted: string, settings: string) {
   return {
     // One statement, one commit for the whole delivery; arrival order is the id.
     enqueue: `
@@ -158,6 +222,7 @@ function intakeSql(quoted: string) {
         SELECT entry.id FROM ${quoted} AS entry, clock
         WHERE entry.${unfinished} AND entry.next_attempt_at <= clock.at
           AND (entry.locked_until IS NULL OR entry.locked_until <= clock.at)
+          AND NOT EXISTS (SELECT 1 FROM ${settings} WHERE paused)
           AND NOT EXISTS (
             SELECT 1 FROM ${quoted} AS earlier
             WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id <> entry.id
@@ -184,14 +249,17 @@ function intakeSql(quoted: string) {
 
 /** Settling a lease: complete, completeWithin's lock and finish, fail. */
 function settleSql(quoted: string) {
-  const complete = `
+  const failedState = `CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END`;
+  const completed = (duration: string): string => `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
       SET state = ${inboxStateLiterals.processed}, processed_at = clock.at, next_attempt_at = NULL,
-        locked_until = NULL, lease_token = NULL
+        locked_until = NULL, lease_token = NULL,
+        ${pushHistory(attemptItem(inboxStateLiterals.processed, duration))}
       FROM clock WHERE ${ownsToken}`;
   return {
-    complete,
+    // $4: when the attempt started (NULL: unknown).
+    complete: completed(durationSince('$4')),
     // completeWithin's fence: locks the holder's row for the handlers' whole
     // transaction without changing it. A row lock keeps other workers off the
     // event (SKIP LOCKED) and its resource's later events waiting, while a
@@ -201,53 +269,112 @@ function settleSql(quoted: string) {
       WITH clock AS (SELECT ${at} AS at)
       SELECT entry.id FROM ${quoted} AS entry, clock WHERE ${ownsToken} FOR UPDATE OF entry`,
     // Under that lock the event is still this token's, even if the handlers
-    // outlasted locked_until: nobody could lease it meanwhile. The same change as `complete`.
-    finish: complete,
+    // outlasted locked_until: nobody could lease it meanwhile. The same change as
+    // `complete`; the attempt lasted as long as the transaction so far.
+    finish: completed(transactionDuration),
     fail: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
-      SET state = CASE WHEN $4::bigint IS NULL THEN ${inboxStateLiterals.dead} ELSE ${inboxStateLiterals.retrying} END,
-        next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL
+      SET state = ${failedState},
+        next_attempt_at = $4::bigint, last_error = $5, locked_until = NULL, lease_token = NULL,
+        ${pushHistory(attemptItem(failedState, durationSince('$6'), `, 'error', $5::text`))}
       FROM clock WHERE ${ownsToken}`,
   };
 }
 
+/** What a replay sets: pending, due now, attempts reset, the replay in the history. */
+const revived = `state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at,
+  locked_until = NULL, lease_token = NULL, last_error = NULL,
+  ${pushHistory(`jsonb_build_object('action', 'replayed')`)}`;
+
 /** Reading and the admin's changes. */
-function adminSql(quoted: string) {
+function adminSql(quoted: string, settings: string) {
   const columns = inboxSelectList();
   return {
     listOldest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id LIMIT $2`,
     listNewest: `SELECT ${columns} FROM ${quoted} WHERE state = $1 ORDER BY id DESC LIMIT $2`,
-    listProcessed: `SELECT ${columns} FROM ${quoted} WHERE state = ${inboxStateLiterals.processed}
-      ORDER BY processed_at DESC, id DESC LIMIT $1`,
+    // processed and resolved, in the order they finished
+    listDone: `SELECT ${columns} FROM ${quoted} WHERE state = $1
+      ORDER BY processed_at DESC, id DESC LIMIT $2`,
     get: `SELECT ${columns} FROM ${quoted} WHERE id = $1`,
     counts: `SELECT state, count(*)::int AS count FROM ${quoted} GROUP BY state`,
     replay: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
-      SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = clock.at, locked_until = NULL, lease_token = NULL
+      SET ${revived}
       FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.dead}`,
     retryNow: `
       WITH clock AS (SELECT ${at} AS at)
-      UPDATE ${quoted} AS entry SET next_attempt_at = clock.at FROM clock
-      WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.retrying}`,
+      UPDATE ${quoted} AS entry SET next_attempt_at = clock.at,
+        ${pushHistory(`jsonb_build_object('action', 'retried-now')`)}
+      FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.retrying}`,
+    // Like processed: processed_at is when it was resolved (it is swept by it).
+    resolve: `
+      WITH clock AS (SELECT ${at} AS at)
+      UPDATE ${quoted} AS entry
+      SET state = ${inboxStateLiterals.resolved}, processed_at = clock.at,
+        ${pushHistory(`jsonb_build_object('action', 'resolved', 'note', $3::text)`)}
+      FROM clock WHERE entry.id = $2 AND entry.state = ${inboxStateLiterals.dead}`,
+    history: `SELECT history FROM ${quoted} WHERE id = $1`,
+    isPaused: `SELECT paused FROM ${settings}`,
+    setPaused: `INSERT INTO ${settings} (one, paused) VALUES (true, $1)
+      ON CONFLICT (one) DO UPDATE SET paused = EXCLUDED.paused`,
     sweep: `
       WITH clock AS (SELECT ${at} AS at)
       DELETE FROM ${quoted} WHERE id IN (
         SELECT entry.id FROM ${quoted} AS entry, clock
-        WHERE entry.state = ${inboxStateLiterals.processed} AND entry.processed_at <= clock.at - $2
+        WHERE entry.state IN (${swept}) AND entry.processed_at <= clock.at - $2
         ORDER BY entry.processed_at LIMIT $3 FOR UPDATE OF entry SKIP LOCKED)`,
   };
 }
 
 /** Every statement of the inbox, by name. */
-const inboxSql = (quoted: string) => ({
-  ...intakeSql(quoted),
-  ...settleSql(quoted),
-  ...adminSql(quoted),
+const inboxSql = (table: string) => ({
+  ...intakeSql(`"${table}"`, settingsTable(table)),
+  ...settleSql(`"${table}"`),
+  ...adminSql(`"${table}"`, settingsTable(table)),
 });
 
 type InboxStatement = keyof ReturnType<typeof inboxSql>;
+
+/**
+ * Brings a table an earlier version made up to this one, keeping its rows: the
+ * history column (a constant default: no rewrite), the `resolved` state in the
+ * state check (replaced only while it lacks it), and the pause's settings row.
+ */
+function upgradeSql(quoted: string, table: string): string[] {
+  const check = `"${table}_state_check"`;
+  return [
+    `ALTER TABLE ${quoted} ADD COLUMN IF NOT EXISTS history jsonb NOT NULL DEFAULT '[]'::jsonb`,
+    `DO $upgrade$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = '${quoted}'::regclass
+        AND conname = '${table}_state_check'
+        AND pg_get_constraintdef(oid) LIKE '%resolved%') THEN
+        ALTER TABLE ${quoted} DROP CONSTRAINT IF EXISTS ${check};
+        ALTER TABLE ${quoted} ADD CONSTRAINT ${check} CHECK (state IN (${inboxStateList()}));
+      END IF;
+    END $upgrade$`,
+    `CREATE TABLE IF NOT EXISTS ${settingsTable(table)} (
+      one boolean PRIMARY KEY DEFAULT true CHECK (one),
+      paused boolean NOT NULL DEFAULT false
+    )`,
+    `INSERT INTO ${settingsTable(table)} (one) VALUES (true) ON CONFLICT (one) DO NOTHING`,
+  ];
+}
+
+/**
+ * An index behind every search filter (each with `id` for the newest-first
+ * order and the cursor, where it narrows by equality), and the sweep's.
+ */
+function searchIndexSql(quoted: string, table: string): string[] {
+  return [
+    `CREATE INDEX IF NOT EXISTS "${table}_by_state" ON ${quoted} (state, id)`,
+    `CREATE INDEX IF NOT EXISTS "${table}_by_resource" ON ${quoted} (resource_key, id)`,
+    `CREATE INDEX IF NOT EXISTS "${table}_by_type" ON ${quoted} (event_type, id)`,
+    `CREATE INDEX IF NOT EXISTS "${table}_by_received" ON ${quoted} (received_at)`,
+    `CREATE INDEX IF NOT EXISTS "${table}_done" ON ${quoted} (processed_at) WHERE state IN (${swept})`,
+  ];
+}
 
 /** Creates the table and its indexes, under a lock so that two instances migrating at once do not race. */
 function migrateSql(quoted: string, table: string): string[] {
@@ -270,6 +397,7 @@ function migrateSql(quoted: string, table: string): string[] {
       lease_token text,
       last_error text,
       processed_at bigint,
+      history jsonb NOT NULL DEFAULT '[]'::jsonb,
       unfinished boolean NOT NULL GENERATED ALWAYS AS (state IN (${inboxStateList(unfinishedInboxStates)})) STORED
     )`,
     // The lease's scan in arrival order, and its per-resource check: both only
@@ -278,6 +406,8 @@ function migrateSql(quoted: string, table: string): string[] {
     `CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished}`,
     `CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed}`,
     `CREATE INDEX IF NOT EXISTS "${table}_dead" ON ${quoted} (id) WHERE state = ${inboxStateLiterals.dead}`,
+    ...upgradeSql(quoted, table),
+    ...searchIndexSql(quoted, table),
     'COMMIT',
   ];
 }
@@ -319,6 +449,10 @@ interface PostgresInboxSettings {
   readonly notifications: NotificationChannel;
 }
 
+/** A `startedAt` for SQL: a finite time, or NULL. */
+const startedAt = (value: number | undefined): number | null =>
+  typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : null;
+
 /**
  * The inbox's operations. Arrow-function fields, so a spread copy or a detached
  * method works as on a plain object.
@@ -330,7 +464,7 @@ class PostgresInboxImpl implements PostgresInbox {
 
   constructor(private readonly settings: PostgresInboxSettings) {
     const quoted = `"${settings.table}"`;
-    this.sql = inboxSql(quoted);
+    this.sql = inboxSql(settings.table);
     this.access = new PostgresTable(quoted, 'inbox.migrate');
     // Checked before the first enqueue, again before each one until it passes,
     // and again once a passed check is durabilityCheckMs old.
@@ -419,8 +553,8 @@ class PostgresInboxImpl implements PostgresInbox {
     return result.rows[0]?.held === true;
   };
 
-  complete = (id: string, token: string): Promise<boolean> =>
-    this.changed(this.settings.workers, 'complete', [id, token]);
+  complete = (id: string, token: string, attempt?: InboxAttempt): Promise<boolean> =>
+    this.changed(this.settings.workers, 'complete', [id, token, startedAt(attempt?.startedAt)]);
 
   fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
     this.changed(this.settings.workers, 'fail', [
@@ -428,6 +562,7 @@ class PostgresInboxImpl implements PostgresInbox {
       token,
       failure.retryAt === null ? null : Math.ceil(failure.retryAt),
       String(failure.error).slice(0, 2000),
+      startedAt(failure.startedAt),
     ]);
 
   completeWithin = async (
@@ -445,13 +580,12 @@ class PostgresInboxImpl implements PostgresInbox {
 
   list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
     const { ingest } = this.settings;
-    const result =
-      state === 'processed'
-        ? await this.query<InboxRow>(ingest, 'listProcessed', [limit])
-        : await this.query<InboxRow>(ingest, state === 'dead' ? 'listNewest' : 'listOldest', [
-            state,
-            limit,
-          ]);
+    const name: InboxStatement = isUnfinishedInboxState(state)
+      ? 'listOldest'
+      : (sweptInboxStates as readonly string[]).includes(state)
+        ? 'listDone'
+        : 'listNewest';
+    const result = await this.query<InboxRow>(ingest, name, [state, limit]);
     return result.rows.map(toInboxEntry);
   };
 
@@ -475,6 +609,66 @@ class PostgresInboxImpl implements PostgresInbox {
   replay = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'replay', [id]);
 
   retryNow = (id: string): Promise<boolean> => this.changed(this.settings.ingest, 'retryNow', [id]);
+
+  search = async (query: InboxSearch): Promise<InboxPage> => {
+    const checked = checkInboxSearch(query);
+    const { text, values } = inboxSearchSql(`"${this.settings.table}"`, inboxSelectList(), checked);
+    // Unnamed: planned for these values, so the planner picks the filter's index.
+    const result = await this.access.query<InboxRow>(this.settings.ingest, { text, values });
+    const entries = result.rows.slice(0, checked.limit).map(toInboxEntry);
+    const last = entries[entries.length - 1];
+    const more = result.rows.length > checked.limit && last !== undefined;
+    return { entries, next: more ? inboxCursor(last.id) : null };
+  };
+
+  history = async (id: string): Promise<InboxHistoryItem[]> => {
+    if (!isId(id)) return [];
+    const result = await this.query<{ history: InboxHistoryItem[] }>(
+      this.settings.ingest,
+      'history',
+      [id],
+    );
+    return result.rows[0]?.history ?? [];
+  };
+
+  resolve = (id: string, note: string): Promise<boolean> =>
+    this.changed(this.settings.ingest, 'resolve', [id, String(note).slice(0, 2000)]);
+
+  replayMatching = async (
+    filter: InboxFilter,
+    options: InboxReplayOptions = {},
+  ): Promise<number> => {
+    const dead = replayableInboxFilter(filter);
+    const { ingest, table, clock } = this.settings;
+    if (options.dryRun === true) {
+      const values: unknown[] = [];
+      const where = inboxFilterSql(dead, values).join(' AND ');
+      const text = `SELECT count(*)::int AS count FROM "${table}" WHERE ${where}`;
+      const result = await this.access.query<{ count: number }>(ingest, { text, values });
+      return result.rows[0]?.count ?? 0;
+    }
+    // One UPDATE: a row another call replayed meanwhile is re-read after its
+    // lock and no longer dead, so concurrent calls replay each event once.
+    const values: unknown[] = [clock ? clock() : null];
+    const where = inboxFilterSql(dead, values).join(' AND ');
+    const text = `WITH clock AS (SELECT ${at} AS at)
+      UPDATE "${table}" AS entry SET ${revived} FROM clock WHERE ${where}`;
+    const replayed = (await this.access.query(ingest, { text, values })).rowCount ?? 0;
+    // No admin reads these back before answering: other processes may start at once.
+    if (replayed > 0) this.settings.notifications.notify();
+    return replayed;
+  };
+
+  setPaused = async (paused: boolean): Promise<void> => {
+    if (typeof paused !== 'boolean') throw invalidOption('paused', 'must be a boolean', pkg);
+    await this.query(this.settings.ingest, 'setPaused', [paused]);
+    if (!paused) this.settings.notifications.notify();
+  };
+
+  isPaused = async (): Promise<boolean> => {
+    const result = await this.query<{ paused: boolean }>(this.settings.ingest, 'isPaused', []);
+    return result.rows[0]?.paused === true;
+  };
 
   sweep = async (): Promise<number> => {
     const { workers, retainMs, sweepBatch } = this.settings;

@@ -10,7 +10,9 @@ admin.on('error', () => undefined);
 const tables = new Set<string>();
 afterAll(async () => {
   for (const table of tables) {
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_orders`).catch(() => undefined);
+    await admin
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .catch(() => undefined);
   }
   await admin.end();
 });

@@ -23,7 +23,8 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
-  for (const table of tables) await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+  for (const table of tables)
+    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_settings`).catch(() => {});
   await admin.end();
 });
 

@@ -19,7 +19,9 @@ const inboxes: PostgresInbox[] = [];
 afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
   for (const table of tables) {
-    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_orders`).catch(() => undefined);
+    await pool
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .catch(() => undefined);
   }
   await pool.end();
 });

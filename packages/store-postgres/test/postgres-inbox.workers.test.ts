@@ -15,7 +15,9 @@ const children = new Set<ChildProcessWithoutNullStreams>();
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const table of tables) {
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_log`).catch(() => undefined);
+    await admin
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_log, ${table}_settings`)
+      .catch(() => undefined);
   }
   await admin.end();
 });
@@ -147,7 +149,13 @@ describe('PostgreSQL inbox shared by worker processes', () => {
     const elapsedMs = performance.now() - started;
 
     expect(inserted).toBe(total);
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: total });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: total,
+      resolved: 0,
+    });
     const doubled = await admin.query(
       `SELECT key, count(*)::int AS n FROM ${table}_log GROUP BY key HAVING count(*) > 1`,
     );

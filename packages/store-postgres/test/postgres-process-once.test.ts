@@ -14,7 +14,9 @@ const stores: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   await Promise.allSettled(stores.map((s) => s.close()));
   for (const table of tables) {
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_orders`).catch(() => undefined);
+    await admin
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .catch(() => undefined);
   }
   await admin.end();
 });

@@ -1,15 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import type { InboxEntry, InboxState, InboxStore } from '@c2p/core';
+import type {
+  InboxEntry,
+  InboxFilter,
+  InboxHistoryItem,
+  InboxPage,
+  InboxReplayOptions,
+  InboxSearch,
+  InboxState,
+  InboxStore,
+} from '@c2p/core';
 import { C2pError, inboxStates } from '@c2p/core';
-import type { InboxFailure, InboxLease, InboxQuery, InboxRecord } from '@c2p/core/kit';
+import type {
+  InboxAttempt,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+} from '@c2p/core/kit';
 import {
+  checkInboxSearch,
   countInboxStates,
   type InboxRow,
+  inboxCursor,
   inboxDefaults,
   inboxDurability,
   inboxRetention,
   integerOption,
   invalidOption,
+  replayableInboxFilter,
   toInboxEntry,
 } from '@c2p/core/kit';
 import { openRedisConnection, pkg, type RedisConnection } from './redis-connection.js';
@@ -61,6 +79,19 @@ export interface RedisInboxOptions {
 
 /** The Redis inbox: at-least-once handlers with permanent deduplication; no transactional form. */
 export interface RedisInbox extends InboxStore {
+  /**
+   * Newest first, from the smallest sorted set the filter names (its resource,
+   * event type or state, else every event), read a bounded step at a time.
+   */
+  search(query: InboxSearch): Promise<InboxPage>;
+  /** The event's newest 50 attempts and operator actions, oldest first (a capped list). */
+  history(id: string): Promise<InboxHistoryItem[]>;
+  resolve(id: string, note: string): Promise<boolean>;
+  /** Each matching event is replayed by one script, so concurrent calls replay it once. */
+  replayMatching(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
+  /** A key, read by the lease script: every worker of the inbox, in every process, stops. */
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
   /**
    * Reads the server's persistence settings and throws `STORE_UNAVAILABLE`
    * naming what is missing unless a 2xx would survive a Redis crash. With
@@ -143,6 +174,35 @@ function enqueueArgs(records: readonly InboxRecord[]): Array<string | number> {
   return args;
 }
 
+/** How many candidates one step of a search, count or bulk replay reads at most. */
+const SCAN_STEP = 500;
+
+/** A `startedAt` for a script: a finite time, or '' when unknown. */
+const startedAt = (value: number | undefined): number | '' =>
+  typeof value === 'number' && Number.isFinite(value) ? Math.floor(value) : '';
+
+/**
+ * A checked filter as the scan script's JSON: only the fields given (the
+ * script's JSON reads null as a value), ids valid and newest first.
+ */
+function scanFilter(filter: InboxFilter): string {
+  const { state, resourceKey, eventType, key, receivedSince, receivedBefore, ids } = filter;
+  return JSON.stringify({
+    state,
+    resourceKey,
+    eventType,
+    key,
+    receivedSince,
+    receivedBefore,
+    ids:
+      ids &&
+      [...new Set(ids.filter(isId))]
+        .map(Number)
+        .sort((a, b) => b - a)
+        .map(String),
+  });
+}
+
 /** The inbox's settings once checked. */
 interface RedisInboxSettings {
   readonly keyPrefix: string;
@@ -159,6 +219,8 @@ interface RedisInboxSettings {
 class RedisInboxStore implements RedisInbox {
   /** No check has passed since the inbox started or the last one failed. */
   private unverified = true;
+  /** Indexing, for search, what an earlier version stored: once per inbox. */
+  private indexing: Promise<void> | undefined;
 
   constructor(
     private readonly connection: RedisConnection,
@@ -230,13 +292,15 @@ class RedisInboxStore implements RedisInbox {
   renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
     this.changed('renew', id, [token, leaseMs]);
 
-  complete = (id: string, token: string): Promise<boolean> => this.changed('complete', id, [token]);
+  complete = (id: string, token: string, attempt?: InboxAttempt): Promise<boolean> =>
+    this.changed('complete', id, [token, startedAt(attempt?.startedAt)]);
 
   fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
     this.changed('fail', id, [
       token,
       failure.retryAt === null ? '' : Math.round(failure.retryAt),
       failure.error.slice(0, 2000),
+      startedAt(failure.startedAt),
     ]);
 
   list = async ({ state, limit = inboxDefaults.listLimit }: InboxQuery): Promise<InboxEntry[]> => {
@@ -264,6 +328,99 @@ class RedisInboxStore implements RedisInbox {
 
   sweep = (): Promise<number> =>
     this.run<number>('sweep', [this.settings.retainMs, this.settings.sweepBatch]);
+
+  search = async (query: InboxSearch): Promise<InboxPage> => {
+    const { limit, afterId, ...filter } = checkInboxSearch(query);
+    await this.indexed();
+    const entries: InboxEntry[] = [];
+    // One more than the page, to know whether another follows.
+    await this.scan(filter, afterId, 'read', (found) => {
+      entries.push(...(found as string[][]).map(toEntry));
+      return limit + 1 - entries.length;
+    });
+    const page = entries.slice(0, limit);
+    const last = page[page.length - 1];
+    return { entries: page, next: entries.length > limit && last ? inboxCursor(last.id) : null };
+  };
+
+  history = async (id: string): Promise<InboxHistoryItem[]> => {
+    if (!isId(id)) return [];
+    const items = await this.connection.send<string[]>([
+      'LRANGE',
+      `${this.settings.keyPrefix}h:${id}`,
+      '0',
+      '-1',
+    ]);
+    return items.map((item) => JSON.parse(item) as InboxHistoryItem);
+  };
+
+  resolve = (id: string, note: string): Promise<boolean> =>
+    this.changed('resolve', id, [String(note).slice(0, 2000)]);
+
+  replayMatching = async (
+    filter: InboxFilter,
+    options: InboxReplayOptions = {},
+  ): Promise<number> => {
+    const dead = replayableInboxFilter(filter);
+    await this.indexed();
+    let total = 0;
+    await this.scan(dead, null, options.dryRun === true ? 'count' : 'replay', (found) => {
+      total += found as number;
+      return Number.MAX_SAFE_INTEGER;
+    });
+    return total;
+  };
+
+  setPaused = async (paused: boolean): Promise<void> => {
+    if (typeof paused !== 'boolean') throw invalidOption('paused', 'must be a boolean', pkg);
+    const key = `${this.settings.keyPrefix}paused`;
+    await this.connection.send(paused ? ['SET', key, '1'] : ['DEL', key]);
+  };
+
+  isPaused = async (): Promise<boolean> =>
+    (await this.connection.send<number>(['EXISTS', `${this.settings.keyPrefix}paused`])) === 1;
+
+  /**
+   * Runs the scan script a bounded step at a time, newest first, until
+   * `take` (given each step's matches) answers that nothing more is wanted, or
+   * the index is exhausted. Each step is one script: atomic, and short enough
+   * not to hold up the server.
+   */
+  private async scan(
+    filter: InboxFilter,
+    afterId: string | null,
+    mode: 'read' | 'count' | 'replay',
+    take: (found: unknown) => number,
+  ): Promise<void> {
+    const json = scanFilter(filter);
+    let after = afterId ?? '';
+    let want = take(mode === 'read' ? [] : 0);
+    while (want > 0) {
+      const [found, last, exhausted] = await this.run<[unknown, string, number]>('scan', [
+        json,
+        after,
+        Math.min(want, SCAN_STEP),
+        SCAN_STEP,
+        mode,
+      ]);
+      want = take(found);
+      if (exhausted === 1 || last === after) return;
+      after = last;
+    }
+  }
+
+  /** Indexes, once per inbox, the events an earlier version stored (a step at a time). */
+  private indexed(): Promise<void> {
+    this.indexing ??= (async () => {
+      while ((await this.run<number>('indexEvents', [SCAN_STEP])) !== 1) {
+        // each step indexes SCAN_STEP ids
+      }
+    })().catch((error: unknown) => {
+      this.indexing = undefined;
+      throw error;
+    });
+    return this.indexing;
+  }
 
   close = (): Promise<void> => this.connection.close();
 }

@@ -90,7 +90,13 @@ describe('createRedisInbox', () => {
     expect(isC2pError(refused, 'STORE_UNAVAILABLE')).toBe(true);
     expect(refused.message).toContain('appendfsync is everysec, needs always');
     await expect(inbox.verifyDurability()).rejects.toThrow('appendfsync is everysec');
-    expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 1,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     const [lease] = await inbox.lease(5, 10_000);
     expect(lease && (await inbox.complete(lease.entry.id, lease.token))).toBe(true);
   });

@@ -181,7 +181,13 @@ describe('Redis inbox shared by worker processes', () => {
   it('processes 3,000 events over 300 resources once each, in arrival order per resource, across 2 worker processes', async () => {
     const result = await runWorkers(false);
     expect(result.inserted).toBe(result.total);
-    expect(result.counts).toEqual({ pending: 0, retrying: 0, dead: 0, processed: result.total });
+    expect(result.counts).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: result.total,
+      resolved: 0,
+    });
     expect(result.done).toBe(result.total);
     expect(result.twice).toBe(0);
     expect(result.repeated).toBe(0);
@@ -192,7 +198,13 @@ describe('Redis inbox shared by worker processes', () => {
 
   it('loses nothing when a worker process is SIGKILLed: its events run again (at least once, counted), order kept', async () => {
     const result = await runWorkers(true);
-    expect(result.counts).toEqual({ pending: 0, retrying: 0, dead: 0, processed: result.total });
+    expect(result.counts).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: result.total,
+      resolved: 0,
+    });
     expect(result.done).toBe(result.total);
     // Only events the killed worker had running (8 at a time) may run twice.
     expect(result.twice).toBeLessThanOrEqual(8);

@@ -1,18 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import type { InboxEntry, InboxState, TransactionalInboxStore } from '@c2p/core';
-import type { InboxFailure, InboxLease, InboxQuery, InboxRecord } from '@c2p/core/kit';
+import type {
+  InboxEntry,
+  InboxFilter,
+  InboxHistoryItem,
+  InboxPage,
+  InboxReplayOptions,
+  InboxSearch,
+  InboxState,
+  TransactionalInboxStore,
+} from '@c2p/core';
+import type {
+  InboxAttempt,
+  InboxFailure,
+  InboxLease,
+  InboxQuery,
+  InboxRecord,
+} from '@c2p/core/kit';
 import {
+  checkInboxSearch,
   countInboxStates,
   type InboxRow,
+  inboxAttemptItem,
   inboxDefaults,
   inboxRetention,
   inboxSelectList,
-  inboxStateList,
   inboxStateLiterals,
   integerOption,
   isUnfinishedInboxState,
+  replayableInboxFilter,
   toInboxEntry,
-  unfinishedInboxStates,
 } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import {
@@ -24,6 +40,13 @@ import {
   setUpTable,
 } from './sqlite-connection.js';
 import { GroupCommit } from './sqlite-group-commit.js';
+import { prepareHistory, prepareOperations, rowId } from './sqlite-inbox-operations.js';
+import {
+  type InboxTables,
+  inboxTables,
+  unfinishedSql,
+  upgradeInboxSchema,
+} from './sqlite-inbox-schema.js';
 import {
   busyTimeoutOption,
   databaseOption,
@@ -68,9 +91,18 @@ export interface SqliteInboxOptions {
 
 /** The SQLite inbox: handlers get a {@link SqliteTransaction} in `completeWithin`. */
 export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> {
-  /** Creates the table and its indexes if missing. Idempotent; `createSqliteInbox` runs it. */
+  /**
+   * Creates the tables and indexes if missing, and brings an earlier version's
+   * table up to this one (events kept). Idempotent; `createSqliteInbox` runs it.
+   */
   migrate(): Promise<void>;
   sweep(): Promise<number>;
+  search(query: InboxSearch): Promise<InboxPage>;
+  history(id: string): Promise<InboxHistoryItem[]>;
+  resolve(id: string, note: string): Promise<boolean>;
+  replayMatching(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
+  setPaused(paused: boolean): Promise<void>;
+  isPaused(): Promise<boolean>;
   /** Waits for queued deliveries and a running transaction, then closes the database if the inbox opened it. */
   close(): Promise<void>;
 }
@@ -79,7 +111,7 @@ export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> 
 const rowsPerInsert = 100;
 
 const columns = inboxSelectList();
-const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
+const unfinished = unfinishedSql;
 // The token alone fences completion and failure: a lease is taken over only
 // by a new lease, which writes a new token, so a holder whose lease ran out
 // with nobody taking over still records its outcome (a handler that outlived
@@ -87,34 +119,6 @@ const unfinished = `state IN (${inboxStateList(unfinishedInboxStates)})`;
 // at once, forever). Renewal alone needs the lease not run out.
 const owns = `id = @id AND lease_token = @token AND ${unfinished}`;
 const held = `${owns} AND locked_until > @now`;
-
-/** An id as the port gives it (decimal text), or `undefined` for anything else. */
-const rowId = (id: string): number | undefined =>
-  /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : undefined;
-
-/** Creates the table and its indexes if missing. */
-const migrateSql = (quoted: string, table: string): string => `
-  CREATE TABLE IF NOT EXISTS ${quoted} (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT NOT NULL UNIQUE,
-    resource_key TEXT NOT NULL,
-    event_type TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    client_ip TEXT,
-    state TEXT NOT NULL DEFAULT ${inboxStateLiterals.pending}
-      CHECK (state IN (${inboxStateList()})),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER,
-    last_error TEXT,
-    processed_at INTEGER,
-    lease_token TEXT,
-    locked_until INTEGER NOT NULL DEFAULT 0
-  );
-  CREATE INDEX IF NOT EXISTS "${table}_resource" ON ${quoted} (resource_key, id) WHERE ${unfinished};
-  CREATE INDEX IF NOT EXISTS "${table}_due" ON ${quoted} (next_attempt_at) WHERE ${unfinished};
-  CREATE INDEX IF NOT EXISTS "${table}_state" ON ${quoted} (state, id);
-  CREATE INDEX IF NOT EXISTS "${table}_processed" ON ${quoted} (processed_at) WHERE state = ${inboxStateLiterals.processed};`;
 
 /** Inserts records with multi-row INSERTs, one statement prepared per row count. */
 function prepareInsert(db: Database.Database, quoted: string) {
@@ -152,7 +156,12 @@ function prepareInsert(db: Database.Database, quoted: string) {
 }
 
 /** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
-function prepareLease(db: Database.Database, quoted: string, now: () => number) {
+function prepareLease(
+  db: Database.Database,
+  quoted: string,
+  now: () => number,
+  paused: () => boolean,
+) {
   const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
     `SELECT entry.id FROM ${quoted} AS entry
      WHERE entry.${unfinished} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
@@ -166,6 +175,8 @@ function prepareLease(db: Database.Database, quoted: string, now: () => number) 
      WHERE id = @id RETURNING ${columns}`,
   );
   return db.transaction((limit: number, leaseMs: number): InboxLease[] => {
+    // Paused: every worker of the inbox, in every process, leases nothing.
+    if (paused()) return [];
     const at = now();
     return candidates.all({ now: at, limit }).map(({ id }) => {
       const token = randomUUID();
@@ -224,20 +235,24 @@ function prepareAdmin(db: Database.Database, quoted: string) {
     counts: db.prepare<[], { state: InboxState; count: number }>(
       `SELECT state, count(*) AS count FROM ${quoted} GROUP BY state`,
     ),
-    sweep: db.prepare<[number, number]>(
-      `DELETE FROM ${quoted} WHERE id IN (
-         SELECT id FROM ${quoted} WHERE state = ${inboxStateLiterals.processed} AND processed_at <= ? LIMIT ?)`,
-    ),
   };
 }
 
 /** Every prepared statement of the inbox. */
-function prepareInbox(db: Database.Database, quoted: string, now: () => number) {
+function prepareInbox(db: Database.Database, tables: InboxTables, now: () => number) {
+  const quoted = tables.events;
+  const history = prepareHistory(db, tables);
+  const operations = prepareOperations(db, tables, history);
+  const atomic = db.transaction((write: () => unknown) => write());
   return {
     insertAll: prepareInsert(db, quoted),
-    lease: prepareLease(db, quoted, now),
+    lease: prepareLease(db, quoted, now, operations.isPaused),
     ...prepareSettle(db, quoted),
     ...prepareAdmin(db, quoted),
+    history,
+    operations,
+    /** Runs `write`'s statements in one IMMEDIATE transaction (a savepoint inside one). */
+    atomic: <T>(write: () => T): T => atomic.immediate(write) as T,
   };
 }
 
@@ -291,19 +306,31 @@ class SqliteInboxImpl implements SqliteInbox {
       return this.statements.renew.run({ id: rowid, token, now: at, until }).changes === 1;
     });
 
-  complete = (id: string, token: string): Promise<boolean> =>
-    this.write(id, (rowid) => this.completeNow(rowid, token));
+  /** {@link write} with `write`'s statements in one transaction. */
+  private writeAtomic(id: string, write: (rowid: number) => boolean): Promise<boolean> {
+    return this.write(id, (rowid) => this.statements.atomic(() => write(rowid)));
+  }
 
-  private completeNow(rowid: number, token: string): boolean {
+  complete = (id: string, token: string, attempt?: InboxAttempt): Promise<boolean> =>
+    this.writeAtomic(id, (rowid) => this.completeNow(rowid, token, attempt?.startedAt));
+
+  /** Marks the event processed and records the attempt; inside a transaction. */
+  private completeNow(rowid: number, token: string, startedAt?: number): boolean {
     const now = this.settings.now();
-    return this.statements.complete.run({ id: rowid, token, now }).changes === 1;
+    if (this.statements.complete.run({ id: rowid, token, now }).changes !== 1) return false;
+    this.statements.history.record(rowid, inboxAttemptItem(now, 'processed', startedAt));
+    return true;
   }
 
   fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
-    this.write(id, (rowid) => {
+    this.writeAtomic(id, (rowid) => {
       const state = failure.retryAt === null ? 'dead' : 'retrying';
       const { retryAt, error } = failure;
-      return this.statements.fail.run({ id: rowid, token, state, retryAt, error }).changes === 1;
+      const failed = this.statements.fail.run({ id: rowid, token, state, retryAt, error });
+      if (failed.changes !== 1) return false;
+      const item = inboxAttemptItem(this.settings.now(), state, failure.startedAt, error);
+      this.statements.history.record(rowid, item);
+      return true;
     });
 
   completeWithin = async (
@@ -346,30 +373,86 @@ class SqliteInboxImpl implements SqliteInbox {
     countInboxStates(this.connection.read(() => this.statements.counts.all()));
 
   replay = (id: string): Promise<boolean> =>
-    this.write(
-      id,
-      (rowid) => this.statements.replay.run({ id: rowid, now: this.settings.now() }).changes === 1,
-    );
+    this.writeAtomic(id, (rowid) => {
+      const at = this.settings.now();
+      return this.recordIf(this.statements.replay.run({ id: rowid, now: at }).changes, rowid, {
+        at,
+        action: 'replayed',
+      });
+    });
 
   retryNow = (id: string): Promise<boolean> =>
-    this.write(
-      id,
-      (rowid) =>
-        this.statements.retryNow.run({ id: rowid, now: this.settings.now() }).changes === 1,
+    this.writeAtomic(id, (rowid) => {
+      const at = this.settings.now();
+      return this.recordIf(this.statements.retryNow.run({ id: rowid, now: at }).changes, rowid, {
+        at,
+        action: 'retried-now',
+      });
+    });
+
+  /** Records `item` when one row changed; answers whether it did. */
+  private recordIf(changes: number, rowid: number, item: InboxHistoryItem): boolean {
+    if (changes !== 1) return false;
+    this.statements.history.record(rowid, item);
+    return true;
+  }
+
+  search = async (query: InboxSearch): Promise<InboxPage> => {
+    // Checked first: a bad query throws INVALID_OPTIONS, not STORE_UNAVAILABLE.
+    const checked = checkInboxSearch(query);
+    return this.connection.read(() => this.statements.operations.search(checked));
+  };
+
+  history = async (id: string): Promise<InboxHistoryItem[]> => {
+    const rowid = rowId(id);
+    if (rowid === undefined) return [];
+    return this.connection.read(() => this.statements.history.read(rowid));
+  };
+
+  resolve = (id: string, note: string): Promise<boolean> =>
+    this.writeAtomic(id, (rowid) =>
+      this.statements.operations.resolve(rowid, String(note), this.settings.now()),
     );
+
+  replayMatching = async (
+    filter: InboxFilter,
+    options: InboxReplayOptions = {},
+  ): Promise<number> => {
+    const { operations, atomic } = this.statements;
+    // Checked first: a bad filter throws INVALID_OPTIONS, not STORE_UNAVAILABLE.
+    const dead = replayableInboxFilter(filter);
+    if (options.dryRun === true) {
+      return this.connection.read(() => operations.replayMatching(dead, true, 0));
+    }
+    return this.connection.run(
+      () => atomic(() => operations.replayMatching(dead, false, this.settings.now())),
+      this.settings.busyTimeoutMs,
+    );
+  };
+
+  setPaused = (paused: boolean): Promise<void> =>
+    this.connection.run(
+      () => this.statements.operations.setPaused(paused === true),
+      this.settings.busyTimeoutMs,
+    );
+
+  isPaused = async (): Promise<boolean> =>
+    this.connection.read(() => this.statements.operations.isPaused());
 
   sweep = (): Promise<number> => {
     const { now, retainMs, sweepBatch, busyTimeoutMs } = this.settings;
+    const { operations, atomic } = this.statements;
     return this.connection.run(
-      () => this.statements.sweep.run(now() - retainMs, sweepBatch).changes,
+      () => atomic(() => operations.sweep(now() - retainMs, sweepBatch)),
       busyTimeoutMs,
     );
   };
 
   migrate = (): Promise<void> =>
-    this.connection.run(() => {
-      this.connection.db.exec(migrateSql(`"${this.settings.table}"`, this.settings.table));
-    }, this.settings.busyTimeoutMs);
+    this.connection.run(
+      () => upgradeInboxSchema(this.connection.db, this.settings.table),
+      this.settings.busyTimeoutMs,
+    );
 
   close = async (): Promise<void> => {
     if (this.closing) return;
@@ -403,10 +486,10 @@ export function createSqliteInbox(options: SqliteInboxOptions): SqliteInbox {
   });
   const now = options.now ?? Date.now;
   const connection = openConnection(databaseOption(options.database), synchronous);
-  const quoted = `"${table}"`;
-  const statements = setUpTable(connection, migrateSql(quoted, table), (db) =>
-    prepareInbox(db, quoted, now),
-  );
+  const statements = setUpTable(connection, '', (db) => {
+    upgradeInboxSchema(db, table);
+    return prepareInbox(db, inboxTables(table), now);
+  });
   const commits = new GroupCommit({
     connection,
     insertAll: statements.insertAll,

@@ -193,7 +193,13 @@ describe('opening (issue 13 #2)', () => {
     const store = createSqliteStore({ database: path });
     const inbox = createSqliteInbox({ database: join(dir, 'fresh-project', 'inbox', 'i.db') });
     expect(await store.claim('k', 1000)).toMatchObject({ status: 'acquired' });
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     await store.close();
     await inbox.close();
   });

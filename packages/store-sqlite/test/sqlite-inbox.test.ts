@@ -61,7 +61,13 @@ describe('createSqliteInbox: enqueue', () => {
       lastError: null,
       processedAt: null,
     });
-    expect(await inbox.counts()).toEqual({ pending: 3, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 3,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
   });
 
   it('inserts a key delivered twice at once exactly once, whether in one group or two', async () => {
@@ -254,7 +260,13 @@ describe('createSqliteInbox: lease, complete, fail', () => {
       'b',
       'a',
     ]);
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 4 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 4,
+      resolved: 0,
+    });
   });
 
   it('sweeps processed events past the retention in bounded batches; their keys are new again', async () => {
@@ -266,7 +278,13 @@ describe('createSqliteInbox: lease, complete, fail', () => {
     expect(await inbox.sweep()).toBe(2);
     expect(await inbox.sweep()).toBe(1);
     expect(await inbox.sweep()).toBe(0);
-    expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 1,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     expect(await inbox.enqueue([record('a'), record('d')])).toEqual([true, false]);
   });
 });

@@ -34,7 +34,13 @@ describe('an in-memory database', () => {
     expect(
       await inbox.completeWithin(lease?.entry.id ?? '', lease?.token ?? '', async () => {}),
     ).toBe(true);
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 1 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 1,
+      resolved: 0,
+    });
     await inbox.close();
     if (typeof db !== 'string') db.close();
   });

@@ -123,7 +123,13 @@ describe('createSqliteStore', () => {
     await expect(store.processOnce('k', 1000, async () => undefined)).rejects.toSatisfy((e) =>
       isC2pError(e, 'STORE_UNAVAILABLE'),
     );
-    expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
     await inbox.close();
     expect(db.open).toBe(true);
     db.close();

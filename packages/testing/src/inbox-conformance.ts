@@ -3,6 +3,7 @@ import type { InboxStore, TransactionalInboxStore } from '@c2p/core';
 import { isC2pError } from '@c2p/core';
 import type { InboxRecord } from '@c2p/core/kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeInboxOperations } from './inbox-operations-conformance.js';
 
 /** What the suite hands to each hook: a name space of its own and the clock. */
 export interface InboxConformanceContext {
@@ -60,7 +61,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * honours core's `InboxStore` port exactly as `createMemoryInbox` does: one
  * commit per delivery with permanent deduplication, leases fenced by tokens,
  * one event of a resource at a time in arrival order, retries, the dead state,
- * replay, and (for SQL inboxes) completion in the handlers' transaction.
+ * replay, and (for SQL inboxes) completion in the handlers' transaction; and
+ * the operations every c2p inbox adds to the port: `search` with cursors,
+ * `history`, `resolve`, `replayMatching` and `setPaused`/`isPaused` (an inbox
+ * without one fails those tests, naming it).
  *
  * ESM only, like every conformance subpath: it registers vitest tests.
  *
@@ -136,7 +140,13 @@ export function describeInboxConformance<I extends InboxStore>(
         const b = record('PR-2', 'PAID');
         expect(await inbox.enqueue([a, b, a])).toEqual([true, true, false]);
         expect(await inbox.enqueue([b, record('PR-3')])).toEqual([false, true]);
-        expect(await inbox.counts()).toEqual({ pending: 3, retrying: 0, dead: 0, processed: 0 });
+        expect(await inbox.counts()).toEqual({
+          pending: 3,
+          retrying: 0,
+          dead: 0,
+          processed: 0,
+          resolved: 0,
+        });
         const [first] = await inbox.list({ state: 'pending' });
         expect(first).toMatchObject({
           key: a.key,
@@ -260,7 +270,13 @@ export function describeInboxConformance<I extends InboxStore>(
         expect(entry).toMatchObject({ state: 'processed', attempts: 1 });
         expect(entry?.processedAt).toBeGreaterThanOrEqual(before - 1_000);
         expect(entry?.processedAt).toBeLessThanOrEqual(after + 1_000);
-        expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 0, processed: 1 });
+        expect(await inbox.counts()).toEqual({
+          pending: 0,
+          retrying: 0,
+          dead: 0,
+          processed: 1,
+          resolved: 0,
+        });
         expect(await inbox.enqueue([a])).toEqual([false]);
         expect(await inbox.lease(10, long)).toEqual([]);
       });
@@ -310,7 +326,13 @@ export function describeInboxConformance<I extends InboxStore>(
         });
         await pass(injected ? 24 * hour : short);
         expect(await inbox.lease(1, long)).toEqual([]);
-        expect(await inbox.counts()).toEqual({ pending: 0, retrying: 0, dead: 1, processed: 0 });
+        expect(await inbox.counts()).toEqual({
+          pending: 0,
+          retrying: 0,
+          dead: 1,
+          processed: 0,
+          resolved: 0,
+        });
         // A stale token records nothing.
         expect(await inbox.fail(second.entry.id, second.token, { error: 'x', retryAt: null })).toBe(
           false,
@@ -359,7 +381,13 @@ export function describeInboxConformance<I extends InboxStore>(
         // Nothing runs again: the processed event is not leased, the held one still is.
         expect(await inbox.lease(10, long)).toEqual([]);
         expect(await inbox.complete(held.entry.id, held.token)).toBe(true);
-        expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 2 });
+        expect(await inbox.counts()).toEqual({
+          pending: 1,
+          retrying: 0,
+          dead: 0,
+          processed: 2,
+          resolved: 0,
+        });
       });
 
       it('leases at most the limit, and never one event to two callers at once', async () => {
@@ -455,8 +483,27 @@ export function describeInboxConformance<I extends InboxStore>(
         expect(await inbox.sweep()).toBe(0);
         await pass(injected ? 2 : retainMs);
         expect(await inbox.sweep()).toBe(1);
-        expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
+        expect(await inbox.counts()).toEqual({
+          pending: 1,
+          retrying: 0,
+          dead: 0,
+          processed: 0,
+          resolved: 0,
+        });
       });
+    });
+
+    describeInboxOperations({
+      name,
+      durable: options.durable,
+      injected,
+      long,
+      short,
+      retainMs,
+      context,
+      open: (ctx) => make(ctx as ReturnType<typeof context> | undefined),
+      clock,
+      pass,
     });
 
     if (options.transactional) {

@@ -3,7 +3,7 @@ import { type InboxEntry, type InboxState, type InboxStore, inboxStates } from '
 import type { DeliveryEntry } from '../delivery-log.js';
 import type { Order } from '../order.js';
 import type { AdminReply } from './admin-reply.js';
-import { publicInboxEntry } from './public-inbox-entry.js';
+import { pausedText, publicInboxEntry } from './public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from './table-rows.js';
 import { visible } from './visible.js';
 
@@ -32,21 +32,46 @@ function renderRow(row: TableRow): string {
   return `<tr${attributes}>${cells}${action}</tr>`;
 }
 
-/** What the page shows of the inbox: counts, and the events that need a person. */
+/** What the page shows of the inbox: counts, whether it is paused, and the events that need a person. */
 export interface InboxView {
   counts: Record<InboxState, number>;
+  paused: boolean;
   dead: InboxEntry[];
   retrying: InboxEntry[];
 }
 
 /** Reads what {@link renderPage} shows of the inbox. */
 export async function readInboxView(inbox: InboxStore): Promise<InboxView> {
-  const [counts, dead, retrying] = await Promise.all([
+  const [counts, paused, dead, retrying] = await Promise.all([
     inbox.counts(),
+    inbox.isPaused?.() ?? false,
     inbox.list({ state: 'dead', limit: pageSize }),
     inbox.list({ state: 'retrying', limit: pageSize }),
   ]);
-  return { counts, dead, retrying };
+  return { counts, paused, dead, retrying };
+}
+
+/** The inbox's search form, its bulk replay and its results (filled by the page's script). */
+function inboxSearchSection(): string {
+  const states = inboxStates.map((s) => `<option value="${s}">${s}</option>`).join('');
+  const input = (name: string, label: string, hint = ''): string =>
+    `<label>${label} <input name="${name}" autocomplete="off"${hint ? ` placeholder="${escapeHtml(hint)}"` : ''}></label>`;
+  return `<h3>Search <small>(filters combine; newest first)</small></h3>
+<form id="inbox-filters">
+<label>State <select name="state"><option value="">any</option>${states}</select></label>
+${input('resource', 'Resource', 'payment-request:<id>')}
+${input('eventType', 'Event type', 'PAYMENT-COMPLETED')}
+${input('key', 'Key')}
+${input('receivedSince', 'Received since', '2026-12-01T00:00:00Z')}
+${input('receivedBefore', 'before')}
+<button type="submit">Search</button>
+<button type="button" data-inbox="dry-run">Count dead matching</button>
+<button type="button" data-inbox="bulk-replay">Replay dead matching</button>
+</form>
+<p><label>Note for Resolve <input id="inbox-note" autocomplete="off" placeholder="refunded by hand, ticket 42"></label></p>
+<table id="inbox-search"><thead><tr><th>Id</th><th>State</th><th>Event</th><th>Resource</th><th>Attempts</th><th>Last error</th><th>Received (UTC)</th><th></th></tr></thead>
+<tbody></tbody></table>
+<p><button type="button" data-inbox="more" hidden>Next page</button></p>`;
 }
 
 const rows = (entries: InboxEntry[]): string =>
@@ -68,11 +93,14 @@ function inboxSection(view: InboxView | undefined): string {
   return `<section id="inbox">
 <h2>Inbox <small>(a 2xx means stored; the handlers run from here)</small></h2>
 <ul id="inbox-counts">${counts}</ul>
+<p id="inbox-pause"><span id="inbox-paused" data-paused="${view.paused}">${pausedText(view.paused)}</span>
+<button type="button" data-inbox="pause">Pause</button> <button type="button" data-inbox="resume">Resume</button></p>
 <p id="inbox-message" role="status"></p>
 <h3>Dead <small>(retries spent: replay once the cause is fixed)</small></h3>
 ${table('dead', 'Received', view.dead)}
 <h3>Retrying <small>(oldest first)</small></h3>
 ${table('retrying', 'Next attempt', view.retrying)}
+${inboxSearchSection()}
 </section>`;
 }
 

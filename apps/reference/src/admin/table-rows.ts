@@ -12,7 +12,7 @@ export interface TableRow {
   /** Each cell's text and optional class. */
   cells: Array<{ text: string; className?: string }>;
   /** An inbox row's button, wired by the page's script. */
-  action?: { name: 'replay' | 'retry-now'; id: string; label: string };
+  action?: { name: 'replay' | 'retry-now' | 'resolve'; id: string; label: string };
 }
 
 const cell = (value: unknown, className?: string): TableRow['cells'][number] =>
@@ -55,6 +55,23 @@ export function orderRow(o: Order): TableRow {
       cell(o.events.length),
       cell(shortTime(o.updatedAt)),
     ],
+  };
+}
+
+/** An inbox search result: any state; a dead one has the button that resolves it. */
+export function inboxSearchRow(e: PublicInboxEntry): TableRow {
+  return {
+    attributes: { 'data-id': e.id, 'data-state': e.state },
+    cells: [
+      cell(e.id, 'mono'),
+      cell(e.state, `state ${e.state}`),
+      cell(e.eventType),
+      cell(e.resource, 'mono'),
+      cell(e.attempts),
+      cell(e.lastError ?? ''),
+      cell(shortTime(e.receivedAt)),
+    ],
+    ...(e.state === 'dead' ? { action: { name: 'resolve', id: e.id, label: 'Resolve' } } : {}),
   };
 }
 

@@ -5,10 +5,10 @@ import { createMemoryOrderBook } from '../order-book.js';
 import { withHealth } from './backend-health.js';
 
 /** `C2P_STORE=memory`: everything in this process, lost at restart. */
-export async function openMemoryBackend({ mode }: BackendConfig): Promise<Backend> {
+export async function openMemoryBackend({ mode, inboxRetainMs }: BackendConfig): Promise<Backend> {
   const intake: Intake =
     mode === 'inbox'
-      ? { mode, inbox: createMemoryInbox() }
+      ? { mode, inbox: createMemoryInbox({ retainMs: inboxRetainMs }) }
       : { mode: 'sync', store: createMemoryStore() };
   return withHealth({
     kind: 'memory',

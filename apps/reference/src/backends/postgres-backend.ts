@@ -11,7 +11,7 @@ import { closeIntake, withHealth } from './backend-health.js';
 async function openIntake(
   url: string,
   pool: pg.Pool,
-  { mode, worker }: BackendConfig,
+  { mode, worker, inboxRetainMs }: BackendConfig,
 ): Promise<Intake> {
   const { createPostgresStore, createPostgresInbox } = await import('@c2p/store-postgres');
   if (mode === 'sync') {
@@ -27,6 +27,7 @@ async function openIntake(
     table: inboxTable,
     workerMax: worker.concurrency + 2,
     connectionTimeoutMs: 5_000,
+    retainMs: inboxRetainMs,
   });
   try {
     await inbox.migrate();

@@ -35,7 +35,7 @@ async function verifyRedis(inbox: { verifyDurability(): Promise<void> }, url: st
 async function openIntake(
   client: RedisClient,
   url: string,
-  { mode, redisDurability }: BackendConfig,
+  { mode, redisDurability, inboxRetainMs }: BackendConfig,
 ): Promise<{ intake: Intake; inboxCheck?: () => Promise<void> }> {
   const { createRedisStore, createRedisInbox } = await import('@c2p/store-redis');
   if (mode === 'sync') {
@@ -47,6 +47,7 @@ async function openIntake(
     client,
     keyPrefix: redisInboxPrefix,
     durability: redisDurability,
+    retainMs: inboxRetainMs,
   });
   if (redisDurability === 'trust') return { intake: { mode, inbox } };
   await verifyRedis(inbox, url);

@@ -8,7 +8,11 @@ import { createSqliteOrderBook } from '../order-book.js';
 import { closeIntake, withHealth } from './backend-health.js';
 
 /** `C2P_STORE=sqlite:<path>`: one file, the folder created if missing. */
-export async function openSqliteBackend({ store, mode }: BackendConfig): Promise<Backend> {
+export async function openSqliteBackend({
+  store,
+  mode,
+  inboxRetainMs,
+}: BackendConfig): Promise<Backend> {
   if (store.kind !== 'sqlite') throw new TypeError(`not a sqlite store: ${store.kind}`);
   const path = resolve(store.path);
   mkdirSync(dirname(path), { recursive: true });
@@ -17,7 +21,14 @@ export async function openSqliteBackend({ store, mode }: BackendConfig): Promise
   const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
   const intake: Intake =
     mode === 'inbox'
-      ? { mode, inbox: createSqliteInbox({ database: writer, table: inboxTable }) }
+      ? {
+          mode,
+          inbox: createSqliteInbox({
+            database: writer,
+            table: inboxTable,
+            retainMs: inboxRetainMs,
+          }),
+        }
       : { mode: 'sync', store: createSqliteStore({ database: writer }) };
   return withHealth({
     kind: 'sqlite',

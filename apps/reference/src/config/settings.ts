@@ -107,6 +107,11 @@ export const settings = {
     "`2000` (core's default)",
     `inbox mode: the delay before the first retry, in ms (0 to ${maxRetryDelayMs}); it doubles after each failure, up to core's cap of 6 h, each delay ±20% (jitter). The defaults retry for about three days`,
   ),
+  C2P_INBOX_RETAIN_DAYS: setting(
+    integer(1, 3650).transform((n) => n ?? 30),
+    '`30`',
+    'inbox mode: processed and resolved events are kept this many days (for deduplication and for reading), 1 to 3650, then swept; dead and unfinished events are never deleted',
+  ),
   C2P_REDIS_DURABILITY: setting(
     oneOf(['verify', 'trust'] as const, 'verify'),
     '`verify`',

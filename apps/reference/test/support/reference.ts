@@ -258,7 +258,7 @@ export interface InboxEventBody {
   key: string;
   eventType: string;
   resource: string;
-  state: 'pending' | 'retrying' | 'dead' | 'processed';
+  state: 'pending' | 'retrying' | 'dead' | 'processed' | 'resolved';
   attempts: number;
   nextAttemptAt: string | null;
   lastError: string | null;
@@ -266,17 +266,13 @@ export interface InboxEventBody {
   processedAt: string | null;
 }
 
-/** The inbox event with idempotency key `key`, looked for in every state's listing. */
+/** The inbox event with idempotency key `key`, found by `GET /api/inbox?key=`. */
 export async function inboxEvent(
   app: RunningReference,
   key: string,
 ): Promise<InboxEventBody | undefined> {
-  for (const state of ['pending', 'retrying', 'dead', 'processed']) {
-    const { body } = await getJson<{ events: InboxEventBody[] }>(
-      new URL(`api/inbox?state=${state}&limit=500`, app.adminUrl).href,
-    );
-    const found = body.events.find((e) => e.key === key);
-    if (found) return found;
-  }
-  return undefined;
+  const { body } = await getJson<{ events: InboxEventBody[] }>(
+    new URL(`api/inbox?key=${encodeURIComponent(key)}`, app.adminUrl).href,
+  );
+  return body.events.find((e) => e.key === key);
 }

@@ -5,6 +5,7 @@ import type { Order } from '../../order.js';
 import type { PublicInboxEntry } from '../public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from '../table-rows.js';
 import { visible } from '../visible.js';
+import { actionBody, showPaused, wireInboxPanel } from './inbox-panel.js';
 import './page-style.css';
 
 /** Must match the server's `pageSize`: the tables show as many rows at load as after a refresh. */
@@ -12,6 +13,7 @@ const pageSize = 100;
 
 interface InboxListing {
   counts: Record<string, number>;
+  paused: boolean;
   events: PublicInboxEntry[];
 }
 
@@ -63,6 +65,7 @@ async function refreshInbox(): Promise<void> {
   }
   fill('inbox-dead', dead.events.map(inboxRow));
   fill('inbox-retrying', retrying.events.map(inboxRow));
+  showPaused(retrying.paused);
 }
 
 async function refresh(): Promise<void> {
@@ -87,17 +90,28 @@ async function act(button: HTMLButtonElement): Promise<void> {
   const message = document.getElementById('inbox-message') as HTMLElement;
   const id = button.getAttribute('data-id') ?? '';
   const action = button.getAttribute('data-action') ?? '';
+  const { body: sent, missing } = actionBody(action);
+  if (missing) {
+    message.textContent = missing;
+    message.className = 'error';
+    return;
+  }
   button.disabled = true;
   try {
     const answer = await fetch(`/api/inbox/${encodeURIComponent(id)}/${action}`, {
       method: 'POST',
+      ...(sent === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: sent }),
     });
     const body = (await answer.json()) as { error?: { message?: string } };
+    const done = { replay: 'replayed', 'retry-now': 'retried now', resolve: 'resolved' };
     message.textContent = answer.ok
-      ? `Event ${visible(id)}: ${action === 'replay' ? 'replayed' : 'retried now'}.`
+      ? `Event ${visible(id)}: ${done[action as keyof typeof done] ?? action}.`
       : `Event ${visible(id)}: ${visible(String(body.error?.message))}`;
     message.className = answer.ok ? '' : 'error';
     await refresh();
+    await searchAgain();
   } catch (error) {
     message.textContent = `Cannot ${action}: ${(error as Error).message}`;
     message.className = 'error';
@@ -111,6 +125,8 @@ inbox?.addEventListener('click', (event) => {
   );
   if (button) void act(button);
 });
+
+const searchAgain = wireInboxPanel({ buildRow, refresh });
 
 setInterval(() => void refresh(), 2000);
 void refresh();

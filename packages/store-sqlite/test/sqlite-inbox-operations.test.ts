@@ -1,0 +1,171 @@
+import type { InboxFilter } from '@c2p/core';
+import type { InboxRecord } from '@c2p/core/kit';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSqliteInbox, type SqliteInbox } from '../src/index.js';
+import { searchSql } from '../src/sqlite-inbox-operations.js';
+import { databaseFiles, tempFolder } from './support/sqlite-files.js';
+
+// What the conformance suite cannot see: the SQLite inbox's upgrade of an
+// earlier version's database, the index behind each filter, and the history's
+// bound in its own table.
+
+const file = databaseFiles(tempFolder('inbox-operations'));
+const opened: SqliteInbox[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((inbox) => inbox.close()));
+});
+const open = (database: string): SqliteInbox => {
+  const inbox = createSqliteInbox({ database });
+  opened.push(inbox);
+  return inbox;
+};
+
+const record = (n: number): InboxRecord => ({
+  key: `payment-request:PR-${n}:PAYMENT-COMPLETED:PAID`,
+  resourceKey: `payment-request:PR-${n}`,
+  eventType: 'PAYMENT-COMPLETED',
+  payload: JSON.stringify({ n }),
+  receivedAt: 1_700_000_000_000 + n,
+  clientIp: null,
+});
+
+/** The table and indexes exactly as the previous version created them. */
+const previousVersionSql = `
+  CREATE TABLE "c2p_inbox" (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    resource_key TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    client_ip TEXT,
+    state TEXT NOT NULL DEFAULT 'pending'
+      CHECK (state IN ('pending', 'retrying', 'dead', 'processed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    processed_at INTEGER,
+    lease_token TEXT,
+    locked_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX "c2p_inbox_resource" ON "c2p_inbox" (resource_key, id) WHERE state IN ('pending', 'retrying');
+  CREATE INDEX "c2p_inbox_due" ON "c2p_inbox" (next_attempt_at) WHERE state IN ('pending', 'retrying');
+  CREATE INDEX "c2p_inbox_state" ON "c2p_inbox" (state, id);
+  CREATE INDEX "c2p_inbox_processed" ON "c2p_inbox" (processed_at) WHERE state = 'processed';`;
+
+describe('the SQLite inbox operations', () => {
+  it('opens a database of the previous version and keeps its events, ids and counter', async () => {
+    const path = file();
+    const old = new Database(path);
+    old.exec(previousVersionSql);
+    const insert = old.prepare(
+      `INSERT INTO c2p_inbox (key, resource_key, event_type, payload, received_at, state, attempts, last_error, processed_at)
+       VALUES (?, ?, 'PAYMENT-COMPLETED', '{}', ?, ?, ?, ?, ?)`,
+    );
+    insert.run('k1', 'payment-request:1', 1, 'dead', 5, 'refused', null);
+    insert.run('k2', 'payment-request:2', 2, 'processed', 1, null, 10);
+    insert.run('k3', 'payment-request:3', 3, 'pending', 0, null, null);
+    insert.run('k4', 'payment-request:4', 4, 'processed', 1, null, 11);
+    // The newest was swept: its id must never be given out again.
+    old.exec(`DELETE FROM c2p_inbox WHERE key = 'k4'`);
+    old.close();
+
+    const inbox = open(path);
+    expect(await inbox.counts()).toEqual({
+      pending: 1,
+      retrying: 0,
+      dead: 1,
+      processed: 1,
+      resolved: 0,
+    });
+    expect(await inbox.get('1')).toMatchObject({ key: 'k1', state: 'dead', attempts: 5 });
+    expect(await inbox.resolve('1', 'refunded by hand')).toBe(true);
+    expect(await inbox.history('1')).toMatchObject([
+      { action: 'resolved', note: 'refunded by hand' },
+    ]);
+    expect(await inbox.enqueue([record(5)])).toEqual([true]);
+    const [newest] = (await inbox.search({ limit: 1 })).entries;
+    expect(newest?.id).toBe('5');
+    expect(await inbox.enqueue([{ ...record(6), key: 'k2' }])).toEqual([false]);
+    await inbox.close();
+
+    // Opening it again (and migrating again) changes nothing.
+    const again = open(path);
+    await again.migrate();
+    expect((await again.search({ limit: 10 })).entries.map((e) => e.key)).toEqual([
+      newest?.key,
+      'k3',
+      'k2',
+      'k1',
+    ]);
+    expect((await again.get('1'))?.state).toBe('resolved');
+    const db = new Database(path, { readonly: true });
+    const indexes = db
+      .prepare<[], { name: string }>(
+        `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'c2p_inbox' AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+      )
+      .all()
+      .map(({ name }) => name);
+    db.close();
+    expect(indexes).not.toContain('c2p_inbox_processed');
+    expect(indexes).toContain('c2p_inbox_finished');
+  });
+
+  it('has an index behind every search filter', async () => {
+    const path = file();
+    const inbox = open(path);
+    await inbox.enqueue(Array.from({ length: 50 }, (_, n) => record(n)));
+    const db = new Database(path);
+    db.exec('ANALYZE');
+    const filters: [InboxFilter, RegExp][] = [
+      [{ state: 'dead' }, /USING (COVERING )?INDEX c2p_inbox_state\b/],
+      [{ resourceKey: 'payment-request:PR-1' }, /USING (COVERING )?INDEX c2p_inbox_by_resource/],
+      [{ eventType: 'PAYMENT-FAILED' }, /USING (COVERING )?INDEX c2p_inbox_by_type/],
+      [{ key: 'k' }, /USING INDEX sqlite_autoindex_c2p_inbox_1/],
+      [{ receivedSince: 1, receivedBefore: 2 }, /USING INDEX c2p_inbox_by_received/],
+      [{ ids: ['1', '2'] }, /USING INTEGER PRIMARY KEY/],
+    ];
+    try {
+      for (const [filter, index] of filters) {
+        // The very statement a search runs, with a cursor.
+        const { sql, params } = searchSql(
+          { ...filter, limit: 50, afterId: '40' },
+          { events: '"c2p_inbox"' },
+        );
+        const plan = db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .all(params)
+          .map((row) => (row as { detail: string }).detail)
+          .join('; ');
+        expect(plan, JSON.stringify(filter)).toMatch(index);
+        expect(plan, JSON.stringify(filter)).not.toMatch(/^SCAN c2p_inbox\b/);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it("keeps at most 50 history rows per event in its own table, and the paused flag in the inbox's", async () => {
+    const path = file();
+    const inbox = open(path);
+    await inbox.enqueue([record(1)]);
+    const [lease] = await inbox.lease(1, 60_000);
+    if (!lease) throw new Error('expected a lease');
+    await inbox.fail(lease.entry.id, lease.token, { error: 'x', retryAt: Date.now() + 60_000 });
+    for (let i = 0; i < 70; i++) await inbox.retryNow(lease.entry.id);
+    const db = new Database(path, { readonly: true });
+    const rows = (): number =>
+      (db.prepare('SELECT count(*) AS n FROM c2p_inbox_history').get() as { n: number }).n;
+    try {
+      expect(rows()).toBe(50);
+      // The paused flag lives in the inbox's own table, so a restart keeps it.
+      await inbox.setPaused(true);
+      expect(
+        db.prepare(`SELECT value FROM c2p_inbox_settings WHERE name = 'paused'`).get(),
+      ).toEqual({ value: 'true' });
+    } finally {
+      db.close();
+    }
+  });
+});
