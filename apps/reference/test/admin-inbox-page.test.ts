@@ -140,4 +140,110 @@ describe('the admin page in headless Chromium, in inbox mode', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+  it('searches by filter, counts and replays dead events in bulk, resolves one with a note, and pauses and resumes', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(app.adminUrl);
+    const message = page.locator('#inbox-message');
+
+    // Pause and resume: the indicator follows, and the API agrees.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('#inbox-paused[data-paused="true"]').waitFor({ timeout: 5_000 });
+    expect(await page.locator('#inbox-paused').textContent()).toMatch(/paused/);
+    const listing = async () =>
+      (await getJson<{ paused: boolean }>(new URL('api/inbox?limit=1', app.adminUrl).href)).body;
+    expect((await listing()).paused).toBe(true);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('#inbox-paused[data-paused="false"]').waitFor({ timeout: 5_000 });
+    expect((await listing()).paused).toBe(false);
+
+    // Two dead events, one of them with markup for an id.
+    downstream.mode = 'fail';
+    const ids = [`<b id="bold">x</b>${crypto.randomUUID()}`, crypto.randomUUID()];
+    for (const id of ids) {
+      await deliver({
+        url: app.webhookUrls.express,
+        ...credentials,
+        body: createBody(createEvent({ id })),
+        attempts: 1,
+      });
+    }
+    for (const id of ids) {
+      const key = `payment-request:${id}:PAYMENT-COMPLETED:PAID`;
+      const byKey = new URL(`api/inbox?key=${encodeURIComponent(key)}`, app.adminUrl).href;
+      const retrying = await waitFor(
+        `${id} retrying`,
+        async () => (await getJson<{ events: { id: string; state: string }[] }>(byKey)).body,
+        (b) => b.events[0]?.state === 'retrying',
+      );
+      await fetch(new URL(`api/inbox/${retrying.events[0]?.id}/retry-now`, app.adminUrl), {
+        method: 'POST',
+      });
+      await waitFor(
+        `${id} dead`,
+        async () => (await getJson<{ events: { state: string }[] }>(byKey)).body,
+        (b) => b.events[0]?.state === 'dead',
+      );
+    }
+
+    // Search dead events: both listed, escaped, each with Resolve.
+    await page.locator('#inbox-filters select[name="state"]').selectOption('dead');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const rows = page.locator('#inbox-search tbody tr');
+    await waitFor(
+      'two dead rows',
+      () => rows.count(),
+      (n) => n === 2,
+    );
+    expect(await page.locator('#bold').count()).toBe(0);
+    expect(await rows.first().locator('td').nth(1).textContent()).toBe('dead');
+
+    // The dry run counts them; a resolve without a note is refused on the page.
+    await page.getByRole('button', { name: 'Count dead matching' }).click();
+    await waitFor(
+      'the dry-run count',
+      () => message.textContent(),
+      (t) => /^2 dead/.test(t ?? ''),
+    );
+    await rows.first().getByRole('button', { name: 'Resolve' }).click();
+    expect(await message.textContent()).toMatch(/note/);
+    await page.locator('#inbox-note').fill('refunded by hand, ticket 42');
+    await rows.first().getByRole('button', { name: 'Resolve' }).click();
+    await waitFor(
+      'resolved',
+      () => message.textContent(),
+      (t) => /resolved/.test(t ?? ''),
+    );
+    await waitFor(
+      'one dead row left',
+      () => rows.count(),
+      (n) => n === 1,
+    );
+
+    // The order system is back: bulk replay replays the one left, and it is processed.
+    downstream.mode = 'ok';
+    await page.getByRole('button', { name: 'Replay dead matching' }).click();
+    await waitFor(
+      'the bulk replay',
+      () => message.textContent(),
+      (t) => /Replayed 1 dead/.test(t ?? ''),
+    );
+    const counts = async () =>
+      (await getJson<{ counts: Record<string, number> }>(new URL('api/inbox', app.adminUrl).href))
+        .body.counts;
+    const settled = await waitFor('dead 0', counts, (c) => c.dead === 0 && c.pending === 0);
+    expect(settled).toMatchObject({ resolved: 1, dead: 0 });
+    await waitFor(
+      'the page counting the resolved event',
+      async () =>
+        Number(await page.locator('#inbox-counts li[data-state="resolved"] .n').textContent()),
+      (n) => n === 1,
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { InboxFilter } from '@c2p/core';
 import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
@@ -168,4 +170,52 @@ describe('the SQLite inbox operations', () => {
       db.close();
     }
   });
+
+  it('replays each dead event once when two processes replay the same filter at once', async () => {
+    const path = file();
+    const inbox = open(path);
+    await inbox.enqueue(Array.from({ length: 100 }, (_, n) => record(n)));
+    for (const { entry, token } of await inbox.lease(100, 60_000)) {
+      await inbox.fail(entry.id, token, { error: 'refused', retryAt: null });
+    }
+    expect((await inbox.counts()).dead).toBe(100);
+    const program = fileURLToPath(new URL('./fixtures/replay-child.mjs', import.meta.url));
+    const children = [0, 1].map(() =>
+      spawn(process.execPath, [program, path], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    const said = children.map((child) => {
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+      });
+      return (pattern: RegExp): Promise<RegExpExecArray> =>
+        new Promise((resolve, reject) => {
+          const look = (): void => {
+            const match = pattern.exec(out);
+            if (match) resolve(match);
+          };
+          child.stdout.on('data', look);
+          child.once('exit', (code) => reject(new Error(`child exited ${code}: ${out}`)));
+          look();
+        });
+    });
+    await Promise.all(said.map((wait) => wait(/ready/)));
+    for (const child of children) child.stdin.write('go\n');
+    const answers = await Promise.all(said.map((wait) => wait(/replayed (\d+)/)));
+    const counts = answers.map((match) => Number(match[1]));
+    console.log(`two processes replayed ${counts.join(' + ')} of 100 dead events`);
+    expect(counts.reduce((sum, n) => sum + n, 0)).toBe(100);
+    expect((await inbox.counts()).pending).toBe(100);
+    const db = new Database(path, { readonly: true });
+    try {
+      const replays = db
+        .prepare(
+          `SELECT count(*) AS n, count(DISTINCT event_id) AS events FROM c2p_inbox_history WHERE action = 'replayed'`,
+        )
+        .get();
+      expect(replays).toEqual({ n: 100, events: 100 });
+    } finally {
+      db.close();
+    }
+  }, 30_000);
 });
