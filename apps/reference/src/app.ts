@@ -1,3 +1,4 @@
+import type { ReconcileReport } from '@c2p/api';
 import {
   type C2pError,
   createHandlers,
@@ -20,7 +21,9 @@ import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
 import { fulfils } from './order.js';
 import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
+import { createApiClient } from './reconcile.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
+import { createPaidVerifier, type PaidVerifier, type VerifyFailedAlert } from './verify-paid.js';
 import { withTimeout } from './with-timeout.js';
 
 /** The running reference app. */
@@ -42,7 +45,20 @@ interface Shared {
   backend: Backend;
   deliveries: DeliveryLog;
   fulfilment: FulfilmentClient | undefined;
+  /** `C2P_VERIFY_PAID=on`: the API's word, asked before a PAID fulfils. */
+  verify: PaidVerifier | undefined;
   logger: Logger;
+}
+
+/**
+ * What the app reports beside its logs, for alerts and metrics (the lead's
+ * wiring connects them); each is logged whether or not it is given.
+ */
+export interface AppHooks {
+  /** A PAID the API did not confirm (`C2P_VERIFY_PAID=on`): the `verify-failed` alert. */
+  onVerifyFailed?: (alert: VerifyFailedAlert) => void;
+  /** One reconciler read's outcome (`c2p_reconcile_total{outcome}`). */
+  onReconcile?: (report: ReconcileReport) => void;
 }
 
 /**
@@ -57,7 +73,7 @@ interface Shared {
  * new (the admin's replay and retry-now wake them too); without a wake they
  * still poll every second. One worker, one set of handlers.
  */
-export async function startApp(config: Config, logger: Logger): Promise<App> {
+export async function startApp(config: Config, logger: Logger, hooks: AppHooks = {}): Promise<App> {
   const backend = await openBackend(config);
   const deliveries = createDeliveryLog(backend.deliveries, {
     capacity: 500,
@@ -65,7 +81,18 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   });
   const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
-  const shared: Shared = { config, backend, deliveries, fulfilment, logger };
+  const api = config.api === undefined ? undefined : createApiClient(config.api);
+  const verify =
+    api !== undefined && config.verifyPaid
+      ? createPaidVerifier(api, (alert) => {
+          logger.error(
+            { alert: alert.alert, reason: alert.reason, event: alert.event },
+            alert.text,
+          );
+          hooks.onVerifyFailed?.(alert);
+        })
+      : undefined;
+  const shared: Shared = { config, backend, deliveries, fulfilment, verify, logger };
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
   const stop = async (): Promise<void> => {
@@ -152,8 +179,10 @@ async function startAdmin(shared: Shared, health: HealthCheck): Promise<RunningS
  * through the store's or inbox's transaction, so it commits with the event's
  * completion (SQLite, PostgreSQL).
  */
-function orderSink({ backend, fulfilment }: Shared, log: Logger): OrderSink<unknown> {
+function orderSink({ backend, fulfilment, verify }: Shared, log: Logger): OrderSink<unknown> {
   return async (event, context) => {
+    // C2P_VERIFY_PAID: a PAID the API does not confirm throws here, before any write or call.
+    if (verify) await verify(event);
     if (fulfilment && fulfils(await backend.orders.get(event.orderId, context.tx), event)) {
       await fulfilment.fulfil(event);
     }
