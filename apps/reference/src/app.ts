@@ -58,7 +58,10 @@ interface Shared {
  * still poll every second. One worker, one set of handlers.
  */
 export async function startApp(config: Config, logger: Logger): Promise<App> {
-  const backend = await openBackend(config);
+  const backend = await openBackend(config, {
+    onOrderError: (error) =>
+      logger.error({ err: error }, 'order book: accepted events not recorded'),
+  });
   const deliveries = createDeliveryLog(backend.deliveries, {
     capacity: 500,
     onError: (error) => logger.error({ err: error }, 'delivery log write failed'),
@@ -250,6 +253,10 @@ function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
     concurrency: shared.config.worker.concurrency,
     onError: logError(log),
     onAttempt: (report) => {
+      // The order shows its inbox event and a failing fulfilment (retrying, dead) at once.
+      shared.backend.orders
+        .noteAttempt(report)
+        .catch((error: unknown) => log.error({ err: error }, 'order book: attempt not recorded'));
       const line = {
         id: report.id,
         key: report.key,
