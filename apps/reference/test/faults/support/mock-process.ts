@@ -128,9 +128,11 @@ export async function settleAtMock(
   mockUrl: string,
   id: string,
   action: 'pay' | 'fail',
+  control: { dropWebhook?: boolean } = {},
 ): Promise<{ event: unknown; webhook: { delivered: boolean; attempts: unknown[] } | string }> {
   const response = await fetch(`${mockUrl}/_mock/payment-requests/${id}/${action}`, {
     method: 'POST',
+    body: JSON.stringify(control),
   });
   if (response.status !== 200) throw new Error(`${action}: ${response.status}`);
   return (await response.json()) as {
