@@ -53,6 +53,16 @@ export interface OrderStorage {
     change: (current: Order | undefined) => Order | undefined,
     tx?: unknown,
   ): Promise<Order | undefined>;
+  /**
+   * {@link OrderStorage.update} for several orders at once, in one transaction
+   * where the database has them (a delivery's events: one commit, not one per
+   * event). What it records can be rebuilt by the handlers, so a database may
+   * commit it without waiting for the disk.
+   */
+  updateEach(
+    ids: readonly string[],
+    change: (id: string, current: Order | undefined) => Order | undefined,
+  ): Promise<void>;
   get(id: string, tx?: unknown): Promise<Order | undefined>;
   /** Newest change first (`updatedAt`, then `id`, both descending). */
   list(query: OrderQuery): Promise<OrderPage>;
@@ -107,9 +117,9 @@ export function createOrderBook(storage: OrderStorage): OrderBook {
       for (const event of events) {
         byOrder.set(event.orderId, [...(byOrder.get(event.orderId) ?? []), event]);
       }
-      for (const [id, list] of byOrder) {
-        await storage.update(id, (current) => acceptOrderEvents(current, list));
-      }
+      await storage.updateEach([...byOrder.keys()], (id, current) =>
+        acceptOrderEvents(current, byOrder.get(id) ?? []),
+      );
     },
     async noteAttempt(attempt) {
       if (!attempt.resourceKey.startsWith(paymentRequestPrefix)) return;

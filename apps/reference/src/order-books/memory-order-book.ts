@@ -26,15 +26,19 @@ const matches = (order: Order, { q, state }: OrderQuery): boolean =>
 export function createMemoryOrderBook(capacity = 10_000): OrderBook {
   // Insertion order is change order: the first key is the least recently changed.
   const orders = new Map<string, Order>();
+  const update = (id: string, change: (current: Order | undefined) => Order | undefined) => {
+    const next = change(orders.get(id));
+    if (next) {
+      orders.delete(id);
+      orders.set(id, next);
+      if (orders.size > capacity) orders.delete(orders.keys().next().value as string);
+    }
+    return next;
+  };
   return createOrderBook({
-    async update(id, change) {
-      const next = change(orders.get(id));
-      if (next) {
-        orders.delete(id);
-        orders.set(id, next);
-        if (orders.size > capacity) orders.delete(orders.keys().next().value as string);
-      }
-      return next;
+    update: async (id, change) => update(id, change),
+    async updateEach(ids, change) {
+      for (const id of ids) update(id, (current) => change(id, current));
     },
     async get(id) {
       return orders.get(id);

@@ -63,6 +63,70 @@ async function change(
   return next;
 }
 
+/**
+ * Changes several orders in the running transaction with four statements
+ * whatever their number: placeholders for the missing ones, one locking read
+ * (in id order, so two deliveries sharing orders never deadlock), one update.
+ */
+async function changeEach(
+  client: Queryable,
+  ids: readonly string[],
+  fn: (id: string, current: Order | undefined) => Order | undefined,
+): Promise<void> {
+  const sorted = [...new Set(ids)].sort();
+  await client.query(
+    `INSERT INTO ${table} (id, doc, updated_at) SELECT id, 'null'::jsonb, now() FROM unnest($1::text[]) AS id
+     ORDER BY id ON CONFLICT (id) DO NOTHING`,
+    [sorted],
+  );
+  const { rows } = await client.query<{ id: string; doc: Order | null }>(
+    `SELECT id, doc FROM ${table} WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [sorted],
+  );
+  const stored = new Map(rows.map((row) => [row.id, row.doc]));
+  const changed = sorted.flatMap((id) => {
+    const doc = stored.get(id);
+    const next = fn(id, doc ? normalizeOrder(doc) : undefined);
+    return next ? [next] : [];
+  });
+  if (changed.length === 0) return;
+  await client.query(
+    `UPDATE ${table} AS o SET doc = c.doc, updated_at = c.updated_at, merchant_ref = c.merchant_ref,
+       state = c.state, unsettled = c.unsettled
+     FROM unnest($1::text[], $2::jsonb[], $3::timestamptz[], $4::text[], $5::text[], $6::boolean[])
+       AS c(id, doc, updated_at, merchant_ref, state, unsettled)
+     WHERE o.id = c.id`,
+    [
+      changed.map((o) => o.id),
+      changed.map((o) => JSON.stringify(o)),
+      changed.map((o) => o.updatedAt),
+      changed.map((o) => o.merchantTransactionId),
+      changed.map((o) => o.state),
+      changed.map((o) => o.unsettled),
+    ],
+  );
+}
+
+/** Runs `work` in a transaction of its own on the pool; `lazy` commits without waiting for the disk. */
+async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  lazy = false,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(lazy ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 /** A listing's SQL and parameters. */
 function listing(query: OrderQuery): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
@@ -103,19 +167,11 @@ export function createPostgresOrderBook(pool: Pool): OrderBook {
         }
         return change(tx, id, fn);
       }
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const next = await change(client, id, fn);
-        // Nothing changed: the placeholder row (if one was made) goes with the rollback.
-        await client.query(next ? 'COMMIT' : 'ROLLBACK');
-        return next;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
+      return inTransaction(pool, (client) => change(client, id, fn));
+    },
+    async updateEach(ids, fn) {
+      // What the intake records is rebuilt by the handlers: no wait for the disk.
+      await inTransaction(pool, (client) => changeEach(client, ids, fn), true);
     },
     async get(id, tx) {
       const client: Queryable = isClient(tx) ? tx : pool;

@@ -91,27 +91,32 @@ export function createRedisOrderBook(client: RedisClient, prefix = 'c2p-referenc
     return { rows, stoppedAt: last };
   };
 
+  const update = async (id: string, change: (current: Order | undefined) => Order | undefined) => {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const before = await read(id);
+      const next = change(before ? parse(before) : undefined);
+      if (!next) return undefined;
+      const ref = next.merchantTransactionId;
+      const swapped = await client.eval(casScript, {
+        keys: [orderKey(id), indexKey, unsettledKey, refKey(ref ?? '')],
+        arguments: [
+          before ?? '',
+          JSON.stringify(next),
+          String(Date.parse(next.updatedAt)),
+          id,
+          next.unsettled ? '1' : '0',
+          ref === null ? '0' : '1',
+        ],
+      });
+      if (swapped === 1) return next;
+    }
+    throw new Error('the order changed 50 times while applying one event');
+  };
+
   return createOrderBook({
-    async update(id, change) {
-      for (let attempt = 0; attempt < 50; attempt++) {
-        const before = await read(id);
-        const next = change(before ? parse(before) : undefined);
-        if (!next) return undefined;
-        const ref = next.merchantTransactionId;
-        const swapped = await client.eval(casScript, {
-          keys: [orderKey(id), indexKey, unsettledKey, refKey(ref ?? '')],
-          arguments: [
-            before ?? '',
-            JSON.stringify(next),
-            String(Date.parse(next.updatedAt)),
-            id,
-            next.unsettled ? '1' : '0',
-            ref === null ? '0' : '1',
-          ],
-        });
-        if (swapped === 1) return next;
-      }
-      throw new Error('the order changed 50 times while applying one event');
+    update: (id, change) => update(id, change),
+    async updateEach(ids, change) {
+      await Promise.all(ids.map((id) => update(id, (current) => change(id, current))));
     },
     async get(id) {
       const doc = await read(id);

@@ -198,6 +198,11 @@ export function createSqliteOrderBook(
       }
       return writeOwn(own, () => change(own, id, fn));
     },
+    async updateEach(ids, fn) {
+      await writeOwn(own, () => {
+        for (const id of ids) change(own, id, (current) => fn(id, current));
+      });
+    },
     async get(id) {
       const row = readOne.get(id);
       return row ? parse(row.doc) : undefined;
