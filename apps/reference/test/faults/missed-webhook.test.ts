@@ -47,89 +47,106 @@ async function storeEnv(store: 'sqlite' | 'postgres'): Promise<string> {
   return database.url;
 }
 
-describe.each(['sqlite', 'postgres'] as const)('missed webhooks, reconciled (%s)', (store) => {
-  it('20 PAID webhooks that met a dead listener: 20/20 fulfilled once after restart, the late ones duplicates', async () => {
-    const port = await freePort();
-    const webhookUrl = `http://127.0.0.1:${port}/webhooks/clik2pay`;
-    const mock = await startMockProcess(webhookUrl, credentials);
-    cleanups.push(mock.stop);
-    const downstream = await startDownstream();
-    cleanups.push(downstream.close);
-    const base = {
-      C2P_STORE: await storeEnv(store),
-      C2P_ADAPTERS: 'express',
-      EXPRESS_PORT: String(port),
-      C2P_FULFIL_URL: downstream.url,
-    };
+// `split`: after the restart a `listener` process (no API settings) and a `worker` process
+// (the API settings: the reconciler runs where handlers run) share the PostgreSQL inbox.
+const runs = [
+  { store: 'sqlite', split: false },
+  { store: 'postgres', split: false },
+  { store: 'postgres', split: true },
+] as const;
 
-    // The merchant's checkout: a payment request at Clik2pay, registered with the app.
-    const first = await startReference(base);
-    const ids: string[] = [];
-    for (let i = 0; i < orders; i++) {
-      const merchantTransactionId = `mw-${randomUUID().slice(0, 12)}`;
-      const id = await createPaymentRequest(mock.url, { amount: 10 + i, merchantTransactionId });
-      expect(
-        await registerOrder(first.adminUrl, {
-          paymentRequestId: id,
-          amount: 10 + i,
-          merchantTransactionId,
-        }),
-      ).toBe(201);
-      ids.push(id);
-    }
-    expect((await readOrder(first.adminUrl, ids[0] as string))?.state).toBe('awaiting-payment');
-    expect(await first.stop()).toBe(0);
+describe.each(runs)(
+  'missed webhooks, reconciled ($store, split roles: $split)',
+  ({ store, split }) => {
+    it('20 PAID webhooks that met a dead listener: 20/20 fulfilled once after restart, the late ones duplicates', async () => {
+      const port = await freePort();
+      const webhookUrl = `http://127.0.0.1:${port}/webhooks/clik2pay`;
+      const mock = await startMockProcess(webhookUrl, credentials);
+      cleanups.push(mock.stop);
+      const downstream = await startDownstream();
+      cleanups.push(downstream.close);
+      const base = {
+        C2P_STORE: await storeEnv(store),
+        C2P_ADAPTERS: 'express',
+        EXPRESS_PORT: String(port),
+        C2P_FULFIL_URL: downstream.url,
+      };
 
-    // The payers pay while the listener is down: every webhook fails its three attempts.
-    const settled = await Promise.all(ids.map((id) => settleAtMock(mock.url, id, 'pay')));
-    const lost = settled.filter(
-      (s) =>
-        typeof s.webhook !== 'string' && !s.webhook.delivered && s.webhook.attempts.length === 3,
-    ).length;
+      // The merchant's checkout: a payment request at Clik2pay, registered with the app.
+      const first = await startReference(base);
+      const ids: string[] = [];
+      for (let i = 0; i < orders; i++) {
+        const merchantTransactionId = `mw-${randomUUID().slice(0, 12)}`;
+        const id = await createPaymentRequest(mock.url, { amount: 10 + i, merchantTransactionId });
+        expect(
+          await registerOrder(first.adminUrl, {
+            paymentRequestId: id,
+            amount: 10 + i,
+            merchantTransactionId,
+          }),
+        ).toBe(201);
+        ids.push(id);
+      }
+      expect((await readOrder(first.adminUrl, ids[0] as string))?.state).toBe('awaiting-payment');
+      expect(await first.stop()).toBe(0);
 
-    const started = performance.now();
-    const app = await startReference({
-      ...base,
-      ...mock.apiEnv,
-      C2P_RECONCILE_AFTER_S: '2',
-      C2P_RECONCILE_EVERY_S: '1',
-    });
-    cleanups.push(() => app.stop().then(() => undefined));
-    let fulfilled = 0;
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+      // The payers pay while the listener is down: every webhook fails its three attempts.
+      const settled = await Promise.all(ids.map((id) => settleAtMock(mock.url, id, 'pay')));
+      const lost = settled.filter(
+        (s) =>
+          typeof s.webhook !== 'string' && !s.webhook.delivered && s.webhook.attempts.length === 3,
+      ).length;
+
+      const started = performance.now();
+      const reconciling = {
+        ...mock.apiEnv,
+        C2P_RECONCILE_AFTER_S: '2',
+        C2P_RECONCILE_EVERY_S: '1',
+      };
+      const app = split
+        ? await startReference({ ...base, ...reconciling, C2P_ROLE: 'worker' })
+        : await startReference({ ...base, ...reconciling });
+      cleanups.push(() => app.stop().then(() => undefined));
+      if (split) {
+        const listener = await startReference({ ...base, C2P_ROLE: 'listener' });
+        cleanups.push(() => listener.stop().then(() => undefined));
+      }
+      let fulfilled = 0;
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(250)) {
+        const views = await Promise.all(ids.map((id) => readOrder(app.adminUrl, id)));
+        fulfilled = views.filter((v) => v?.state === 'paid' && v.fulfilments === 1).length;
+        if (fulfilled === orders) break;
+      }
+      const reconciledMs = performance.now() - started;
+
+      // The late webhooks: the same events, delivered as Clik2pay would.
+      const late = await deliverMany({
+        url: webhookUrl,
+        ...credentials,
+        bodies: settled.map((s) => [s.event]),
+        concurrency: 5,
+      });
+      const duplicates = late.deliveries.filter((result) => {
+        const answer = result.attempts.at(-1)?.responseBody ?? '';
+        return result.delivered && answer.includes('"duplicates":1');
+      }).length;
+      await sleep(500);
       const views = await Promise.all(ids.map((id) => readOrder(app.adminUrl, id)));
-      fulfilled = views.filter((v) => v?.state === 'paid' && v.fulfilments === 1).length;
-      if (fulfilled === orders) break;
-    }
-    const reconciledMs = performance.now() - started;
-
-    // The late webhooks: the same events, delivered as Clik2pay would.
-    const late = await deliverMany({
-      url: webhookUrl,
-      ...credentials,
-      bodies: settled.map((s) => [s.event]),
-      concurrency: 5,
+      const fulfilledOnce = views.filter((v) => v?.fulfilments === 1).length;
+      const byOrder = downstream.byOrder();
+      const heardOnce = ids.filter((id) => byOrder.get(id)?.calls === 1).length;
+      console.log(
+        `[missed-webhook ${store}${split ? ', listener + worker' : ''}] ${orders} PAID webhooks, all 3 attempts lost: ${lost}; ` +
+          `after restart fulfilled once: ${fulfilled}/${orders} in ${Math.round(reconciledMs)} ms; ` +
+          `late webhooks answered duplicate: ${duplicates}/${orders}; still fulfilled once: ${fulfilledOnce}/${orders}; ` +
+          `order system heard each once: ${heardOnce}/${orders} (${downstream.calls.length} calls)`,
+      );
+      expect(lost).toBe(orders);
+      expect(fulfilled).toBe(orders);
+      expect(duplicates).toBe(orders);
+      expect(fulfilledOnce).toBe(orders);
+      expect(heardOnce).toBe(orders);
+      expect(downstream.calls).toHaveLength(orders);
     });
-    const duplicates = late.deliveries.filter((result) => {
-      const answer = result.attempts.at(-1)?.responseBody ?? '';
-      return result.delivered && answer.includes('"duplicates":1');
-    }).length;
-    await sleep(500);
-    const views = await Promise.all(ids.map((id) => readOrder(app.adminUrl, id)));
-    const fulfilledOnce = views.filter((v) => v?.fulfilments === 1).length;
-    const byOrder = downstream.byOrder();
-    const heardOnce = ids.filter((id) => byOrder.get(id)?.calls === 1).length;
-    console.log(
-      `[missed-webhook ${store}] ${orders} PAID webhooks, all 3 attempts lost: ${lost}; ` +
-        `after restart fulfilled once: ${fulfilled}/${orders} in ${Math.round(reconciledMs)} ms; ` +
-        `late webhooks answered duplicate: ${duplicates}/${orders}; still fulfilled once: ${fulfilledOnce}/${orders}; ` +
-        `order system heard each once: ${heardOnce}/${orders} (${downstream.calls.length} calls)`,
-    );
-    expect(lost).toBe(orders);
-    expect(fulfilled).toBe(orders);
-    expect(duplicates).toBe(orders);
-    expect(fulfilledOnce).toBe(orders);
-    expect(heardOnce).toBe(orders);
-    expect(downstream.calls).toHaveLength(orders);
-  });
-});
+  },
+);
