@@ -130,5 +130,9 @@ describe("the README's getting started with c2p mock", () => {
       order = (await (await fetch(url)).json()) as typeof order;
     }
     expect(order).toMatchObject({ state: 'paid', fulfilments: 1 });
+    // The banner says the reconciler runs, and where it reads.
+    expect(listener.output()).toContain(
+      `api      reconciles every 60 s, expected payments unsettled after 300 s, from http://127.0.0.1:${ports.mock}/open/v1`,
+    );
   });
 });
