@@ -3,6 +3,10 @@ import { type InboxRecord, toEvent, type WireEvent } from '@c2p/core/kit';
 import type { AcceptedOrderEvent } from './order.js';
 import type { OrderBook } from './order-book.js';
 import { orderEventOf } from './order-handlers.js';
+import { withTimeout } from './with-timeout.js';
+
+/** How long a delivery's answer waits for its orders to be recorded, at most. */
+const recordBoundMs = 2_000;
 
 /** The inbox ids of stored events, by idempotency key, where the backend can tell. */
 export type InboxIdLookup = (keys: readonly string[]) => Promise<Map<string, string>>;
@@ -47,7 +51,12 @@ export function createAcceptingInbox<I extends InboxStore>(
     const stored = records.filter((_, i) => inserted[i] === true);
     if (stored.length > 0) {
       try {
-        await options.orders.accept(await acceptedEvents(stored, options.inboxIds));
+        // Never holds the 2xx long: past the bound the write goes on, unawaited.
+        await withTimeout(
+          acceptedEvents(stored, options.inboxIds).then((events) => options.orders.accept(events)),
+          recordBoundMs,
+          `not recorded within ${recordBoundMs / 1000} s`,
+        );
       } catch (error) {
         options.onError(error);
       }
