@@ -48,15 +48,16 @@ function write(res: ServerResponse, reply: AdminReply): void {
 }
 
 /** `GET /` and the read-only routes beside the inbox's: path to answer. */
-function createReadRoutes(options: AdminOptions): (path: string) => Promise<AdminReply> {
-  const orders = createOrdersRoutes(options.orders);
+function createReadRoutes(
+  options: AdminOptions,
+  orders: ReturnType<typeof createOrdersRoutes>,
+): (path: string) => Promise<AdminReply> {
   const exact: Record<string, () => Promise<AdminReply>> = {
     ...createEventsRoutes(options.deliveries),
-    '/api/orders': orders.list,
     '/': async () => {
       const content = {
         deliveries: await options.deliveries.recent(pageSize),
-        orders: await options.orders.recent(pageSize),
+        orders: (await options.orders.list({ limit: pageSize })).orders,
         inbox: options.inbox && (await readInboxView(options.inbox.store)),
       };
       return { status: 200, type: 'text/html; charset=utf-8', body: renderPage(content) };
@@ -96,7 +97,8 @@ function tokenRedirect(access: AdminAccessOptions, url: URL): AdminReply | undef
 /**
  * The admin's request listener: the access rules (see {@link createAdminAccess}),
  * then `GET /` (the page), `/admin.js` and `/admin.css` (its script and style),
- * `GET /api/events`, `GET /api/orders`, `GET /api/orders/:id`, `GET /healthz`,
+ * `GET /api/events`, `GET /api/orders` (`?q=&state=&limit=&after=`), `POST /api/orders`,
+ * `GET /api/orders/:id`, `GET /healthz`,
  * and the inbox routes (`admin/inbox-routes.ts`). Every error is written by
  * `admin/admin-error.ts` as `{"error":{"code","message"}}`.
  */
@@ -105,7 +107,8 @@ export function createAdminListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const refuse = createAdminAccess(options.access);
   const inboxRoute = createInboxRoutes(options.inbox);
-  const readRoute = createReadRoutes(options);
+  const ordersRoutes = createOrdersRoutes(options.orders);
+  const readRoute = createReadRoutes(options, ordersRoutes);
 
   const route = async (req: IncomingMessage): Promise<AdminReply> => {
     const method = req.method ?? '';
@@ -118,6 +121,13 @@ export function createAdminListener(
     }
     if (path === '/api/inbox' || path.startsWith('/api/inbox/'))
       return inboxRoute(method, url, req);
+    if (path === '/api/orders') {
+      if (method === 'POST') return ordersRoutes.create(req);
+      if (method !== 'GET' && method !== 'HEAD') {
+        throw methodNotAllowed('GET, HEAD, POST', 'Only GET and POST are accepted here.');
+      }
+      return ordersRoutes.list(url);
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       throw methodNotAllowed('GET', 'Only GET is accepted.');
     }

@@ -1,3 +1,4 @@
+import type { Clik2payClient, ReconcileReport, Reconciler } from '@c2p/api';
 import {
   type C2pError,
   createHandlers,
@@ -20,7 +21,9 @@ import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
 import { fulfils } from './order.js';
 import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
+import { createApiClient, startReconciler } from './reconcile.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
+import { createPaidVerifier, type PaidVerifier, type VerifyFailedAlert } from './verify-paid.js';
 import { withTimeout } from './with-timeout.js';
 
 /** The running reference app. */
@@ -42,7 +45,20 @@ interface Shared {
   backend: Backend;
   deliveries: DeliveryLog;
   fulfilment: FulfilmentClient | undefined;
+  /** `C2P_VERIFY_PAID=on`: the API's word, asked before a PAID fulfils. */
+  verify: PaidVerifier | undefined;
   logger: Logger;
+}
+
+/**
+ * What the app reports beside its logs, for alerts and metrics (the lead's
+ * wiring connects them); each is logged whether or not it is given.
+ */
+export interface AppHooks {
+  /** A PAID the API did not confirm (`C2P_VERIFY_PAID=on`): the `verify-failed` alert. */
+  onVerifyFailed?: (alert: VerifyFailedAlert) => void;
+  /** One reconciler read's outcome (`c2p_reconcile_total{outcome}`). */
+  onReconcile?: (report: ReconcileReport) => void;
 }
 
 /**
@@ -57,21 +73,31 @@ interface Shared {
  * new (the admin's replay and retry-now wake them too); without a wake they
  * still poll every second. One worker, one set of handlers.
  */
-export async function startApp(config: Config, logger: Logger): Promise<App> {
-  const backend = await openBackend(config);
+export async function startApp(config: Config, logger: Logger, hooks: AppHooks = {}): Promise<App> {
+  const backend = await openBackend(config, {
+    onOrderError: (error) =>
+      logger.error({ err: error }, 'order book: accepted events not recorded'),
+  });
   const deliveries = createDeliveryLog(backend.deliveries, {
     capacity: 500,
     onError: (error) => logger.error({ err: error }, 'delivery log write failed'),
   });
   const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
-  const shared: Shared = { config, backend, deliveries, fulfilment, logger };
+  const api = config.api === undefined ? undefined : createApiClient(config.api);
+  const verify = api && config.verifyPaid ? paidVerifier(api, logger, hooks) : undefined;
+  const shared: Shared = { config, backend, deliveries, fulfilment, verify, logger };
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
+  let reconciler: Reconciler | undefined;
   const stop = async (): Promise<void> => {
     // The worker finishes its running attempts while the listeners finish
     // theirs; events stored meanwhile wait, pending, for the next start.
-    await Promise.all([...started.map((server) => server.close()), worker?.stop()]);
+    await Promise.all([
+      ...started.map((server) => server.close()),
+      worker?.stop(),
+      reconciler?.stop(),
+    ]);
     await deliveries.close();
     await backend.close();
   };
@@ -91,11 +117,51 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     }
     const admin = await startAdmin(shared, health);
     started.push(admin);
+    // Where handlers run (`all`, `worker`): every such process reads; events deduplicate.
+    if (api && config.role !== 'listener') reconciler = startReconciling(api, shared, hooks);
     return { webhookUrls, adminUrl: `${admin.origin}/`, backend, close: stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** `C2P_VERIFY_PAID=on`: the check before a PAID fulfils, its alert logged and handed on. */
+function paidVerifier(api: Clik2payClient, logger: Logger, hooks: AppHooks): PaidVerifier {
+  return createPaidVerifier(api, (alert) => {
+    logger.error({ alert: alert.alert, reason: alert.reason, event: alert.event }, alert.text);
+    hooks.onVerifyFailed?.(alert);
+  });
+}
+
+/**
+ * The reconciler, submitting through a pipeline of its own on the same inbox
+ * (or the same store and order handlers in sync mode) that admits only
+ * 127.0.0.1 with the app's credentials: a missed webhook's event is validated
+ * and keyed exactly as the webhook's would have been.
+ */
+function startReconciling(api: Clik2payClient, shared: Shared, hooks: AppHooks): Reconciler {
+  const { config, backend, logger } = shared;
+  const { intake } = backend;
+  const log = logger.child({ reconciler: true });
+  const common = { credentials: config.credentials, allowedIps: ['127.0.0.1'] };
+  const pipeline =
+    intake.mode === 'inbox'
+      ? createWebhooks({ ...common, inbox: intake.inbox })
+      : createWebhooks<SyncStore>({
+          ...common,
+          store: intake.store,
+          handlers: orderHandlers(shared, log),
+        });
+  pipeline.onError(logError(log));
+  return startReconciler({
+    client: api,
+    config,
+    orders: backend.orders,
+    pipeline,
+    logger,
+    ...(hooks.onReconcile === undefined ? {} : { onReconcile: hooks.onReconcile }),
+  });
 }
 
 /** One webhook listener, with its own pipeline on the shared store or inbox. */
@@ -152,8 +218,10 @@ async function startAdmin(shared: Shared, health: HealthCheck): Promise<RunningS
  * through the store's or inbox's transaction, so it commits with the event's
  * completion (SQLite, PostgreSQL).
  */
-function orderSink({ backend, fulfilment }: Shared, log: Logger): OrderSink<unknown> {
+function orderSink({ backend, fulfilment, verify }: Shared, log: Logger): OrderSink<unknown> {
   return async (event, context) => {
+    // C2P_VERIFY_PAID: a PAID the API does not confirm throws here, before any write or call.
+    if (verify) await verify(event);
     if (fulfilment && fulfils(await backend.orders.get(event.orderId, context.tx), event)) {
       await fulfilment.fulfil(event);
     }
@@ -250,6 +318,10 @@ function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
     concurrency: shared.config.worker.concurrency,
     onError: logError(log),
     onAttempt: (report) => {
+      // The order shows its inbox event and a failing fulfilment (retrying, dead) at once.
+      shared.backend.orders
+        .noteAttempt(report)
+        .catch((error: unknown) => log.error({ err: error }, 'order book: attempt not recorded'));
       const line = {
         id: report.id,
         key: report.key,

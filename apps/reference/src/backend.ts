@@ -4,6 +4,7 @@ import type {
   TransactionalIdempotencyStore,
   TransactionalInboxStore,
 } from '@c2p/core';
+import { createAcceptingInbox, type InboxIdLookup } from './accepting-inbox.js';
 import { openMemoryBackend } from './backends/memory-backend.js';
 import { openPostgresBackend } from './backends/postgres-backend.js';
 import { openRedisBackend } from './backends/redis-backend.js';
@@ -37,6 +38,8 @@ export interface Backend {
   description: string;
   /** What holds when a delivery is processed, for the banner and README. */
   guarantee: string;
+  /** Inbox mode: the ids of stored inbox events by key, where the backend can read them. */
+  inboxIds?: InboxIdLookup;
   /** Throws when the store or the order book does not answer. */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -62,15 +65,32 @@ const openers: Record<StoreConfig['kind'], OpenBackend> = {
   redis: openRedisBackend,
 };
 
+/** What {@link openBackend} reports while running. */
+export interface BackendHooks {
+  /** The order book could not record accepted events (they are stored all the same). */
+  onOrderError?(error: unknown): void;
+}
+
 /**
  * Opens the configured store (sync mode) or inbox (inbox mode) and its order
- * book. A store that cannot be reached stops start-up with a
+ * book. In inbox mode the inbox records each accepted event on its order
+ * (`accepting-inbox.ts`). A store that cannot be reached stops start-up with a
  * {@link ConfigError} naming `C2P_STORE`.
  */
-export async function openBackend(settings: BackendConfig): Promise<Backend> {
+export async function openBackend(
+  settings: BackendConfig,
+  hooks: BackendHooks = {},
+): Promise<Backend> {
   const config = settings.store;
   try {
-    return await openers[config.kind](settings);
+    const backend = await openers[config.kind](settings);
+    if (backend.intake.mode === 'sync') return backend;
+    const inbox = createAcceptingInbox(backend.intake.inbox, {
+      orders: backend.orders,
+      inboxIds: backend.inboxIds,
+      onError: (error) => hooks.onOrderError?.(error),
+    });
+    return { ...backend, intake: { mode: 'inbox', inbox } };
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const where =

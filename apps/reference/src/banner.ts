@@ -77,7 +77,26 @@ export function banner(config: Config, app: App): string {
       config.fulfilUrl ? `POST ${redactUrl(config.fulfilUrl)}` : 'none (C2P_FULFIL_URL)',
     ),
   );
+  for (const [name, text] of apiLines(config)) lines.push(line(name, text));
   lines.push('', ...howToSend(config, app));
   lines.push('', `Print this again: kill -USR2 ${process.pid}`);
   return lines.join('\n');
+}
+
+/** With the API settings: where the reconciler reads, how often, and whether PAIDs are checked. */
+function apiLines(config: Config): Array<[string, string]> {
+  const { api } = config;
+  if (api === undefined || config.role === 'listener') return [];
+  const where = api.baseUrl === undefined ? `the ${api.environment} API` : redactUrl(api.baseUrl);
+  const { afterMs, everyMs } = config.reconcile;
+  return [
+    [
+      'api',
+      `reconciles every ${everyMs / 1000} s, expected payments unsettled after ${afterMs / 1000} s, from ${where}`,
+    ],
+    [
+      'verify',
+      config.verifyPaid ? 'a PAID fulfils only once the API confirms it' : 'off (C2P_VERIFY_PAID)',
+    ],
+  ];
 }

@@ -70,6 +70,61 @@ export interface Config {
   tlsCertFile: string | undefined;
   tlsTerminatedUpstream: boolean;
   logLevel: string;
+  /** The Payment Requests API, when its credentials are set: the reconciler runs, and `C2P_VERIFY_PAID` may. */
+  api: ApiConfig | undefined;
+  /** The reconciler's threshold and period, in ms. */
+  reconcile: { afterMs: number; everyMs: number };
+  /** `C2P_VERIFY_PAID=on`: a PAID fulfils only once the API confirms it. */
+  verifyPaid: boolean;
+}
+
+/** Where and as whom the app calls the Payment Requests API. */
+export interface ApiConfig {
+  /** `production` or `sandbox` when `C2P_API_URL` names one; `undefined` with a base URL. */
+  environment: 'production' | 'sandbox' | undefined;
+  /** The base URL, when `C2P_API_URL` is one. */
+  baseUrl: string | undefined;
+  /** `C2P_API_TOKEN_URL`, when set. */
+  tokenUrl: string | undefined;
+  username: string;
+  password: string;
+  apiKey: string;
+}
+
+const apiCredentialSettings = ['C2P_API_USERNAME', 'C2P_API_PASSWORD', 'C2P_API_KEY'] as const;
+
+/** The API settings: all three credentials or none, a token URL beside a base URL. */
+function apiOf(e: Env, problems: Problems): ApiConfig | undefined {
+  const values = apiCredentialSettings.map((name) => e[name]);
+  const missing = apiCredentialSettings.filter((_, i) => values[i] === undefined);
+  if (missing.length === apiCredentialSettings.length) {
+    if (e.C2P_VERIFY_PAID === 'on') {
+      problems.push(
+        `C2P_VERIFY_PAID: on needs the API credentials (${apiCredentialSettings.join(', ')})`,
+      );
+    }
+    return undefined;
+  }
+  if (missing.length > 0) {
+    const set = apiCredentialSettings.find((_, i) => values[i] !== undefined);
+    problems.push(
+      `${missing[0]}: is required when ${set} is set (the API needs ${apiCredentialSettings.join(', ')})`,
+    );
+    return undefined;
+  }
+  const named = e.C2P_API_URL === 'production' || e.C2P_API_URL === 'sandbox';
+  if (!named && e.C2P_API_TOKEN_URL === undefined) {
+    problems.push('C2P_API_TOKEN_URL: is required when C2P_API_URL is a URL');
+  }
+  const [username, password, apiKey] = values as [string, string, string];
+  return {
+    environment: named ? (e.C2P_API_URL as 'production' | 'sandbox') : undefined,
+    baseUrl: named ? undefined : e.C2P_API_URL,
+    tokenUrl: e.C2P_API_TOKEN_URL,
+    username,
+    password,
+    apiKey,
+  };
 }
 
 const envSchema = z.object(
@@ -256,6 +311,7 @@ export function parseConfig(
   const ports = checkPorts(e, problems);
   const admin = adminOf(e, problems);
   const identity = credentialsOf(e, production, problems, generate);
+  const api = apiOf(e, problems);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
   const retry: Config['retry'] = {};
   if (e.C2P_RETRY_MAX_ATTEMPTS !== undefined) retry.maxAttempts = e.C2P_RETRY_MAX_ATTEMPTS;
@@ -281,5 +337,8 @@ export function parseConfig(
     tlsCertFile: e.TLS_CERT_FILE,
     tlsTerminatedUpstream: e.C2P_TLS_TERMINATED_UPSTREAM,
     logLevel: e.LOG_LEVEL ?? 'info',
+    api,
+    reconcile: { afterMs: e.C2P_RECONCILE_AFTER_S * 1000, everyMs: e.C2P_RECONCILE_EVERY_S * 1000 },
+    verifyPaid: e.C2P_VERIFY_PAID === 'on',
   };
 }

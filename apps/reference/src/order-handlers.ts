@@ -14,59 +14,63 @@ export function hasStatus(resource: { status?: string | undefined }, status: str
 }
 
 /**
- * The order logic, on core's typed API: one handler per documented event type,
- * narrowed by the resource's `kind`, and one for event types c2p does not know.
- * Every event reaches the order book (and its events list); only these move an order:
+ * The state an event moves its order to, or `undefined` when it only records.
+ * Clik2pay's one rule for merchants is to fulfil on `PAID` and not before, so
+ * only a `PAYMENT-COMPLETED` about a payment request with status `PAID` pays:
  *
- * - `PAYMENT-COMPLETED` about a payment request with status `PAID`: `paid`, fulfilled once.
- *   Clik2pay's one rule for merchants is to fulfil on `PAID` and not before, so
- *   another status, another event type or a payment (refund) resource never fulfils;
+ * - `PAYMENT-COMPLETED` about a payment request with status `PAID`: `paid`, fulfilled once;
  * - `PAYMENT-COMPLETED` about a payment (a refund) with status `ACCEPTED`: `refunded`;
  * - `PAYMENT-FAILED`, `PAYMENT-PROCESSING`, `PAYMENT-LINK-FOLLOWED` about a
  *   payment request: `failed`, `processing`, `link-followed`.
  *
  * A resource of unknown kind only records: it may be a payout.
  */
+export function orderTarget(event: C2pEvent): OrderState | undefined {
+  const request = event.kind === 'payment-request';
+  switch (event.eventType) {
+    case 'PAYMENT-COMPLETED':
+      // The same event type is money in or money out: the resource kind says which.
+      if (request) return hasStatus(event.resource, 'PAID') ? 'paid' : undefined;
+      return event.kind === 'payment' && hasStatus(event.resource, 'ACCEPTED')
+        ? 'refunded'
+        : undefined;
+    case 'PAYMENT-FAILED':
+      return request ? 'failed' : undefined;
+    case 'PAYMENT-PROCESSING':
+      return request ? 'processing' : undefined;
+    case 'PAYMENT-LINK-FOLLOWED':
+      return request ? 'link-followed' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The order logic, on core's typed API: one handler for every event, known or
+ * not, each sent to the order book with what {@link orderTarget} makes of it.
+ * Every event reaches the order book (and its events list).
+ */
 export function registerOrderHandlers<Tx>(
   handlers: Handlers<Tx>,
   sink: OrderSink<Tx>,
 ): Handlers<Tx> {
-  const send = (event: C2pEvent, context: HandlerContext<Tx>, target: OrderState | undefined) =>
-    sink(toOrderEvent(event, context.key, target), context);
+  const send = (event: C2pEvent, context: HandlerContext<Tx>) =>
+    sink(orderEventOf(event, context.key), context);
   return handlers
-    .on('PAYMENT-COMPLETED', (event, context) => {
-      // The same event type is money in or money out: the resource kind says which.
-      switch (event.kind) {
-        case 'payment-request':
-          return send(event, context, hasStatus(event.resource, 'PAID') ? 'paid' : undefined);
-        case 'payment':
-          return send(
-            event,
-            context,
-            hasStatus(event.resource, 'ACCEPTED') ? 'refunded' : undefined,
-          );
-        default:
-          return send(event, context, undefined);
-      }
-    })
-    .on('PAYMENT-FAILED', (event, context) =>
-      send(event, context, event.kind === 'payment-request' ? 'failed' : undefined),
-    )
-    .on('PAYMENT-PROCESSING', (event, context) =>
-      send(event, context, event.kind === 'payment-request' ? 'processing' : undefined),
-    )
-    .on('PAYMENT-LINK-FOLLOWED', (event, context) =>
-      send(event, context, event.kind === 'payment-request' ? 'link-followed' : undefined),
-    )
-    .onUnknown((event, context) => send(event, context, undefined));
+    .on('PAYMENT-COMPLETED', send)
+    .on('PAYMENT-FAILED', send)
+    .on('PAYMENT-PROCESSING', send)
+    .on('PAYMENT-LINK-FOLLOWED', send)
+    .onUnknown(send);
 }
 
 /**
- * The order an event is about is a payment request's id. A refund (a Payments
- * API resource) names its payment request only if Clik2pay sends
- * `paymentRequestId`, which it does not document; otherwise the refund's own id is used.
+ * What an event means for its order. The order is a payment request's id. A
+ * refund (a Payments API resource) names its payment request only if Clik2pay
+ * sends `paymentRequestId`, which it does not document: then the refund is
+ * recorded on its payment's order (linked), otherwise on an order of its own id.
  */
-function toOrderEvent(event: C2pEvent, key: string, target: OrderState | undefined): OrderEvent {
+export function orderEventOf(event: C2pEvent, key: string): OrderEvent {
   const resource = event.resource;
   const linked = resource.paymentRequestId;
   return {
@@ -74,10 +78,11 @@ function toOrderEvent(event: C2pEvent, key: string, target: OrderState | undefin
     orderId: event.kind === 'payment' && typeof linked === 'string' ? linked : resource.id,
     eventType: event.eventType,
     kind: event.kind,
+    resourceId: resource.id,
     status: typeof resource.status === 'string' ? resource.status.toUpperCase() : null,
     amount: typeof resource.amount === 'number' ? resource.amount : null,
     merchantTransactionId:
       typeof resource.merchantTransactionId === 'string' ? resource.merchantTransactionId : null,
-    target,
+    target: orderTarget(event),
   };
 }

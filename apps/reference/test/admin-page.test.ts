@@ -80,12 +80,17 @@ describe('the admin page in headless Chromium, in sync mode', () => {
 
     const paidRow = page.locator('#orders tbody tr', { hasText: paidId });
     await paidRow.waitFor({ timeout: 10_000 });
+    // Payment request, merchant reference, amount, state, fulfilment, fulfilments, events, updated, button.
     expect(await paidRow.locator('td').allTextContents()).toEqual([
       paidId,
+      expect.any(String),
+      expect.stringMatching(/^\d+\.\d\d$/),
       'paid',
+      'done',
       '1',
       '1',
       expect.any(String),
+      'Details',
     ]);
     await page.locator('#deliveries tbody tr').nth(3).waitFor({ timeout: 10_000 });
     const outcomes = await page.locator('#deliveries tbody tr td.outcome').allTextContents();
@@ -114,7 +119,7 @@ describe('the admin page in headless Chromium, in sync mode', () => {
     // The hostile id is shown as text, never run as markup.
     const hostileRow = page.locator('#orders tbody tr', { hasText: hostileId });
     await hostileRow.waitFor({ timeout: 10_000 });
-    expect(await hostileRow.locator('td').nth(1).textContent()).toBe('failed');
+    expect(await hostileRow.locator('td').nth(3).textContent()).toBe('failed');
     expect(
       await page.evaluate(() => (window as unknown as { pwned?: number }).pwned),
     ).toBeUndefined();

@@ -190,6 +190,41 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     'C2P_REDIS_DURABILITY: "hope" is not verify or trust',
   ],
   [
+    'an API username without its password and key',
+    () => ({ C2P_API_USERNAME: 'api-user' }),
+    'C2P_API_PASSWORD: is required when C2P_API_USERNAME is set (the API needs C2P_API_USERNAME, C2P_API_PASSWORD, C2P_API_KEY)',
+  ],
+  [
+    'an API key alone',
+    () => ({ C2P_API_KEY: 'key-1' }),
+    'C2P_API_USERNAME: is required when C2P_API_KEY is set (the API needs C2P_API_USERNAME, C2P_API_PASSWORD, C2P_API_KEY)',
+  ],
+  [
+    'an API base URL without its token URL',
+    () => ({
+      C2P_API_URL: 'http://127.0.0.1:4000/open/v1',
+      C2P_API_USERNAME: 'u',
+      C2P_API_PASSWORD: 'p',
+      C2P_API_KEY: 'k',
+    }),
+    'C2P_API_TOKEN_URL: is required when C2P_API_URL is a URL',
+  ],
+  [
+    'an API URL that is neither an environment nor a URL',
+    () => ({ C2P_API_URL: 'staging' }),
+    'C2P_API_URL: "staging" is not production, sandbox or an http:// or https:// URL',
+  ],
+  [
+    'C2P_VERIFY_PAID=on without API credentials',
+    () => ({ C2P_VERIFY_PAID: 'on' }),
+    'C2P_VERIFY_PAID: on needs the API credentials (C2P_API_USERNAME, C2P_API_PASSWORD, C2P_API_KEY)',
+  ],
+  [
+    'a reconcile period of 0',
+    () => ({ C2P_RECONCILE_EVERY_S: '0' }),
+    'C2P_RECONCILE_EVERY_S: "0" is not a whole number from 1 to 86400',
+  ],
+  [
     // The test Redis runs appendfsync everysec: the inbox would refuse every delivery.
     'inbox mode on a Redis that could lose acknowledged deliveries',
     () => ({ C2P_STORE: serviceUrl('C2P_TEST_REDIS_URL') }),
@@ -323,5 +358,40 @@ describe('roles', () => {
     const clash = { EXPRESS_PORT: '3000', C2P_WORKER_CONCURRENCY: '12' };
     expect(() => parseConfig(clash)).toThrow('EXPRESS_PORT: 3000 is already taken by ADMIN_PORT');
     expect(parseConfig({ ...clash, C2P_ROLE: 'worker' }).worker.concurrency).toBe(12);
+  });
+});
+
+describe('the Payment Requests API settings', () => {
+  const credentials = { C2P_API_USERNAME: 'api-user', C2P_API_PASSWORD: 'p', C2P_API_KEY: 'k' };
+
+  it('are off by default: no API, no reconciler, no verification; 300 s and 60 s', () => {
+    const config = parseConfig({});
+    expect([config.api, config.verifyPaid]).toEqual([undefined, false]);
+    expect(config.reconcile).toEqual({ afterMs: 300_000, everyMs: 60_000 });
+  });
+
+  it('name an environment, or a base URL with its token URL', () => {
+    expect(parseConfig({ ...credentials, C2P_API_URL: 'sandbox' }).api).toEqual({
+      environment: 'sandbox',
+      baseUrl: undefined,
+      tokenUrl: undefined,
+      username: 'api-user',
+      password: 'p',
+      apiKey: 'k',
+    });
+    const local = parseConfig({
+      ...credentials,
+      C2P_API_URL: 'http://127.0.0.1:4000/open/v1',
+      C2P_API_TOKEN_URL: 'http://127.0.0.1:4000/oauth2/token',
+      C2P_RECONCILE_AFTER_S: '3',
+      C2P_RECONCILE_EVERY_S: '1',
+      C2P_VERIFY_PAID: 'on',
+    });
+    expect(local.api).toMatchObject({
+      environment: undefined,
+      baseUrl: 'http://127.0.0.1:4000/open/v1',
+      tokenUrl: 'http://127.0.0.1:4000/oauth2/token',
+    });
+    expect([local.reconcile, local.verifyPaid]).toEqual([{ afterMs: 3_000, everyMs: 1_000 }, true]);
   });
 });

@@ -27,6 +27,14 @@ const paidKey = (id: string): string => `payment-request:${id}:PAYMENT-COMPLETED
 const readOrder = async (app: RunningReference, id: string) =>
   getJson<OrderBody>(new URL(`api/orders/${encodeURIComponent(id)}`, app.adminUrl).href);
 
+/** The order is listed with its fulfilment failing (`retrying`), nothing fulfilled. */
+const orderRetrying = (app: RunningReference, id: string) =>
+  waitFor(
+    `order ${id} retrying`,
+    async () => (await readOrder(app, id)).body,
+    (order) => order.fulfilment === 'retrying' && order.fulfilments === 0,
+  );
+
 const send = (url: string, body: unknown) =>
   deliver({ url, ...credentials, body, attempts: 1, timeoutMs: 10_000 });
 
@@ -110,7 +118,14 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
     });
     // The order system takes 1.5 s: the answer did not wait for it, and nothing is fulfilled yet.
     expect(answeredMs).toBeLessThan(1_000);
-    expect((await readOrder(app, id)).status).toBe(404);
+    // The order exists from acceptance: its reference, and a fulfilment not done yet.
+    expect((await readOrder(app, id)).body).toMatchObject({
+      id,
+      state: 'new',
+      fulfilments: 0,
+      fulfilment: 'pending',
+      merchantTransactionId: 'INV-7',
+    });
     expect(downstream.fulfilled()).not.toContain(paidKey(id));
     const waiting = await inboxEvent(app, paidKey(id));
     expect(waiting).toMatchObject({
@@ -157,7 +172,7 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
       expect(answer.attempts[0]?.status).toBe(200);
       const retrying = await settledEvent(app, paidKey(id), 'retrying');
       expect(retrying.lastError).toContain(`C2P_FULFIL_URL: answered ${status}`);
-      expect((await readOrder(app, id)).status).toBe(404);
+      await orderRetrying(app, id);
     }
     const keys = ids.map(paidKey);
     expect(downstream.calls.filter((c) => keys.includes(c.key)).map((c) => c.status)).toEqual(
@@ -174,7 +189,7 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
     const retrying = await settledEvent(app, paidKey(id), 'retrying');
     expect(retrying.lastError).toContain('C2P_FULFIL_URL: answered 503');
     expect(retrying.nextAttemptAt).not.toBeNull();
-    expect((await readOrder(app, id)).status).toBe(404);
+    await orderRetrying(app, id);
     // Clik2pay is out of the picture now: no redelivery, only c2p's own retries.
     await waitFor(
       'two failed attempts',

@@ -9,7 +9,8 @@ import type { WebhookRequest } from '@c2p/core/kit';
 import { createBody, createEvent, type FactoryResourceKind } from '@c2p/testing';
 import { describe, expect, it } from 'vitest';
 import type { OrderEvent, OrderState } from '../src/order.js';
-import { createMemoryOrderBook, type OrderBook } from '../src/order-book.js';
+import type { OrderBook } from '../src/order-book.js';
+import { createMemoryOrderBook } from '../src/order-books/memory-order-book.js';
 import { registerOrderHandlers } from '../src/order-handlers.js';
 
 // Real events, end to end in process: the testing kit's factories build the wire

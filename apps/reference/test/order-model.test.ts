@@ -4,7 +4,7 @@ import { createBody, createEvent, type FactoryEvent } from '@c2p/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type OrderState, orderStates } from '../src/order.js';
-import { createMemoryOrderBook } from '../src/order-book.js';
+import { createMemoryOrderBook } from '../src/order-books/memory-order-book.js';
 import { registerOrderHandlers } from '../src/order-handlers.js';
 
 // Model-based: random sequences of duplicated, reordered, partly concurrent

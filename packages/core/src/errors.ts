@@ -21,6 +21,17 @@ export const errorCodes = {
     message: 'This event is being processed by another worker; retry later.',
   },
   HANDLER_FAILED: { status: 500, step: 'events', message: 'The event could not be processed.' },
+  /**
+   * Thrown by a handler that refuses an event for good (e.g. the API does not
+   * confirm a `PAID`): the inbox worker marks it `dead` at once, with this
+   * error's message, whatever attempts its schedule has left. Sync mode answers
+   * it as `HANDLER_FAILED`.
+   */
+  EVENT_REFUSED: {
+    status: 500,
+    step: 'events',
+    message: 'A handler refused the event; it is not retried.',
+  },
   STORE_UNAVAILABLE: {
     status: 503,
     step: 'events',

@@ -6,7 +6,7 @@ import {
   SWEEP_INTERVAL_MS,
   WORKER_CONCURRENCY,
 } from './defaults.js';
-import { C2pError, integerOption, invalidOption, storeUnavailable } from './errors.js';
+import { C2pError, integerOption, invalidOption, isC2pError, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
 import { guardHandlers, HandlerFailure } from './handler-failure.js';
 import {
@@ -339,7 +339,7 @@ interface AttemptFailure {
 
 /**
  * Records a failed attempt on the schedule: `retrying`, or `dead` when it is
- * spent (or the payload cannot be decoded). It is recorded after a store
+ * spent (or the payload cannot be decoded, or a handler threw `EVENT_REFUSED`). It is recorded after a store
  * failure too: a transaction the handler left unusable fails its commit on
  * every attempt, and only the schedule ends that. When the store is really
  * down, recording fails as well, and the lease runs out instead.
@@ -357,7 +357,9 @@ async function recordFailure(
     ? new C2pError('HANDLER_FAILED', { cause })
     : storeUnavailable(thrown);
   attempts.reportError(error, { key: entry.key, event, attempt: entry.attempts });
-  const delay = event === undefined ? null : attempts.schedule(entry.attempts);
+  // A handler's EVENT_REFUSED ends the schedule now: retrying cannot change its answer.
+  const refused = handlerFailed && isC2pError(cause, 'EVENT_REFUSED');
+  const delay = event === undefined || refused ? null : attempts.schedule(entry.attempts);
   const retryAt = delay === null ? null : now() + delay;
   let recorded: boolean;
   try {

@@ -85,6 +85,7 @@ describe('errorCodes', () => {
       'events',
       'events',
       'events',
+      'events',
       'options',
     ]);
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHandlers, type HandlerContext } from '../src/create-handlers.js';
-import type { C2pError } from '../src/errors.js';
+import { C2pError, isC2pError } from '../src/errors.js';
 import type { C2pEvent } from '../src/events.js';
 import type { InboxRecord } from '../src/inbox-store.js';
 import {
@@ -153,6 +153,40 @@ describe('startInboxWorker', () => {
       processed: 1,
       resolved: 0,
     });
+  });
+
+  it("marks an event dead at once when a handler throws EVENT_REFUSED, with the handler's reason", async () => {
+    const inbox = createMemoryInbox();
+    const scheduled: number[] = [];
+    const { worker, reports, errors } = start({
+      inbox,
+      schedule: (attempts) => {
+        scheduled.push(attempts);
+        return 5;
+      },
+      run: async (event) => {
+        if (event.resource.id === 'PR-refused') {
+          throw new C2pError('EVENT_REFUSED', { message: 'the API reports ACTIVE, not PAID' });
+        }
+        throw new Error('down');
+      },
+    });
+    await inbox.enqueue([record('PR-refused'), record('PR-failing')]);
+    worker.wake();
+    await until(() => reports.some((r) => r.outcome === 'dead'));
+    await until(() => reports.filter((r) => r.outcome === 'retrying').length >= 2);
+    const refused = reports.filter((r) => r.resourceKey === 'payment-request:PR-refused');
+    expect(refused.map((r) => r.outcome)).toEqual(['dead']);
+    expect(refused[0]?.error?.code).toBe('HANDLER_FAILED');
+    const [dead] = await inbox.list({ state: 'dead' });
+    expect(dead?.lastError).toBe('C2pError: the API reports ACTIVE, not PAID');
+    expect(dead?.attempts).toBe(1);
+    // The schedule is asked only for the other event, which keeps retrying.
+    expect(scheduled.length).toBeGreaterThanOrEqual(2);
+    expect(
+      reports.filter((r) => r.resourceKey === 'payment-request:PR-failing').map((r) => r.outcome),
+    ).not.toContain('dead');
+    expect(errors.some((e) => isC2pError(e.cause, 'EVENT_REFUSED'))).toBe(true);
   });
 
   it('runs the events of one resource one at a time in arrival order, others in parallel', async () => {

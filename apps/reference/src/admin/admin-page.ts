@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type InboxEntry, type InboxState, type InboxStore, inboxStates } from '@c2p/core';
 import type { DeliveryEntry } from '../delivery-log.js';
-import type { Order } from '../order.js';
+import { type Order, orderStates } from '../order.js';
 import type { AdminReply } from './admin-reply.js';
 import { pausedText, publicInboxEntry } from './public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from './table-rows.js';
@@ -104,6 +104,34 @@ ${inboxSearchSection()}
 </section>`;
 }
 
+/**
+ * The orders: search (payment request id or merchant reference, and state),
+ * the table, and the details of one order, which the page's script fills.
+ */
+function ordersSection(orders: Order[]): string {
+  const states = orderStates.map((s) => `<option value="${s}">${s}</option>`).join('');
+  return `<section id="orders-section">
+<h2>Orders <small>(most recently changed first)</small></h2>
+<div id="orders-search" role="search">
+<label>Payment request or merchant reference <input id="orders-q" type="search" maxlength="200" autocomplete="off"></label>
+<label>State <select id="orders-state"><option value="">any</option>${states}</select></label>
+<button type="button" id="orders-find">Search</button>
+<button type="button" id="orders-clear">Clear</button>
+<span id="orders-message" role="status"></span>
+</div>
+<table id="orders"><thead><tr><th>Payment request</th><th>Merchant reference</th><th>Amount</th><th>State</th><th>Fulfilment</th><th>Fulfilments</th><th>Events</th><th>Updated (UTC)</th><th></th></tr></thead>
+<tbody>${orders.map((o) => renderRow(orderRow(o))).join('')}</tbody></table>
+<section id="order-detail" hidden>
+<h3>Order <span id="order-detail-id" class="mono"></span> <button type="button" id="order-detail-close">Close</button></h3>
+<dl id="order-detail-fields"></dl>
+<h4>History <small>(events handled, oldest first)</small></h4>
+<table id="order-history"><thead><tr><th>Time (UTC)</th><th>Event</th><th>Resource</th><th>Status</th><th>Amount</th><th>Effect</th></tr></thead><tbody></tbody></table>
+<h4>Inbox events <small>(as accepted; their state now)</small></h4>
+<table id="order-inbox"><thead><tr><th>Id</th><th>Event</th><th>Status</th><th>Accepted (UTC)</th><th>Inbox state</th><th>Attempts</th><th>Last error</th></tr></thead><tbody></tbody></table>
+</section>
+</section>`;
+}
+
 /** What the page shows at load; its script then refreshes it every 2 s. */
 export interface PageContent {
   deliveries: DeliveryEntry[];
@@ -124,11 +152,7 @@ export function renderPage({ deliveries, orders, inbox }: PageContent): string {
 </head>
 <body>
 <header><h1>c2p reference</h1><p id="status">Refreshes every 2 s.</p></header>
-<section>
-<h2>Orders <small>(most recently changed first)</small></h2>
-<table id="orders"><thead><tr><th>Payment request</th><th>State</th><th>Fulfilments</th><th>Events</th><th>Updated (UTC)</th></tr></thead>
-<tbody>${orders.map((o) => renderRow(orderRow(o))).join('')}</tbody></table>
-</section>
+${ordersSection(orders)}
 ${inboxSection(inbox)}
 <section>
 <h2>Recent deliveries <small>(newest first; the last 500 are kept)</small></h2>

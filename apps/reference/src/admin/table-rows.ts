@@ -1,6 +1,7 @@
 import type { DeliveryEntry } from '../delivery-log.js';
 import type { Order } from '../order.js';
 import type { PublicInboxEntry } from './public-inbox-entry.js';
+import { visible } from './visible.js';
 
 /**
  * One table row of the admin page, as data: the server renders it as HTML
@@ -12,7 +13,7 @@ export interface TableRow {
   /** Each cell's text and optional class. */
   cells: Array<{ text: string; className?: string }>;
   /** An inbox row's button, wired by the page's script. */
-  action?: { name: 'replay' | 'retry-now' | 'resolve'; id: string; label: string };
+  action?: { name: 'replay' | 'retry-now' | 'resolve' | 'order-details'; id: string; label: string };
 }
 
 const cell = (value: unknown, className?: string): TableRow['cells'][number] =>
@@ -44,17 +45,45 @@ export function deliveryRow(d: DeliveryEntry): TableRow {
   };
 }
 
-/** An order: id, state, fulfilments, event count, last change. */
+/**
+ * An order id as an attribute value: percent-encoded, so no character that
+ * spoofs text (a bidi override, say) reaches the markup even there; the page's
+ * script decodes it. An id that cannot be encoded (a lone surrogate, which core
+ * refuses anyway) is shown through {@link visible} and opens nothing.
+ */
+export function attributeId(id: string): string {
+  try {
+    return encodeURIComponent(id);
+  } catch {
+    return visible(id);
+  }
+}
+
+/** An amount as the page shows it: two decimals, or nothing when unknown. */
+export const shownAmount = (amount: number | null | undefined): string =>
+  typeof amount === 'number' ? amount.toFixed(2) : '';
+
+/**
+ * An order: id, merchant reference, amount, state, fulfilment (a failing one
+ * stands out: `retrying`, `dead`), fulfilments, events, last change, and the
+ * button that opens its details.
+ */
 export function orderRow(o: Order): TableRow {
+  const fulfilment = o.fulfilment ?? 'none';
+  const id = attributeId(o.id);
   return {
-    attributes: { 'data-state': o.state },
+    attributes: { 'data-id': id, 'data-state': o.state, 'data-fulfilment': fulfilment },
     cells: [
       cell(o.id, 'mono'),
+      cell(o.merchantTransactionId ?? '', 'mono'),
+      cell(shownAmount(o.amount), 'amount'),
       cell(o.state, `state ${o.state}`),
+      cell(fulfilment, `fulfilment ${fulfilment}`),
       cell(o.fulfilments),
-      cell(o.events.length),
+      cell(new Set([...o.events, ...(o.received ?? [])].map((e) => e.key)).size),
       cell(shortTime(o.updatedAt)),
     ],
+    action: { name: 'order-details', id, label: 'Details' },
   };
 }
 

@@ -1,7 +1,7 @@
 import { createMemoryInbox, createMemoryStore } from '@c2p/core';
 import type { Backend, BackendConfig, Intake } from '../backend.js';
 import { createMemoryDeliveryStorage } from '../delivery-log.js';
-import { createMemoryOrderBook } from '../order-book.js';
+import { createMemoryOrderBook } from '../order-books/memory-order-book.js';
 import { withHealth } from './backend-health.js';
 
 /** `C2P_STORE=memory`: everything in this process, lost at restart. */

@@ -1,3 +1,4 @@
+import { inboxColumns } from '@c2p/core/kit';
 import pg from 'pg';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { redactUrl } from '../config.js';
@@ -5,7 +6,10 @@ import {
   createPostgresDeliveryStorage,
   migratePostgresDeliveryStorage,
 } from '../delivery-log-stores.js';
-import { createPostgresOrderBook, migratePostgresOrderBook } from '../order-book.js';
+import {
+  createPostgresOrderBook,
+  migratePostgresOrderBook,
+} from '../order-books/postgres-order-book.js';
 import { closeIntake, withHealth } from './backend-health.js';
 
 async function openIntake(
@@ -66,6 +70,18 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
     intake: opened,
     orders,
     deliveries: createPostgresDeliveryStorage(pool),
+    ...(mode === 'inbox'
+      ? {
+          inboxIds: async (keys: readonly string[]) => {
+            const { id, key } = inboxColumns;
+            const { rows } = await pool.query<{ id: string; key: string }>(
+              `SELECT ${id}::text AS id, ${key} AS key FROM ${inboxTable} WHERE ${key} = ANY($1)`,
+              [keys],
+            );
+            return new Map(rows.map((row) => [row.key, row.id]));
+          },
+        }
+      : {}),
     description: redactUrl(store.url),
     guarantee:
       mode === 'inbox'

@@ -1,7 +1,7 @@
 import { type Backend, type BackendConfig, type Intake, redisInboxPrefix } from '../backend.js';
 import { ConfigError, redactUrl } from '../config.js';
 import { createRedisDeliveryStorage } from '../delivery-log-stores.js';
-import { createRedisOrderBook } from '../order-book.js';
+import { createRedisOrderBook } from '../order-books/redis-order-book.js';
 import { withTimeout } from '../with-timeout.js';
 import { closeIntake, withHealth } from './backend-health.js';
 
@@ -76,6 +76,17 @@ export async function openRedisBackend(settings: BackendConfig): Promise<Backend
       kind: 'redis' as const,
       intake,
       orders: createRedisOrderBook(client),
+      // The Redis inbox keeps each key's id in the hash `<prefix>keys` (its deduplication).
+      ...(mode === 'inbox'
+        ? {
+            inboxIds: async (keys: readonly string[]) => {
+              const ids = await client.hmGet(`${redisInboxPrefix}keys`, [...keys]);
+              return new Map(
+                keys.flatMap((k, i) => (ids[i] ? [[k, String(ids[i])] as [string, string]] : [])),
+              );
+            },
+          }
+        : {}),
       deliveries: createRedisDeliveryStorage(client),
       description: redactUrl(store.url),
       guarantee: guarantees[mode === 'sync' ? 'sync' : redisDurability],

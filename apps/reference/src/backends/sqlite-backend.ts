@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { inboxColumns } from '@c2p/core/kit';
 import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
+import type { InboxIdLookup } from '../accepting-inbox.js';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { createSqliteDeliveryStorage } from '../delivery-log-stores.js';
-import { createSqliteOrderBook } from '../order-book.js';
+import { createSqliteOrderBook } from '../order-books/sqlite-order-book.js';
 import { closeIntake, withHealth } from './backend-health.js';
 
 /** `C2P_STORE=sqlite:<path>`: one file, the folder created if missing. */
@@ -18,7 +20,8 @@ export async function openSqliteBackend({
   mkdirSync(dirname(path), { recursive: true });
   const writer = new Database(path);
   // The book creates its table on `writer`; its writes go through the store's or inbox's transaction.
-  const orders = createSqliteOrderBook(writer, new Database(path, { readonly: true }));
+  const reader = new Database(path, { readonly: true });
+  const orders = createSqliteOrderBook(writer, reader);
   const intake: Intake =
     mode === 'inbox'
       ? {
@@ -35,6 +38,7 @@ export async function openSqliteBackend({
     intake,
     orders,
     deliveries: createSqliteDeliveryStorage(path),
+    ...(mode === 'inbox' ? { inboxIds: sqliteInboxIds(reader) } : {}),
     description: `sqlite:${path}`,
     guarantee:
       mode === 'inbox'
@@ -46,4 +50,20 @@ export async function openSqliteBackend({
       writer.close();
     },
   });
+}
+
+/** The inbox ids of stored keys, read from the inbox's table (its columns are core's `inboxColumns`). */
+function sqliteInboxIds(reader: Database.Database): InboxIdLookup {
+  const { id, key } = inboxColumns;
+  let select: Database.Statement<[string], { id: number | string }> | undefined;
+  return async (keys) => {
+    // Prepared at first use: the inbox creates its table after the order book.
+    select ??= reader.prepare(`SELECT ${id} AS id FROM ${inboxTable} WHERE ${key} = ?`);
+    const found = new Map<string, string>();
+    for (const k of keys) {
+      const row = select.get(k);
+      if (row) found.set(k, String(row.id));
+    }
+    return found;
+  };
 }

@@ -166,3 +166,15 @@ export const httpUrl: Parser<string | undefined> = optional.transform((value, ct
   }
   return value;
 });
+
+/** `production`, `sandbox`, or the API's base URL (an `http://` or `https://` URL). */
+export const apiUrl: Parser<string> = optional.transform((value, ctx): string => {
+  if (value === undefined || value === 'production' || value === 'sandbox') {
+    return value ?? 'production';
+  }
+  const url = urlOf(value);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    return fail(ctx, `"${value}" is not production, sandbox or an http:// or https:// URL`);
+  }
+  return value;
+});

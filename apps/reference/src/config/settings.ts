@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { modes, roles } from './config-values.js';
 import {
   adapters,
+  apiUrl,
   bool,
   checked,
   defaultStore,
@@ -145,6 +146,39 @@ export const settings = {
     httpUrl,
     'none',
     "the merchant's order system, `http://` or `https://`: POSTed once per order on its first fulfilment (see [The fulfilment call](#the-fulfilment-call))",
+  ),
+  // The Payment Requests API: reconciling missed webhooks, and C2P_VERIFY_PAID.
+  C2P_API_URL: setting(
+    apiUrl,
+    '`production`',
+    "the Payment Requests API: `production`, `sandbox`, or a base URL (e.g. `c2p mock`'s `http://127.0.0.1:4000/open/v1`, with `C2P_API_TOKEN_URL`)",
+  ),
+  C2P_API_TOKEN_URL: setting(
+    httpUrl,
+    "that environment's token URL",
+    'the OAuth token endpoint; required when `C2P_API_URL` is a URL',
+  ),
+  C2P_API_USERNAME: setting(
+    checked((v) => !v.includes(':'), 'must not contain ":" (RFC 7617)'),
+    'none',
+    'the API credentials Clik2pay issues (not the webhook ones); set all three or none. When set, the reconciler runs (see [Reconciling](#reconciling-missed-webhooks))',
+  ),
+  C2P_API_PASSWORD: setting(optional, 'none', 'the API password'),
+  C2P_API_KEY: setting(optional, 'none', 'the API key, sent as `x-api-key`'),
+  C2P_RECONCILE_AFTER_S: setting(
+    integer(0, 30 * 86_400).transform((n) => n ?? 300),
+    '`300`',
+    'an expected payment (`POST /api/orders`) still unsettled this many seconds after it was registered (or last changed) is read from the API',
+  ),
+  C2P_RECONCILE_EVERY_S: setting(
+    integer(1, 86_400).transform((n) => n ?? 60),
+    '`60`',
+    'seconds between the end of one reconciling pass and the start of the next',
+  ),
+  C2P_VERIFY_PAID: setting(
+    oneOf(['off', 'on'] as const, 'off'),
+    '`off`',
+    '`on`: before fulfilling on `PAID`, read the payment request from the API; fulfil only when it also says `PAID` with the same amount, otherwise the event is `dead` with the reason and a `verify-failed` alert. Needs the API credentials',
   ),
   TLS_CERT_FILE: setting(
     optional,

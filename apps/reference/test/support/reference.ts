@@ -141,7 +141,11 @@ export interface OrderBody {
   id: string;
   state: string;
   fulfilments: number;
+  amount: number | null;
+  merchantTransactionId: string | null;
+  fulfilment: 'none' | 'pending' | 'retrying' | 'dead' | 'done';
   events: Array<{ key: string; effect: string; eventType: string }>;
+  inbox: string[];
 }
 
 export interface DeliveryBody {

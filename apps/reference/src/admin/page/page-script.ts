@@ -1,11 +1,11 @@
 // The admin page's script, bundled by tsup into dist/admin.js (an IIFE for the browser).
 // The refresh builds rows with textContent only: nothing received is ever parsed as HTML.
 import type { DeliveryEntry } from '../../delivery-log.js';
-import type { Order } from '../../order.js';
 import type { PublicInboxEntry } from '../public-inbox-entry.js';
-import { deliveryRow, inboxRow, orderRow, type TableRow } from '../table-rows.js';
+import { deliveryRow, inboxRow, type TableRow } from '../table-rows.js';
 import { visible } from '../visible.js';
 import { actionBody, showPaused, wireInboxPanel } from './inbox-panel.js';
+import { createOrdersView } from './orders-view.js';
 import './page-style.css';
 
 /** Must match the server's `pageSize`: the tables show as many rows at load as after a refresh. */
@@ -52,6 +52,7 @@ async function getAll<T extends unknown[]>(...urls: string[]): Promise<T> {
 }
 
 const inbox = document.getElementById('inbox');
+const orders = createOrdersView({ fill, pageSize });
 
 async function refreshInbox(): Promise<void> {
   if (!inbox) return;
@@ -72,11 +73,8 @@ async function refresh(): Promise<void> {
   const status = document.getElementById('status') as HTMLElement;
   try {
     await refreshInbox();
-    const [orders, deliveries] = await getAll<[Order[], DeliveryEntry[]]>(
-      '/api/orders',
-      '/api/events',
-    );
-    fill('orders', orders.map(orderRow));
+    await orders.refresh();
+    const [deliveries] = await getAll<[DeliveryEntry[]]>('/api/events');
     fill('deliveries', deliveries.slice(0, pageSize).map(deliveryRow));
     status.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC; refreshes every 2 s.`;
     status.className = '';

@@ -1,0 +1,159 @@
+import { isC2pApiError } from './api-error.js';
+import type { ReadPacer } from './read-pacer.js';
+import { createReadPacer, sleep } from './read-pacer.js';
+import type {
+  ExpectedPayment,
+  ReconcileCounts,
+  ReconcileReport,
+  ReconcilerOptions,
+  ResolvedReconcilerOptions,
+} from './reconciler-options.js';
+import { reconcileOutcomes, resolveReconcilerOptions } from './reconciler-options.js';
+
+/** A reconciler: passes over the expected payments, on demand or on a timer. */
+export interface Reconciler {
+  /**
+   * One pass now: every expected payment unsettled for `afterMs` is read (paced
+   * and bounded) and, when the API reports a status not yet seen, its event is
+   * submitted. Answers the pass's counts. A pass already running is joined, not doubled.
+   */
+  runOnce(): Promise<ReconcileCounts>;
+  /** Runs a pass at once, then `everyMs` after the end of each, until {@link Reconciler.stop}. */
+  start(): void;
+  /** The counts of every pass so far. */
+  totals(): ReconcileCounts;
+  /** Aborts the waits and reads in flight, and resolves once the running pass has ended. */
+  stop(): Promise<void>;
+}
+
+const zeroCounts = (): ReconcileCounts =>
+  Object.fromEntries(reconcileOutcomes.map((outcome) => [outcome, 0])) as ReconcileCounts;
+
+/**
+ * Creates a reconciler: it closes the gap webhooks leave (a listener down
+ * through all three of Clik2pay's attempts, a delivery never sent) by asking
+ * the API. For each expected payment still unsettled after `afterMs`, it reads
+ * the payment request and, when the API reports a status not yet seen, hands
+ * `submit` the event a webhook would have carried. `submit` stores it with the
+ * same idempotency key a webhook gets, so a late webhook is a duplicate and the
+ * order is fulfilled once, whichever comes first. Reads are bounded
+ * (`concurrency`) and paced (`readsPerSecond`); several reconcilers on one
+ * intake are harmless (their events deduplicate), they only read more.
+ *
+ * @example
+ * ```ts
+ * const reconciler = createReconciler({
+ *   client: createClik2payClient({ username, password, apiKey }),
+ *   expected: ({ before }) => orders.awaitingPayment(before), // ids still unsettled
+ *   submit: (event) => intake.submit(event), // 'accepted' | 'duplicate', keyed as a webhook
+ *   onOutcome: ({ id, outcome }) => console.log(id, outcome),
+ * });
+ * reconciler.start();
+ * // on shutdown:
+ * await reconciler.stop();
+ * ```
+ */
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const resolved = resolveReconcilerOptions(options);
+  const pacer = createReadPacer(resolved.readsPerSecond);
+  const stopping = new AbortController();
+  const totals = zeroCounts();
+  let running: Promise<ReconcileCounts> | undefined;
+  let loop: Promise<void> | undefined;
+
+  const runOnce = (): Promise<ReconcileCounts> => {
+    running ??= runPass(resolved, pacer, stopping.signal).then((counts) => {
+      for (const outcome of reconcileOutcomes) totals[outcome] += counts[outcome];
+      running = undefined;
+      return counts;
+    });
+    return running;
+  };
+  return {
+    runOnce,
+    start() {
+      if (loop !== undefined || stopping.signal.aborted) return;
+      loop = (async () => {
+        while (!stopping.signal.aborted) {
+          await runOnce();
+          await sleep(resolved.everyMs, stopping.signal).catch(() => undefined);
+        }
+      })();
+    },
+    totals: () => ({ ...totals }),
+    async stop() {
+      stopping.abort(new Error('the reconciler stopped'));
+      await Promise.all([loop, running]);
+    },
+  };
+}
+
+/** One pass: the expected payments, read by `concurrency` lanes sharing the pacer. */
+async function runPass(
+  options: ResolvedReconcilerOptions,
+  pacer: ReadPacer,
+  signal: AbortSignal,
+): Promise<ReconcileCounts> {
+  const counts = zeroCounts();
+  let expected: readonly (string | ExpectedPayment)[];
+  try {
+    expected = await options.expected({ before: options.now() - options.afterMs, signal });
+  } catch (error) {
+    if (!signal.aborted) options.onError?.(error);
+    return counts;
+  }
+  const queue = expected.map((item) => (typeof item === 'string' ? { id: item } : item));
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let item = queue[next++]; item !== undefined; item = queue[next++]) {
+      const waited = await pacer.wait(signal).then(
+        () => true,
+        () => false,
+      );
+      const report = waited ? await reconcileOne(item, options, signal) : undefined;
+      if (report === undefined) return;
+      counts[report.outcome] += 1;
+      try {
+        options.onOutcome(report);
+      } catch {
+        // A throwing report hook must not end the pass.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, queue.length) }, lane));
+  return counts;
+}
+
+/** Reads one payment request and submits its event if needed; `undefined` when stopped. */
+async function reconcileOne(
+  item: ExpectedPayment,
+  options: ResolvedReconcilerOptions,
+  signal: AbortSignal,
+): Promise<ReconcileReport | undefined> {
+  const { id } = item;
+  let request: Awaited<ReturnType<ResolvedReconcilerOptions['client']['getPaymentRequest']>>;
+  try {
+    request = await options.client.getPaymentRequest(id, { signal });
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    return isC2pApiError(error, 'NOT_FOUND')
+      ? { id, outcome: 'not-found' }
+      : { id, outcome: 'error', error };
+  }
+  const { status } = request;
+  const event = options.eventFor(request);
+  const seen = item.seenStatus?.toUpperCase();
+  if (event === undefined || seen === event.resource.status.toUpperCase()) {
+    return { id, outcome: 'unchanged', status };
+  }
+  const { eventType } = event;
+  try {
+    const answer = await options.submit(event);
+    if (answer !== 'accepted' && answer !== 'duplicate') {
+      throw new Error(`submit answered ${String(answer)}, not accepted or duplicate`);
+    }
+    return { id, outcome: answer === 'accepted' ? 'enqueued' : 'duplicate', status, eventType };
+  } catch (error) {
+    return { id, outcome: 'error', status, eventType, error };
+  }
+}
