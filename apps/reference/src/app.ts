@@ -212,6 +212,7 @@ function createSyncPipeline(
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
+    maxEvents: shared.config.maxEvents,
     store,
     handlers: orderHandlers(shared, log),
   })
@@ -230,6 +231,7 @@ function createInboxListenerPipeline(
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
+    maxEvents: shared.config.maxEvents,
     inbox,
   })
     .onError(logError(log))

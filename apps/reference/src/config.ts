@@ -38,6 +38,8 @@ export interface Config {
   retry: { maxAttempts?: number; baseDelayMs?: number };
   /** Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4). */
   worker: { concurrency: number };
+  /** The most events one delivery may hold (`C2P_MAX_EVENTS`); unset keeps core's default, 100. */
+  maxEvents?: number;
   /**
    * Inbox mode on Redis: `verify` refuses to start (and to accept deliveries)
    * unless the server persists every write before answering; `trust` skips the check.
@@ -264,6 +266,7 @@ export function parseConfig(
     mode: e.C2P_MODE,
     retry,
     worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
+    ...(e.C2P_MAX_EVENTS === undefined ? {} : { maxEvents: e.C2P_MAX_EVENTS }),
     redisDurability: e.C2P_REDIS_DURABILITY,
     ...identity,
     allowedIps,
