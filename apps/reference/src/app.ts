@@ -280,6 +280,7 @@ function createSyncPipeline(
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
+    maxEvents: shared.config.maxEvents,
     store,
     handlers: orderHandlers(shared, log),
   })
@@ -298,6 +299,7 @@ function createInboxListenerPipeline(
     credentials: shared.config.credentials,
     allowedIps: shared.config.allowedIps,
     trustedProxies: shared.config.trustedProxies,
+    maxEvents: shared.config.maxEvents,
     inbox,
   })
     .onError(logError(log))

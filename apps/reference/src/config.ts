@@ -40,6 +40,8 @@ export interface Config {
   worker: { concurrency: number };
   /** Inbox mode: how long processed and resolved events are kept, in ms (`C2P_INBOX_RETAIN_DAYS`, default 30 days). */
   inboxRetainMs: number;
+  /** The most events one delivery may hold (`C2P_MAX_EVENTS`); unset keeps core's default, 100. */
+  maxEvents?: number;
   /**
    * Inbox mode on Redis: `verify` refuses to start (and to accept deliveries)
    * unless the server persists every write before answering; `trust` skips the check.
@@ -323,6 +325,7 @@ export function parseConfig(
     retry,
     worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
     inboxRetainMs: e.C2P_INBOX_RETAIN_DAYS * 24 * 60 * 60 * 1000,
+    ...(e.C2P_MAX_EVENTS === undefined ? {} : { maxEvents: e.C2P_MAX_EVENTS }),
     redisDurability: e.C2P_REDIS_DURABILITY,
     ...identity,
     allowedIps,

@@ -153,6 +153,11 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     'C2P_ROLE: "both" is not all, listener or worker',
   ],
   [
+    'an event cap of 0',
+    () => ({ C2P_MAX_EVENTS: '0' }),
+    'C2P_MAX_EVENTS: "0" is not a whole number from 1 to 100000',
+  ],
+  [
     'a worker concurrency of 0',
     () => ({ C2P_WORKER_CONCURRENCY: '0' }),
     'C2P_WORKER_CONCURRENCY: "0" is not a whole number from 1 to 1000',

@@ -61,6 +61,7 @@ function afterReading(
   if (!read.ok) return refusedEarly(request, report, read.code);
   const parsed = parseEvents(read.body);
   if (!parsed.success) return refuse(report, parsed.error.code, { issues: parsed.error.issues });
+  if (parsed.data.length > pipeline.options.maxEvents) return refuse(report, 'TOO_MANY_EVENTS');
   report.step = 'events';
   return pipeline.acceptEvents(parsed.data, report);
 }

@@ -16,6 +16,13 @@ export const FIXED_LEASE_MS = 60_000;
 export const COMPLETED_RETAIN_MS = inboxDefaults.retainMs;
 /** The largest delivery body, in bytes. */
 export const MAX_BODY_BYTES = 65_536;
+/**
+ * The most events one delivery may hold. Clik2pay sends one event per delivery,
+ * and a real event is 350 to 700 bytes, so a 64 KiB body of genuine events holds
+ * at most about 100 anyway; the cap refuses only floods of tiny events, whose
+ * one commit (a delivery is stored whole or not at all) would hold up the others.
+ */
+export const MAX_EVENTS = 100;
 /** Handler attempts in flight per worker. */
 export const WORKER_CONCURRENCY = 4;
 /** How often a worker looks for due events when nothing wakes it, in ms. */

@@ -15,6 +15,11 @@ export const errorCodes = {
     step: 'payload',
     message: 'The body is not a Clik2pay event or an array of events.',
   },
+  TOO_MANY_EVENTS: {
+    status: 413,
+    step: 'payload',
+    message: 'The delivery holds more events than the limit.',
+  },
   IN_PROGRESS: {
     status: 409,
     step: 'events',

@@ -9,6 +9,7 @@ import {
   COMPLETED_RETAIN_MS,
   FIXED_LEASE_MS,
   MAX_BODY_BYTES,
+  MAX_EVENTS,
   RENEWED_LEASE_MS,
 } from './defaults.js';
 import { integerOption, invalidOption } from './errors.js';
@@ -33,6 +34,12 @@ export interface CommonWebhooksOptions {
   trustedProxies?: readonly string[];
   /** The largest body accepted, in bytes. Defaults to `65536` (64 KiB). */
   maxBodyBytes?: number;
+  /**
+   * The most events one delivery may hold; more get 413 `TOO_MANY_EVENTS`.
+   * Clik2pay sends one event per delivery; the cap bounds the work (one commit)
+   * a single delivery can make. Defaults to `100`.
+   */
+  maxEvents?: number;
   /** Derives the idempotency key of an event. Defaults to {@link defaultIdempotencyKey}. */
   idempotencyKey?: (event: C2pEvent) => string;
   /** The realm in `WWW-Authenticate`. Defaults to `clik2pay`. */
@@ -101,6 +108,7 @@ export interface ResolvedOptions {
   /** The client address of a request: the peer, or `X-Forwarded-For` through a trusted proxy. */
   readonly clientIpOf: (request: WebhookRequest) => string | undefined;
   readonly maxBodyBytes: number;
+  readonly maxEvents: number;
   readonly keyOf: (event: C2pEvent) => string;
   /** The `WWW-Authenticate` value of a 401. */
   readonly challenge: string;
@@ -138,6 +146,7 @@ export function resolveOptions(options: CommonWebhooksOptions): ResolvedOptions 
     maxBodyBytes: integerOption(options.maxBodyBytes, 'options.maxBodyBytes', {
       fallback: MAX_BODY_BYTES,
     }),
+    maxEvents: integerOption(options.maxEvents, 'options.maxEvents', { fallback: MAX_EVENTS }),
     keyOf,
     challenge: `Basic realm="${checkRealm(options.realm ?? 'clik2pay')}", charset="UTF-8"`,
   };

@@ -166,6 +166,23 @@ describe('createWebhooks().handle()', () => {
       expect((await webhooks.handle(request({ method: 'post', body }))).status).toBe(200);
     });
 
+    it('answers 413 TOO_MANY_EVENTS above maxEvents (default 100), after the schema, running no handler', async () => {
+      const { webhooks, reports } = setup();
+      const handler = vi.fn();
+      webhooks.onAny(handler);
+      const body = (count: number): string =>
+        JSON.stringify(Array.from({ length: count }, (_, i) => paymentRequestEvent(`pr-${i}`)));
+      expectError(await webhooks.handle(request({ body: body(101) })), 'TOO_MANY_EVENTS');
+      expect(reports.at(-1)).toMatchObject({ step: 'payload', code: 'TOO_MANY_EVENTS' });
+      expect(handler).not.toHaveBeenCalled();
+      // An invalid body says what is wrong with it, whatever its length.
+      const invalid = JSON.stringify(Array.from({ length: 101 }, () => ({ eventType: 'X' })));
+      expect((await webhooks.handle(request({ body: invalid }))).status).toBe(422);
+      expect((await webhooks.handle(request({ body: body(100) }))).status).toBe(200);
+      const { webhooks: one } = setup({ maxEvents: 1 });
+      expectError(await one.handle(request({ body: body(2) })), 'TOO_MANY_EVENTS');
+    });
+
     it('accepts a body of exactly the size limit', async () => {
       const { webhooks } = setup({ maxBodyBytes: 1000 });
       const json = JSON.stringify(paymentRequestEvent());
@@ -1206,6 +1223,11 @@ describe('createWebhooks() options', () => {
       'a zero body limit',
       { credentials, allowedIps: ['loopback'], maxBodyBytes: 0 },
       '[@c2p/core] options.maxBodyBytes: must be a positive integer',
+    ],
+    [
+      'a zero event cap',
+      { credentials, allowedIps: ['loopback'], maxEvents: 0 },
+      '[@c2p/core] options.maxEvents: must be a positive integer',
     ],
     [
       'a fractional lease',

@@ -82,6 +82,7 @@ describe('errorCodes', () => {
       'size',
       'json',
       'payload',
+      'payload',
       'events',
       'events',
       'events',

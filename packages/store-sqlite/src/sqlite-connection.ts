@@ -89,6 +89,12 @@ export class SqliteConnection {
   private walCheckedAt = 0;
   private users = 0;
   private owned = false;
+  /** Group commits queued or running: acceptance, which the worker's writes yield to. */
+  private intake = 0;
+  private intakeWaiters: (() => void)[] = [];
+  /** Set by an inbox's group commit: then its other writes go one per turn of the event loop. */
+  private paced = false;
+  private pacing: Promise<void> = Promise.resolve();
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
 
@@ -156,12 +162,59 @@ export class SqliteConnection {
   }
 
   /**
+   * Marks a group commit queued or running until the answer is called: while
+   * one is, the connection's other writes wait (acceptance never queues behind
+   * the worker), and from the first call on they go at most one per turn of the
+   * event loop (better-sqlite3 is synchronous: each commit's fsync blocks the
+   * process, so the worker's commits in a row would keep requests from being read).
+   */
+  beginIntake(): () => void {
+    this.paced = true;
+    this.intake++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.intake--;
+      if (this.intake > 0) return;
+      const waiters = this.intakeWaiters;
+      this.intakeWaiters = [];
+      for (const wake of waiters) wake();
+    };
+  }
+
+  /** Resolves when a write other than a group commit may run (see {@link beginIntake}). */
+  private yieldToIntake(): Promise<void> {
+    if (!this.paced) return Promise.resolve();
+    const turn = this.pacing.then(async () => {
+      do {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.intake > 0) {
+          await new Promise<void>((resolve) => this.intakeWaiters.push(resolve));
+        }
+      } while (this.intake > 0);
+    });
+    this.pacing = turn;
+    return turn;
+  }
+
+  /** {@link run} for a group commit: it yields to nothing but a lazy transaction. */
+  runIntake<T>(fn: () => T, deadlineMs: number): Promise<T> {
+    return this.runNow(fn, deadlineMs);
+  }
+
+  /**
    * Runs `fn` (synchronous: one statement, or one `.immediate` transaction) when
-   * no lazy transaction holds the connection. When another connection holds the
+   * no lazy transaction holds the connection and no group commit waits. When another connection holds the
    * write lock, retries after short jittered pauses, without blocking the event
    * loop, until `deadlineMs` has passed; then throws STORE_UNAVAILABLE.
    */
   async run<T>(fn: () => T, deadlineMs: number): Promise<T> {
+    await this.yieldToIntake();
+    return this.runNow(fn, deadlineMs);
+  }
+
+  private async runNow<T>(fn: () => T, deadlineMs: number): Promise<T> {
     let deadline: number | undefined;
     let pause = firstPauseMs;
     for (;;) {
@@ -214,6 +267,7 @@ export class SqliteConnection {
     let deadline: number | undefined;
     let pause = firstPauseMs;
     for (;;) {
+      await this.yieldToIntake();
       const attempt = new LazyTransaction(this, settled);
       try {
         await work(attempt);
@@ -447,6 +501,15 @@ export class SqliteHandle {
   run<T>(fn: () => T, deadlineMs: number): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     return this.connection.run(fn, deadlineMs);
+  }
+
+  runIntake<T>(fn: () => T, deadlineMs: number): Promise<T> {
+    if (this.closed) return Promise.reject(this.closed);
+    return this.connection.runIntake(fn, deadlineMs);
+  }
+
+  beginIntake(): () => void {
+    return this.connection.beginIntake();
   }
 
   read<T>(fn: () => T): T {

@@ -12,6 +12,13 @@ interface Waiting {
 
 /** Events per group commit. */
 const eventsPerCommit = 1000;
+/**
+ * A delivery of more events than this is large: it commits in a group of its
+ * own, and small ones waiting beside it go first (core's default cap, `maxEvents`).
+ */
+const largeDelivery = 100;
+
+const isLarge = (waiting: Waiting): boolean => waiting.records.length > largeDelivery;
 
 /** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
 const isRowError = (error: unknown): boolean => {
@@ -42,6 +49,8 @@ export class GroupCommit {
   private queued = 0;
   private flushing: Promise<void> | undefined;
   private closing = false;
+  /** The last group was a large delivery's: small ones waiting go next, then the next large one. */
+  private lastLarge = false;
   /** One transaction for the records of several callers; answers each caller's flags. */
   private readonly commitGroup: Database.Transaction<(group: readonly Waiting[]) => boolean[][]>;
 
@@ -82,7 +91,10 @@ export class GroupCommit {
   private async commit(group: Waiting[]): Promise<void> {
     const { connection, busyTimeoutMs } = this.options;
     try {
-      const flags = await connection.run(() => this.commitGroup.immediate(group), busyTimeoutMs);
+      const flags = await connection.runIntake(
+        () => this.commitGroup.immediate(group),
+        busyTimeoutMs,
+      );
       for (const [index, waiting] of group.entries()) waiting.resolve(flags[index] as boolean[]);
     } catch (error) {
       if (group.length === 1 || !isRowError(error)) {
@@ -94,15 +106,30 @@ export class GroupCommit {
     }
   }
 
-  /** Takes the next group off the queue: up to `eventsPerCommit` events, or one delivery. */
+  /**
+   * Takes the next group off the queue. Small deliveries, in arrival order, up to
+   * `eventsPerCommit` events; a large one alone, taking turns with the small ones
+   * when both wait, so a single event never waits behind a row of large commits,
+   * and a large one behind at most one group of small ones.
+   */
   private nextGroup(): Waiting[] {
+    const smallWaits = this.queue.some((waiting) => !isLarge(waiting));
+    const large = !smallWaits || (!this.lastLarge && this.queue.some(isLarge));
+    this.lastLarge = large;
     const group: Waiting[] = [];
     let events = 0;
-    while (this.queue.length > 0 && (group.length === 0 || events < eventsPerCommit)) {
-      const waiting = this.queue.shift() as Waiting;
+    for (let index = 0; index < this.queue.length; ) {
+      const waiting = this.queue[index] as Waiting;
+      const fits =
+        group.length === 0 || (!large && events + waiting.records.length <= eventsPerCommit);
+      if (isLarge(waiting) !== large || !fits) {
+        index++;
+        continue;
+      }
+      this.queue.splice(index, 1);
       group.push(waiting);
       events += waiting.records.length;
-      if (!this.options.grouped) break;
+      if (large || !this.options.grouped) break;
     }
     this.queued -= events;
     return group;
@@ -127,6 +154,10 @@ export class GroupCommit {
 
   private startFlush(): void {
     if (this.flushing) return;
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flush());
+    // The connection's other writes (the worker's) wait until this flush is done.
+    const done = this.options.connection.beginIntake();
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.flush())
+      .finally(done);
   }
 }

@@ -162,13 +162,19 @@ function prepareLease(
   now: () => number,
   paused: () => boolean,
 ) {
-  const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-    `SELECT entry.id FROM ${quoted} AS entry
-     WHERE entry.${unfinished} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
+  // One ordered walk of the state index per unfinished state, each stopping at
+  // `limit`: a single `state IN (...)` sorted every unfinished row on each lease
+  // (tens of ms, synchronously, with a backlog of 65,000).
+  const perState = unfinishedInboxStates.map(
+    (state) => `SELECT * FROM (SELECT entry.id FROM ${quoted} AS entry
+     WHERE entry.state = ${inboxStateLiterals[state]} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
        AND NOT EXISTS (
          SELECT 1 FROM ${quoted} AS earlier
          WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id < entry.id)
-     ORDER BY entry.id LIMIT @limit`,
+     ORDER BY entry.id LIMIT @limit)`,
+  );
+  const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
+    `SELECT id FROM (${perState.join(' UNION ALL ')}) ORDER BY id LIMIT @limit`,
   );
   const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
     `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1

@@ -38,6 +38,7 @@ type AdapterConformanceCase =
   | 'size-after-auth'
   | 'json'
   | 'payload'
+  | 'event-count'
   | 'payload-key-bounds'
   | 'payload-key-unsafe'
   | 'in-progress'
@@ -313,6 +314,31 @@ export function describeAdapterConformance(name: string, options: AdapterConform
       }
       expect(seen).toEqual([]);
     });
+
+    test(
+      'event-count',
+      'answers 413 TOO_MANY_EVENTS to more events than maxEvents (default 100), running none, and takes the limit itself',
+      async () => {
+        const events = (count: number): string =>
+          JSON.stringify(Array.from({ length: count }, () => createEvent()));
+        const byDefault = await serve();
+        await expectError(await send(byDefault.url, { body: events(101) }), 'TOO_MANY_EVENTS');
+        expect(byDefault.seen).toEqual([]);
+        await expectSummary(await send(byDefault.url, { body: events(100) }), {
+          received: 100,
+          processed: 100,
+          duplicates: 0,
+        });
+        const raised = await serve({ maxEvents: 3 });
+        await expectError(await send(raised.url, { body: events(4) }), 'TOO_MANY_EVENTS');
+        await expectSummary(await send(raised.url, { body: events(3) }), {
+          received: 3,
+          processed: 3,
+          duplicates: 0,
+        });
+        expect(raised.seen).toHaveLength(3);
+      },
+    );
 
     test(
       'payload-key-bounds',
@@ -1032,7 +1058,10 @@ export function describeAdapterConformance(name: string, options: AdapterConform
       'body-many-events',
       'answers 100,000 events in one body (the last one invalid) as core does, under a raised limit, then keeps serving',
       async () => {
-        const { url, seen } = await serve({ maxBodyBytes: manyEvents.maxBodyBytes });
+        const { url, seen } = await serve({
+          maxBodyBytes: manyEvents.maxBodyBytes,
+          maxEvents: manyEvents.maxEvents,
+        });
         const { body, expected } = await manyEvents.get();
         const refused = await exchange(url, { body }, 20_000);
         expect({ status: refused.status, body: refused.body }).toEqual({
@@ -1167,6 +1196,7 @@ function hostileBodies(): Record<string, Uint8Array> {
 /** 100,000 events, the last without its resource id, and core's own answer to them (computed once). */
 const manyEvents = {
   maxBodyBytes: 16 * MiB,
+  maxEvents: 100_000,
   event: (i: number) =>
     `{"eventType":"PAYMENT-COMPLETED","resource":{"id":"pr-${i}","status":"PAID"}}`,
   valid: (count: number) =>
@@ -1183,6 +1213,7 @@ const manyEvents = {
         credentials: conformanceCredentials,
         allowedIps: ['loopback'],
         maxBodyBytes: manyEvents.maxBodyBytes,
+        maxEvents: manyEvents.maxEvents,
       });
       const expected = await reference.handle({
         method: 'POST',

@@ -93,6 +93,11 @@ export const settings = {
     '`inbox`',
     '`inbox` or `sync`: see [Two modes](#two-modes)',
   ),
+  C2P_MAX_EVENTS: setting(
+    integer(1, 100_000),
+    "`100` (core's default)",
+    'the most events one delivery may hold, 1 to 100000; more get 413 `TOO_MANY_EVENTS` (Clik2pay sends one per delivery)',
+  ),
   C2P_WORKER_CONCURRENCY: setting(
     integer(1, 1000).transform((n) => n ?? 4),
     '`4`',
