@@ -36,8 +36,11 @@ export interface Config {
   mode: Mode;
   /** Inbox mode's retry schedule; unset fields keep core's defaults (25 attempts from 2 s, about three days). */
   retry: { maxAttempts?: number; baseDelayMs?: number };
-  /** Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4). */
-  worker: { concurrency: number };
+  /**
+   * Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4),
+   * attempts started per second across processes (`C2P_HANDLER_RATE`), and the breaker (`C2P_BREAKER`).
+   */
+  worker: { concurrency: number; ratePerSecond: number | undefined; breaker: number | false };
   /**
    * Inbox mode on Redis: `verify` refuses to start (and to accept deliveries)
    * unless the server persists every write before answering; `trust` skips the check.
@@ -263,7 +266,11 @@ export function parseConfig(
     role: e.C2P_ROLE,
     mode: e.C2P_MODE,
     retry,
-    worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
+    worker: {
+      concurrency: e.C2P_WORKER_CONCURRENCY,
+      ratePerSecond: e.C2P_HANDLER_RATE,
+      breaker: e.C2P_BREAKER,
+    },
     redisDurability: e.C2P_REDIS_DURABILITY,
     ...identity,
     allowedIps,
