@@ -8,7 +8,12 @@ export default defineConfig(() => {
   return defineBuild({
     dual: ['src/index.ts'],
     // vitest suites: vitest cannot be required, so these are ESM only (README, "Conformance suites").
-    esm: ['src/adapter-conformance.ts', 'src/store-conformance.ts', 'src/inbox-conformance.ts'],
+    esm: [
+      'src/adapter-conformance.ts',
+      'src/store-conformance.ts',
+      'src/inbox-conformance.ts',
+      'src/rate-gate-conformance.ts',
+    ],
     // The store conformance suite spawns its child program by URL, next to the suite in dist/.
     programs: ['src/cli.ts', 'src/store-conformance-child.ts'],
   });

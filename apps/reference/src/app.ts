@@ -7,6 +7,7 @@ import {
   type ErrorContext,
   type Handlers,
   type InboxWorker,
+  type RateGate,
   startInboxWorker,
   type WebhookIntake,
   type Webhooks,
@@ -18,6 +19,7 @@ import { type AppInbox, type Backend, openBackend, type SyncStore } from './back
 import type { AdapterName, Config } from './config.js';
 import { createDeliveryLog, type DeliveryLog } from './delivery-log.js';
 import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
+import { openHandlerRateGate } from './handler-rate-gate.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
 import { fulfils } from './order.js';
 import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
@@ -90,6 +92,7 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
   let reconciler: Reconciler | undefined;
+  let gate: RateGate | undefined;
   const stop = async (): Promise<void> => {
     // The worker finishes its running attempts while the listeners finish
     // theirs; events stored meanwhile wait, pending, for the next start.
@@ -98,6 +101,7 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
       worker?.stop(),
       reconciler?.stop(),
     ]);
+    await gate?.close?.();
     await deliveries.close();
     await backend.close();
   };
@@ -105,8 +109,12 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
     const { intake } = backend;
     // C2P_ROLE: `listener` runs no handlers, `worker` opens no webhook port (config
     // refuses a split role in sync mode, where the listener runs the handlers).
-    if (intake.mode === 'inbox' && config.role !== 'listener')
-      worker = startWorker(intake.inbox, shared);
+    if (intake.mode === 'inbox' && config.role !== 'listener') {
+      const { ratePerSecond } = config.worker;
+      if (ratePerSecond !== undefined)
+        gate = await openHandlerRateGate(config.store, ratePerSecond);
+      worker = startWorker(intake.inbox, shared, gate);
+    }
     const webhookUrls: App['webhookUrls'] = {};
     if (config.role !== 'worker') {
       for (const name of config.adapters) {
@@ -311,13 +319,17 @@ function createInboxListenerPipeline(
  * webhook credentials. Each attempt is logged; a failed one is retried on
  * `C2P_RETRY_*`'s schedule, then kept as `dead`.
  */
-function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
+function startWorker(inbox: AppInbox, shared: Shared, gate: RateGate | undefined): InboxWorker {
   const log = shared.logger.child({ worker: true });
+  const { concurrency, breaker } = shared.config.worker;
   return startInboxWorker({
     inbox,
     handlers: orderHandlers(shared, log),
     retry: shared.config.retry,
-    concurrency: shared.config.worker.concurrency,
+    concurrency,
+    // C2P_HANDLER_RATE and C2P_BREAKER.
+    ...(gate === undefined ? {} : { rate: { gate } }),
+    breaker: breaker === false ? false : { failures: breaker },
     onError: logError(log),
     onAttempt: (report) => {
       // The order shows its inbox event and a failing fulfilment (retrying, dead) at once.

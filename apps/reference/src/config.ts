@@ -36,8 +36,11 @@ export interface Config {
   mode: Mode;
   /** Inbox mode's retry schedule; unset fields keep core's defaults (25 attempts from 2 s, about three days). */
   retry: { maxAttempts?: number; baseDelayMs?: number };
-  /** Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4). */
-  worker: { concurrency: number };
+  /**
+   * Inbox mode's worker: handler attempts in flight per process (`C2P_WORKER_CONCURRENCY`, default 4),
+   * attempts started per second across processes (`C2P_HANDLER_RATE`), and the breaker (`C2P_BREAKER`).
+   */
+  worker: { concurrency: number; ratePerSecond: number | undefined; breaker: number | false };
   /** Inbox mode: how long processed and resolved events are kept, in ms (`C2P_INBOX_RETAIN_DAYS`, default 30 days). */
   inboxRetainMs: number;
   /** The most events one delivery may hold (`C2P_MAX_EVENTS`); unset keeps core's default, 100. */
@@ -323,7 +326,11 @@ export function parseConfig(
     role: e.C2P_ROLE,
     mode: e.C2P_MODE,
     retry,
-    worker: { concurrency: e.C2P_WORKER_CONCURRENCY },
+    worker: {
+      concurrency: e.C2P_WORKER_CONCURRENCY,
+      ratePerSecond: e.C2P_HANDLER_RATE,
+      breaker: e.C2P_BREAKER,
+    },
     inboxRetainMs: e.C2P_INBOX_RETAIN_DAYS * 24 * 60 * 60 * 1000,
     ...(e.C2P_MAX_EVENTS === undefined ? {} : { maxEvents: e.C2P_MAX_EVENTS }),
     redisDurability: e.C2P_REDIS_DURABILITY,

@@ -163,6 +163,21 @@ const cases: Array<[string, () => Record<string, string>, string | RegExp]> = [
     'C2P_WORKER_CONCURRENCY: "0" is not a whole number from 1 to 1000',
   ],
   [
+    'a handler rate without its unit',
+    () => ({ C2P_HANDLER_RATE: '5' }),
+    'C2P_HANDLER_RATE: "5" is not a rate such as 5/s or 30/min (1 to 1000/s)',
+  ],
+  [
+    'a handler rate of 0',
+    () => ({ C2P_HANDLER_RATE: '0/s' }),
+    'C2P_HANDLER_RATE: "0/s" is not a rate such as 5/s or 30/min (1 to 1000/s)',
+  ],
+  [
+    'a breaker that is neither a count nor off',
+    () => ({ C2P_BREAKER: 'no' }),
+    'C2P_BREAKER: "no" is not off or a whole number from 1 to 1000',
+  ],
+  [
     // fetch refuses port 4190: the app used to start, then fail every fulfilment with `bad port`.
     'a fulfilment URL on a port fetch blocks',
     () => ({ C2P_FULFIL_URL: 'http://127.0.0.1:4190/orders' }),
@@ -346,7 +361,19 @@ describe('roles', () => {
   it('default to all, with 4 handler attempts in flight', () => {
     const config = parseConfig({});
     expect(config.role).toBe('all');
-    expect(config.worker).toEqual({ concurrency: 4 });
+    expect(config.worker).toEqual({ concurrency: 4, ratePerSecond: undefined, breaker: 5 });
+  });
+
+  it('read the handler rate per second or per minute, and the breaker as a count or off', () => {
+    expect(parseConfig({ C2P_HANDLER_RATE: '5/s', C2P_BREAKER: 'off' }).worker).toEqual({
+      concurrency: 4,
+      ratePerSecond: 5,
+      breaker: false,
+    });
+    expect(parseConfig({ C2P_HANDLER_RATE: '30/min', C2P_BREAKER: '3' }).worker).toMatchObject({
+      ratePerSecond: 0.5,
+      breaker: 3,
+    });
   });
 
   it('let a production worker start without webhook credentials, and no other role', () => {

@@ -89,6 +89,9 @@ describe.each(['sqlite', 'postgres', 'redis'] as const)('inbox mode with %s', (s
       ...where.env,
       C2P_FULFIL_URL: downstream.url,
       C2P_RETRY_BASE_MS: '300',
+      // These tests fail the order system one after another in one process: the
+      // breaker (test/handler-rate.test.ts) would pause the worker between them.
+      C2P_BREAKER: 'off',
     });
   });
   afterAll(async () => {
@@ -235,6 +238,7 @@ describe.each(['sqlite', 'postgres'] as const)(
         C2P_FULFIL_URL: downstream.url,
         C2P_RETRY_MAX_ATTEMPTS: '2',
         C2P_RETRY_BASE_MS: '300',
+        C2P_BREAKER: 'off',
       });
     });
     afterAll(async () => {

@@ -29,3 +29,9 @@ export const WORKER_CONCURRENCY = 4;
 export const POLL_INTERVAL_MS = 1_000;
 /** How often a worker deletes processed events past the inbox's retention, in ms. */
 export const SWEEP_INTERVAL_MS = 60_000;
+/** Handler failures in a row before a worker's circuit breaker opens. */
+export const BREAKER_FAILURES = 5;
+/** The first pause of an open breaker, in ms. */
+export const BREAKER_OPEN_MS = 30_000;
+/** The longest pause of an open breaker, reached by doubling while its probes fail, in ms. */
+export const BREAKER_MAX_OPEN_MS = 300_000;

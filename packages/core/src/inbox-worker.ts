@@ -1,4 +1,5 @@
 import { guardHook } from './call-hooks.js';
+import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import { type Handlers, type RunHandlers, runnerOf } from './create-handlers.js';
 import {
   POLL_INTERVAL_MS,
@@ -24,6 +25,7 @@ import {
   type RetrySchedule,
   type RetryScheduleOptions,
 } from './retry-schedule.js';
+import { type Admission, createAdmission, type WorkerRateOptions } from './worker-admission.js';
 
 /** What happened to one attempt. */
 export type AttemptOutcome =
@@ -68,6 +70,21 @@ export interface InboxWorkerOptions<I extends InboxStore = InboxStore> {
   retry?: RetryScheduleOptions | RetrySchedule;
   /** How many events run at once in this process. Defaults to `4`. */
   concurrency?: number;
+  /**
+   * At most this many handler attempts start per second: `{ perSecond }` for
+   * this worker alone, or `{ gate }` for a {@link RateGate} shared by every
+   * worker of the inbox (the stores' `create*RateGate`). The worker waits for
+   * its slot before it leases, so no lease runs out while it waits. Defaults
+   * to no limit.
+   */
+  rate?: WorkerRateOptions;
+  /**
+   * The circuit breaker: after `failures` handler failures in a row, this
+   * worker leases nothing for 30 s (doubling to 5 min while its one probe
+   * fails), so events keep their remaining attempts while downstream is down.
+   * `false` turns it off. Defaults to `{ failures: 5 }`.
+   */
+  breaker?: CircuitBreakerOptions | false;
   /** How long a lease holds before another worker may take the event over, in ms; renewed every third of it while handlers run. Defaults to `10000`. */
   leaseMs?: number;
   /** How often to look for due events when nothing wakes the worker, in ms. Defaults to `1000`. */
@@ -132,7 +149,9 @@ interface Attempts {
 export function startInboxWorker<I extends InboxStore>(
   options: InboxWorkerOptions<I>,
 ): InboxWorker {
-  const attempts = resolveWorkerOptions(options);
+  const resolved = resolveWorkerOptions(options);
+  const admission = createAdmission(options.rate, options.breaker, resolved.now);
+  const attempts = { ...resolved, report: admission.observe(resolved.report) };
   const concurrency = integerOption(options.concurrency, 'options.concurrency', {
     fallback: WORKER_CONCURRENCY,
   });
@@ -143,7 +162,7 @@ export function startInboxWorker<I extends InboxStore>(
     fallback: SWEEP_INTERVAL_MS,
     min: 0,
   });
-  return runLoop(attempts, { concurrency, pollIntervalMs, sweepIntervalMs });
+  return runLoop(attempts, { concurrency, pollIntervalMs, sweepIntervalMs, admission });
 }
 
 function resolveWorkerOptions<I extends InboxStore>(options: InboxWorkerOptions<I>): Attempts {
@@ -175,6 +194,7 @@ interface LoopSettings {
   readonly concurrency: number;
   readonly pollIntervalMs: number;
   readonly sweepIntervalMs: number;
+  readonly admission: Admission;
 }
 
 const sleep = (ms: number, signal: { wake?: () => void }): Promise<void> =>
@@ -232,6 +252,7 @@ class WorkerLoop {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#settings.admission.stop();
     this.#unwatch();
     this.#signal.wake?.();
     await this.#done;
@@ -255,11 +276,18 @@ class WorkerLoop {
   }
 
   async #poll(): Promise<void> {
-    const room = this.#settings.concurrency - this.#running.size;
-    if (room <= 0) return;
+    const { admission, concurrency } = this.#settings;
+    const running = this.#running.size;
+    const room = admission.room(concurrency - running, running);
     let leases: InboxLease[];
     try {
+      // Rate and breaker first, then the lease: no lease waits for its slot.
+      if (room <= 0 || !(await admission.admit())) {
+        this.#lastPollFound = 0;
+        return;
+      }
       leases = await this.#attempts.inbox.lease(room, this.#attempts.leaseMs);
+      admission.leased(leases.map((lease) => lease.entry.id));
     } catch (error) {
       this.#attempts.reportError(storeUnavailable(error), {});
       this.#lastPollFound = 0;

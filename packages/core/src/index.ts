@@ -9,6 +9,7 @@ export {
   encodeBasicAuth,
   verifyBasicAuth,
 } from './basic-auth.js';
+export type { CircuitBreakerOptions } from './circuit-breaker.js';
 export {
   type ClientIpOptions,
   type ClientIpResolver,
@@ -99,6 +100,12 @@ export {
   parseEvents,
   type RawBody,
 } from './parse-events.js';
+export {
+  createMemoryRateGate,
+  type MemoryRateGateOptions,
+  type RateGate,
+  type RateGateOptions,
+} from './rate-gate.js';
 export type {
   CommonWebhooksOptions,
   InboxWebhooksOptions,
@@ -112,3 +119,4 @@ export {
   retryScheduleDefaults,
 } from './retry-schedule.js';
 export type { WebhookIntake, Webhooks } from './webhooks.js';
+export type { WorkerRateOptions } from './worker-admission.js';

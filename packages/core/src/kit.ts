@@ -63,6 +63,7 @@ export {
 } from './inbox-store.js';
 export { canonicalIpAddress, parseIpAddress } from './ip-allowlist.js';
 export { isWireEvent } from './parse-events.js';
+export { rateGateIntervalUs } from './rate-gate.js';
 export { type TableNameRule, tableNameOption } from './table-name.js';
 export {
   fromWebRequest,

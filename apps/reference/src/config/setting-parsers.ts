@@ -178,3 +178,26 @@ export const apiUrl: Parser<string> = optional.transform((value, ctx): string =>
   }
   return value;
 });
+
+/** `C2P_HANDLER_RATE`: `N/s` or `N/min`, answered as starts per second; unset: no limit. */
+export const handlerRate: Parser<number | undefined> = optional.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(s|min)$/.exec(value);
+  const count = Number(match?.[1]);
+  const perSecond = match?.[2] === 's' ? count : count / 60;
+  if (!match || count < 1 || (match[2] === 's' ? count > 1000 : count > 60_000)) {
+    return fail(ctx, `"${value}" is not a rate such as 5/s or 30/min (1 to 1000/s)`);
+  }
+  return perSecond;
+});
+
+/** `C2P_BREAKER`: handler failures in a row that open the worker's breaker, or `off`. */
+export const breaker: Parser<number | false> = optional.transform((value, ctx) => {
+  if (value === undefined) return 5;
+  if (value.toLowerCase() === 'off') return false;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000) {
+    return fail(ctx, `"${value}" is not off or a whole number from 1 to 1000`);
+  }
+  return n;
+});

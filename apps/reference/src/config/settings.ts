@@ -5,8 +5,10 @@ import {
   adapters,
   apiUrl,
   bool,
+  breaker,
   checked,
   defaultStore,
+  handlerRate,
   httpUrl,
   integer,
   ipRules,
@@ -102,6 +104,17 @@ export const settings = {
     integer(1, 1000).transform((n) => n ?? 4),
     '`4`',
     'inbox mode: handler attempts in flight per worker process, 1 to 1000',
+  ),
+  // The worker's rate limit and circuit breaker (README, "Rate limit and circuit breaker").
+  C2P_HANDLER_RATE: setting(
+    handlerRate,
+    'none',
+    'inbox mode: at most this many handler attempts start in any one second (sliding), e.g. `5/s` or `30/min`, across every worker process of the inbox: shared through PostgreSQL, Redis or the SQLite file (with `memory`, per process). Starts are spaced `(1000 + 100) / N` ms apart, the 100 ms absorbing the varying delay from a start to the order system',
+  ),
+  C2P_BREAKER: setting(
+    breaker,
+    '`5`',
+    'inbox mode: after this many handler failures in a row a worker process leases nothing for 30 s, doubling to 5 min while its one probe fails, so events keep their remaining attempts while the order system is down; per process; `off` disables',
   ),
   C2P_RETRY_MAX_ATTEMPTS: setting(
     integer(1, 1000),
