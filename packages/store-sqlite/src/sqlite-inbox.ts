@@ -29,6 +29,7 @@ import {
   isUnfinishedInboxState,
   replayableInboxFilter,
   toInboxEntry,
+  unfinishedInboxStates,
 } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
 import {

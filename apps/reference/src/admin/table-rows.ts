@@ -13,7 +13,11 @@ export interface TableRow {
   /** Each cell's text and optional class. */
   cells: Array<{ text: string; className?: string }>;
   /** An inbox row's button, wired by the page's script. */
-  action?: { name: 'replay' | 'retry-now' | 'resolve' | 'order-details'; id: string; label: string };
+  action?: {
+    name: 'replay' | 'retry-now' | 'resolve' | 'order-details';
+    id: string;
+    label: string;
+  };
 }
 
 const cell = (value: unknown, className?: string): TableRow['cells'][number] =>
