@@ -4,8 +4,11 @@ import {
   createOrderBook,
   type OrderBook,
   type OrderCursor,
+  type OrderPage,
   type OrderQuery,
+  type OrderStorage,
   pageOf,
+  type UnsettledQuery,
 } from '../order-book.js';
 
 const table = 'reference_orders';
@@ -152,6 +155,111 @@ async function writeOwn<T>(db: Database.Database, write: () => T, busyMs = 10_00
   }
 }
 
+type ListStatement = Database.Statement<[Record<string, string | number>], { doc: string }>;
+
+/** The SQLite storage of the order book: writes through the store's transaction or its own connection, reads through a read-only one. */
+class SqliteOrderStorage implements OrderStorage {
+  private readonly own: Database.Database;
+  private readonly readOne: Database.Statement<[string], { doc: string }>;
+  private readonly readUnsettled: Database.Statement<
+    [string, string, string, string, number],
+    { doc: string }
+  >;
+  private readonly listings = new Map<string, ListStatement>();
+
+  constructor(
+    writer: Database.Database,
+    private readonly reader: Database.Database,
+  ) {
+    migrate(writer);
+    this.own = new Database(writer.name);
+    this.own.pragma('busy_timeout = 0');
+    this.own.pragma('synchronous = NORMAL');
+    this.readOne = reader.prepare(`SELECT doc FROM ${table} WHERE id = ?`);
+    this.readUnsettled = reader.prepare(
+      `SELECT doc FROM ${table} WHERE unsettled = 1 AND updated_at <= ?
+       AND (updated_at > ? OR (updated_at = ? AND id > ?)) ORDER BY updated_at, id LIMIT ?`,
+    );
+  }
+
+  async update(
+    id: string,
+    fn: (current: Order | undefined) => Order | undefined,
+    tx?: unknown,
+  ): Promise<Order | undefined> {
+    if (tx !== undefined) {
+      const db = sqliteConnection(tx);
+      if (!db) throw new Error('the SQLite order book must write inside the store transaction');
+      return change(db, id, fn);
+    }
+    return writeOwn(this.own, () => change(this.own, id, fn));
+  }
+
+  async updateEach(
+    ids: readonly string[],
+    fn: (id: string, current: Order | undefined) => Order | undefined,
+  ): Promise<void> {
+    await writeOwn(this.own, () => {
+      for (const id of ids) change(this.own, id, (current) => fn(id, current));
+    });
+  }
+
+  async get(id: string): Promise<Order | undefined> {
+    const row = this.readOne.get(id);
+    return row ? parse(row.doc) : undefined;
+  }
+
+  async list(query: OrderQuery): Promise<OrderPage> {
+    const { sql, params } = listing(query);
+    let statement = this.listings.get(sql);
+    if (!statement) {
+      statement = this.reader.prepare(sql) as ListStatement;
+      this.listings.set(sql, statement);
+    }
+    return pageOf(
+      statement.all(params).map((row) => parse(row.doc)),
+      query.limit,
+    );
+  }
+
+  async unsettled({ changedBefore, limit, after }: UnsettledQuery): Promise<OrderPage> {
+    const from: OrderCursor = after ?? { updatedAt: '', id: '' };
+    const rows = this.readUnsettled.all(
+      changedBefore.toISOString(),
+      from.updatedAt,
+      from.updatedAt,
+      from.id,
+      limit + 1,
+    );
+    return pageOf(
+      rows.map((row) => parse(row.doc)),
+      limit,
+    );
+  }
+
+  async ping(): Promise<void> {
+    this.reader.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.reader.close();
+    this.own.close();
+  }
+}
+
+/** Reads the order, changes it, writes it: on `db`, inside the transaction running there. */
+function change(
+  db: Database.Database,
+  id: string,
+  fn: (current: Order | undefined) => Order | undefined,
+): Order | undefined {
+  const { select, upsert } = prepared(db);
+  const row = select.get(id);
+  const next = fn(row ? parse(row.doc) : undefined);
+  if (next) upsert.run(toRow(next));
+  return next;
+}
+
 /**
  * The order book in the SQLite file the store uses. A handler's `apply` writes
  * through the store's transaction, so the fulfilment and the completed key
@@ -163,82 +271,5 @@ export function createSqliteOrderBook(
   writer: Database.Database,
   reader: Database.Database,
 ): OrderBook {
-  migrate(writer);
-  const own = new Database(writer.name);
-  own.pragma('busy_timeout = 0');
-  own.pragma('synchronous = NORMAL');
-  const readOne = reader.prepare<[string], { doc: string }>(
-    `SELECT doc FROM ${table} WHERE id = ?`,
-  );
-  const readUnsettled = reader.prepare<[string, string, string, string, number], { doc: string }>(
-    `SELECT doc FROM ${table} WHERE unsettled = 1 AND updated_at <= ?
-     AND (updated_at > ? OR (updated_at = ? AND id > ?)) ORDER BY updated_at, id LIMIT ?`,
-  );
-  const listings = new Map<
-    string,
-    Database.Statement<[Record<string, string | number>], { doc: string }>
-  >();
-  const change = (
-    db: Database.Database,
-    id: string,
-    fn: (c: Order | undefined) => Order | undefined,
-  ) => {
-    const { select, upsert } = prepared(db);
-    const row = select.get(id);
-    const next = fn(row ? parse(row.doc) : undefined);
-    if (next) upsert.run(toRow(next));
-    return next;
-  };
-  return createOrderBook({
-    async update(id, fn, tx) {
-      if (tx !== undefined) {
-        const db = sqliteConnection(tx);
-        if (!db) throw new Error('the SQLite order book must write inside the store transaction');
-        return change(db, id, fn);
-      }
-      return writeOwn(own, () => change(own, id, fn));
-    },
-    async updateEach(ids, fn) {
-      await writeOwn(own, () => {
-        for (const id of ids) change(own, id, (current) => fn(id, current));
-      });
-    },
-    async get(id) {
-      const row = readOne.get(id);
-      return row ? parse(row.doc) : undefined;
-    },
-    async list(query) {
-      const { sql, params } = listing(query);
-      let statement = listings.get(sql);
-      if (!statement) {
-        statement = reader.prepare(sql);
-        listings.set(sql, statement);
-      }
-      return pageOf(
-        statement.all(params).map((row) => parse(row.doc)),
-        query.limit,
-      );
-    },
-    async unsettled({ changedBefore, limit, after }) {
-      const from: OrderCursor = after ?? { updatedAt: '', id: '' };
-      const rows = readUnsettled.all(
-        changedBefore.toISOString(),
-        from.updatedAt,
-        from.updatedAt,
-        from.id,
-        limit + 1,
-      );
-      return pageOf(
-        rows.map((row) => parse(row.doc)),
-        limit,
-      );
-    },
-    async ping() {
-      reader.prepare('SELECT 1').get();
-    },
-    async close() {
-      reader.close();
-      own.close();
-    },
-  });
+  return createOrderBook(new SqliteOrderStorage(writer, reader));
 }

@@ -53,53 +53,61 @@ function showFields(order: Order): void {
   );
 }
 
+/** `GET /api/orders` with the search the operator typed; `searching` when there is one. */
+function listing(pageSize: number): { url: string; searching: boolean } {
+  const params = new URLSearchParams({ limit: String(pageSize) });
+  const q = byId<HTMLInputElement>('orders-q').value.trim();
+  const state = byId<HTMLSelectElement>('orders-state').value;
+  if (q) params.set('q', q);
+  if (state) params.set('state', state);
+  return { url: `/api/orders?${params}`, searching: Boolean(q || state) };
+}
+
+/** Fills the details view with one order, its history and its inbox events as they are now. */
+async function showOrder(id: string, fill: OrdersViewOptions['fill']): Promise<void> {
+  const order = await getJson<Order>(`/api/orders/${encodeURIComponent(id)}`);
+  byId('order-detail-id').textContent = visible(order.id);
+  showFields(order);
+  fill('order-history', order.events.map(orderHistoryRow));
+  const entries = await inboxEntries(order.inbox);
+  fill(
+    'order-inbox',
+    order.inbox.map((inboxId, i) =>
+      orderInboxRow(
+        order.received.find((r) => r.inboxId === inboxId),
+        inboxId,
+        entries[i],
+      ),
+    ),
+  );
+  byId('order-detail').hidden = false;
+}
+
+/** The order id a Details button names (percent-encoded in its `data-id`), if the click was on one. */
+function detailsTarget(event: Event): string | undefined {
+  const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
+    'button[data-action="order-details"]',
+  );
+  try {
+    return button ? decodeURIComponent(button.getAttribute('data-id') ?? '') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The orders table, its search, and the details of the order opened. */
 export function createOrdersView({ fill, pageSize }: OrdersViewOptions): {
   refresh(): Promise<void>;
 } {
   const message = byId('orders-message');
-  const detail = byId('order-detail');
   let opened: string | undefined;
-
-  const listUrl = (): string => {
-    const params = new URLSearchParams({ limit: String(pageSize) });
-    const q = byId<HTMLInputElement>('orders-q').value.trim();
-    const state = byId<HTMLSelectElement>('orders-state').value;
-    if (q) params.set('q', q);
-    if (state) params.set('state', state);
-    return `/api/orders?${params}`;
-  };
-
-  const refreshDetail = async (): Promise<void> => {
-    if (opened === undefined) return;
-    const answer = await fetch(`/api/orders/${encodeURIComponent(opened)}`);
-    if (!answer.ok) throw new Error(`order: HTTP ${answer.status}`);
-    const order = (await answer.json()) as Order;
-    byId('order-detail-id').textContent = visible(order.id);
-    showFields(order);
-    fill('order-history', order.events.map(orderHistoryRow));
-    const entries = await inboxEntries(order.inbox);
-    fill(
-      'order-inbox',
-      order.inbox.map((id, i) =>
-        orderInboxRow(
-          order.received.find((r) => r.inboxId === id),
-          id,
-          entries[i],
-        ),
-      ),
-    );
-    detail.hidden = false;
-  };
-
   const refresh = async (): Promise<void> => {
-    const page = await getJson<{ orders: Order[] }>(listUrl());
+    const { url, searching } = listing(pageSize);
+    const page = await getJson<{ orders: Order[] }>(url);
     fill('orders', page.orders.map(orderRow));
-    const searching = listUrl().includes('q=') || listUrl().includes('state=');
     message.textContent = searching ? `${page.orders.length} found.` : '';
-    await refreshDetail();
+    if (opened !== undefined) await showOrder(opened, fill);
   };
-
   const run = (): void => {
     refresh().catch((error: unknown) => {
       message.textContent = `Cannot search: ${(error as Error).message}`;
@@ -116,20 +124,14 @@ export function createOrdersView({ fill, pageSize }: OrdersViewOptions): {
     run();
   });
   byId('orders').addEventListener('click', (event) => {
-    const button = (event.target as Element | null)?.closest<HTMLButtonElement>(
-      'button[data-action="order-details"]',
-    );
-    if (!button) return;
-    try {
-      opened = decodeURIComponent(button.getAttribute('data-id') ?? '');
-    } catch {
-      return;
-    }
+    const target = detailsTarget(event);
+    if (target === undefined) return;
+    opened = target;
     run();
   });
   byId('order-detail-close').addEventListener('click', () => {
     opened = undefined;
-    detail.hidden = true;
+    byId('order-detail').hidden = true;
   });
   return { refresh };
 }
