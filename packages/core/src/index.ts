@@ -61,6 +61,7 @@ export type {
   TransactionalIdempotencyStore,
   TransactionOf,
 } from './idempotency-store.js';
+export { type InboxHealth, type InboxHealthSource, readInboxHealth } from './inbox-health.js';
 export {
   type InboxEntry,
   type InboxState,
@@ -105,4 +106,13 @@ export {
   type RetryScheduleOptions,
   retryScheduleDefaults,
 } from './retry-schedule.js';
+export type {
+  OpenTelemetryApi,
+  TelemetryAttributes,
+  TelemetryMeter,
+  TelemetryObservation,
+  TelemetrySpan,
+  TelemetryTracer,
+} from './telemetry.js';
 export type { WebhookIntake, Webhooks } from './webhooks.js';
+export type { BacklogReport, DeadEvent, DeadEventHook } from './worker-observers.js';
