@@ -6,6 +6,7 @@ import {
   type ErrorContext,
   type Handlers,
   type InboxWorker,
+  readInboxHealth,
   startInboxWorker,
   type WebhookIntake,
   type Webhooks,
@@ -13,11 +14,14 @@ import {
 } from '@c2p/core';
 import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
+import { backlogAlert, deadAlert, recoveredAlert } from './alerts/alert-texts.js';
+import { type Alerts, createAlerts } from './alerts/create-alerts.js';
 import { type AppInbox, type Backend, openBackend, type SyncStore } from './backend.js';
 import type { AdapterName, Config } from './config.js';
 import { createDeliveryLog, type DeliveryLog } from './delivery-log.js';
 import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
+import { type AppMetrics, createAppMetrics } from './metrics/app-metrics.js';
 import { fulfils } from './order.js';
 import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
 import { createNodeServer, listen, type RunningServer } from './servers.js';
@@ -43,6 +47,8 @@ interface Shared {
   deliveries: DeliveryLog;
   fulfilment: FulfilmentClient | undefined;
   logger: Logger;
+  metrics: AppMetrics;
+  alerts: Alerts;
 }
 
 /**
@@ -65,14 +71,22 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
   });
   const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
-  const shared: Shared = { config, backend, deliveries, fulfilment, logger };
+  const metrics = createAppMetrics();
+  const alerts = createAlerts({
+    url: config.alerts.url,
+    log: logger.child({ alerts: true }),
+    onAlert: (alert) => metrics.alert(alert.alert),
+  });
+  const shared: Shared = { config, backend, deliveries, fulfilment, logger, metrics, alerts };
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
   const stop = async (): Promise<void> => {
     // The worker finishes its running attempts while the listeners finish
     // theirs; events stored meanwhile wait, pending, for the next start.
     await Promise.all([...started.map((server) => server.close()), worker?.stop()]);
+    await alerts.close();
     await deliveries.close();
+    await backend.audit.close();
     await backend.close();
   };
   try {
@@ -140,6 +154,12 @@ async function startAdmin(shared: Shared, health: HealthCheck): Promise<RunningS
         token: config.admin.token,
       },
       onError: (error) => logger.error({ err: error }, 'admin request failed'),
+      operate: {
+        metrics: shared.metrics,
+        inboxHealth: intake.mode === 'inbox' ? () => readInboxHealth(intake.inbox) : undefined,
+        backlogS: config.alerts.backlogS,
+        audit: backend.audit,
+      },
     }),
   );
   return admin;
@@ -176,8 +196,10 @@ function logError(log: Logger) {
 }
 
 /** Records the delivery in the log and writes its one log line: never the body or credentials. */
-function recordDelivery(listener: AdapterName, { deliveries }: Shared, log: Logger) {
+function recordDelivery(listener: AdapterName, shared: Shared, log: Logger) {
+  const { deliveries } = shared;
   return (report: DeliveryReport): void => {
+    shared.metrics.delivery(listener, report);
     const entry = deliveries.record(listener, report);
     log.info(
       {
@@ -249,7 +271,12 @@ function startWorker(inbox: AppInbox, shared: Shared): InboxWorker {
     retry: shared.config.retry,
     concurrency: shared.config.worker.concurrency,
     onError: logError(log),
+    onDead: (event) => shared.alerts.send(deadAlert(event)),
+    backlogAfterMs: shared.config.alerts.backlogS * 1000,
+    onBacklog: (report) => shared.alerts.send(backlogAlert(report)),
+    onRecovered: (report) => shared.alerts.send(recoveredAlert(report)),
     onAttempt: (report) => {
+      shared.metrics.attempt(report);
       const line = {
         id: report.id,
         key: report.key,

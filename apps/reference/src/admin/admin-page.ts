@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { type InboxEntry, type InboxState, type InboxStore, inboxStates } from '@c2p/core';
+import type { AuditEntry } from '../audit/audit-log.js';
 import type { DeliveryEntry } from '../delivery-log.js';
 import type { Order } from '../order.js';
 import type { AdminReply } from './admin-reply.js';
+import type { InboxAlarm } from './operate-routes.js';
+import { alarmText, auditRow } from './operate-view.js';
 import { publicInboxEntry } from './public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from './table-rows.js';
 import { visible } from './visible.js';
@@ -81,10 +84,14 @@ export interface PageContent {
   deliveries: DeliveryEntry[];
   orders: Order[];
   inbox: InboxView | undefined;
+  /** Inbox mode: what `/healthz/inbox` would answer, for the banner. */
+  alarm: InboxAlarm | undefined;
+  audit: AuditEntry[];
 }
 
 /** The admin page: markup only; its script and styles are `/admin.js` and `/admin.css`. */
-export function renderPage({ deliveries, orders, inbox }: PageContent): string {
+export function renderPage({ deliveries, orders, inbox, alarm, audit }: PageContent): string {
+  const banner = alarmText(alarm);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -96,6 +103,7 @@ export function renderPage({ deliveries, orders, inbox }: PageContent): string {
 </head>
 <body>
 <header><h1>c2p reference</h1><p id="status">Refreshes every 2 s.</p></header>
+<p id="alert-banner" role="alert"${banner === '' ? ' hidden' : ''}>${escapeHtml(banner)}</p>
 <section>
 <h2>Orders <small>(most recently changed first)</small></h2>
 <table id="orders"><thead><tr><th>Payment request</th><th>State</th><th>Fulfilments</th><th>Events</th><th>Updated (UTC)</th></tr></thead>
@@ -106,6 +114,11 @@ ${inboxSection(inbox)}
 <h2>Recent deliveries <small>(newest first; the last 500 are kept)</small></h2>
 <table id="deliveries"><thead><tr><th>Time (UTC)</th><th>Listener</th><th>HTTP</th><th>Outcome</th><th>Code</th><th>Refused at</th><th>Client IP</th><th>Events</th></tr></thead>
 <tbody>${deliveries.map((d) => renderRow(deliveryRow(d))).join('')}</tbody></table>
+</section>
+<section>
+<h2>Audit <small>(admin actions and refused admin requests, newest first)</small></h2>
+<table id="audit"><thead><tr><th>Time (UTC)</th><th>Action</th><th>Target</th><th>Outcome</th><th>HTTP</th><th>Code</th><th>From</th></tr></thead>
+<tbody>${audit.map((entry) => renderRow(auditRow(entry))).join('')}</tbody></table>
 </section>
 </body>
 </html>`;

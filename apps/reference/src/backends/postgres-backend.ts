@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { createPostgresAuditStorage, migratePostgresAuditStorage } from '../audit/audit-stores.js';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { redactUrl } from '../config.js';
 import {
@@ -53,6 +54,7 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
     intake = await openIntake(store.url, pool, settings);
     await migratePostgresOrderBook(pool);
     await migratePostgresDeliveryStorage(pool);
+    await migratePostgresAuditStorage(pool);
   } catch (error) {
     if (intake) await closeIntake(intake).catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -65,6 +67,7 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
     intake: opened,
     orders,
     deliveries: createPostgresDeliveryStorage(pool),
+    audit: createPostgresAuditStorage(pool),
     description: redactUrl(store.url),
     guarantee:
       mode === 'inbox'

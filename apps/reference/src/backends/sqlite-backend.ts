@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
+import { createSqliteAuditStorage } from '../audit/audit-stores.js';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { createSqliteDeliveryStorage } from '../delivery-log-stores.js';
 import { createSqliteOrderBook } from '../order-book.js';
@@ -24,6 +25,7 @@ export async function openSqliteBackend({ store, mode }: BackendConfig): Promise
     intake,
     orders,
     deliveries: createSqliteDeliveryStorage(path),
+    audit: createSqliteAuditStorage(path),
     description: `sqlite:${path}`,
     guarantee:
       mode === 'inbox'

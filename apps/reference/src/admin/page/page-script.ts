@@ -6,6 +6,7 @@ import type { PublicInboxEntry } from '../public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from '../table-rows.js';
 import { visible } from '../visible.js';
 import './page-style.css';
+import './operate-script.js';
 
 /** Must match the server's `pageSize`: the tables show as many rows at load as after a refresh. */
 const pageSize = 100;
