@@ -6,11 +6,13 @@ import type { TableRow } from './table-rows.js';
 export function alarmText(alarm: InboxAlarm | undefined): string {
   if (!alarm || alarm.ok) return '';
   const parts: string[] = [];
-  if (alarm.dead > 0)
-    parts.push(`${alarm.dead} dead event${alarm.dead === 1 ? '' : 's'} need a person`);
-  if (alarm.oldestUnfinishedAgeSeconds > 0 && alarm.dead === 0)
-    parts.push(`the oldest unfinished event has waited ${alarm.oldestUnfinishedAgeSeconds} s`);
-  return `Attention: ${parts.join('; ') || 'the inbox is behind'}. /healthz/inbox answers 503.`;
+  if (alarm.dead > 0) {
+    parts.push(
+      alarm.dead === 1 ? '1 dead event needs a person' : `${alarm.dead} dead events need a person`,
+    );
+  }
+  parts.push(`the oldest unfinished event has waited ${alarm.oldestUnfinishedAgeSeconds} s`);
+  return `Attention: ${parts.join('; ')}. /healthz/inbox answers 503.`;
 }
 
 /** An audit entry: time, action, target, outcome, status, code, remote address. */

@@ -19,7 +19,11 @@ const parse = (seq: number | string, doc: string | NewAuditEntry): AuditEntry =>
  * The audit in the store's SQLite file, on a connection of its own (never inside
  * the inbox's transaction), retrying a busy database asynchronously until `deadlineMs`.
  */
-export function createSqliteAuditStorage(path: string, deadlineMs = 10_000): AuditStorage {
+export function createSqliteAuditStorage(
+  path: string,
+  capacity = auditCapacity,
+  deadlineMs = 10_000,
+): AuditStorage {
   const db = new Database(path);
   db.pragma('busy_timeout = 20');
   db.exec(
@@ -34,7 +38,7 @@ export function createSqliteAuditStorage(path: string, deadlineMs = 10_000): Aud
   );
   const add = db.transaction((doc: string) => {
     insert.run(doc);
-    trim.run(auditCapacity);
+    trim.run(capacity);
   });
   return {
     async append(entry) {
@@ -73,13 +77,13 @@ export async function migratePostgresAuditStorage(pool: Pool): Promise<void> {
 }
 
 /** The audit in the store's PostgreSQL database, shared by every instance. */
-export function createPostgresAuditStorage(pool: Pool): AuditStorage {
+export function createPostgresAuditStorage(pool: Pool, capacity = auditCapacity): AuditStorage {
   return {
     async append(entry) {
       await pool.query(
         `WITH added AS (INSERT INTO ${table} (doc) VALUES ($1::jsonb) RETURNING seq)
          DELETE FROM ${table} WHERE seq <= (SELECT max(seq) FROM added) - $2`,
-        [JSON.stringify(entry), auditCapacity],
+        [JSON.stringify(entry), capacity],
       );
     },
     async page(limit, after) {
@@ -101,6 +105,7 @@ type RedisClient = ReturnType<typeof createClient>;
 export function createRedisAuditStorage(
   client: RedisClient,
   prefix = 'c2p-reference',
+  capacity = auditCapacity,
 ): AuditStorage {
   const setKey = `${prefix}:audit`;
   const seqKey = `${prefix}:audit:seq`;
@@ -110,7 +115,7 @@ export function createRedisAuditStorage(
       await client
         .multi()
         .zAdd(setKey, { score: seq, value: JSON.stringify({ seq, ...entry }) })
-        .zRemRangeByRank(setKey, 0, -(auditCapacity + 1))
+        .zRemRangeByRank(setKey, 0, -(capacity + 1))
         .exec();
     },
     async page(limit, after) {
