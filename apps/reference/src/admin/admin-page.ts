@@ -103,7 +103,7 @@ export function renderPage({ deliveries, orders, inbox, alarm, audit }: PageCont
 </head>
 <body>
 <header><h1>c2p reference</h1><p id="status">Refreshes every 2 s.</p></header>
-<p id="alert-banner" role="alert"${banner === '' ? ' hidden' : ''}>${escapeHtml(banner)}</p>
+${inbox ? `<p id="alert-banner" role="alert"${banner === '' ? ' hidden' : ''}>${escapeHtml(banner)}</p>` : ''}
 <section>
 <h2>Orders <small>(most recently changed first)</small></h2>
 <table id="orders"><thead><tr><th>Payment request</th><th>State</th><th>Fulfilments</th><th>Events</th><th>Updated (UTC)</th></tr></thead>

@@ -34,6 +34,17 @@ export function inboxAlarm(health: InboxHealth, backlogS: number): InboxAlarm {
   };
 }
 
+async function readAlarm(options: OperateOptions): Promise<InboxAlarm> {
+  if (!options.inboxHealth) {
+    throw createAdminError({
+      status: 404,
+      code: 'INBOX_OFF',
+      message: 'The inbox is off: the app runs with C2P_MODE=sync.',
+    });
+  }
+  return inboxAlarm(await options.inboxHealth(), options.backlogS);
+}
+
 const auditLimitDefault = 50;
 const auditLimitMax = 500;
 
@@ -55,7 +66,7 @@ function auditQuery(params: URLSearchParams): { limit: number; after: number | u
   return { limit, after: rawAfter === null ? undefined : Number(rawAfter) };
 }
 
-/** `GET /metrics`, `GET /healthz/inbox` and `GET /api/audit`: path to route. */
+/** `GET /metrics`, `GET /healthz/inbox`, `GET /api/alarm` (the page's banner) and `GET /api/audit`: path to route. */
 export function createOperateRoutes(
   options: OperateOptions,
 ): Record<string, (url: URL) => Promise<AdminReply>> {
@@ -65,16 +76,11 @@ export function createOperateRoutes(
       return { status: 200, type, body };
     },
     '/healthz/inbox': async () => {
-      if (!options.inboxHealth) {
-        throw createAdminError({
-          status: 404,
-          code: 'INBOX_OFF',
-          message: 'The inbox is off: the app runs with C2P_MODE=sync.',
-        });
-      }
-      const alarm = inboxAlarm(await options.inboxHealth(), options.backlogS);
+      const alarm = await readAlarm(options);
       return alarm.ok ? jsonReply({ ok: true }) : jsonReply(alarm, 503);
     },
+    // The same, always 200, for the page's banner (a 503 would be a console error in the browser).
+    '/api/alarm': async () => jsonReply(await readAlarm(options)),
     '/api/audit': async (url) => {
       const { limit, after } = auditQuery(url.searchParams);
       const entries = await options.audit.page(limit, after);

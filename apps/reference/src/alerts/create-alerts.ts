@@ -77,6 +77,11 @@ export function createAlerts(options: AlertsOptions): Alerts {
 
   const drain = async (): Promise<void> => {
     for (let alert = queue[0]; alert !== undefined; alert = queue[0]) {
+      if (closing) {
+        log.error({ alerts: queue.map((a) => a.alert) }, 'alerts not sent before the app stopped');
+        queue.length = 0;
+        break;
+      }
       for (let attempt = 1; ; attempt += 1) {
         const failure = await post(alert);
         if (failure === undefined) break;

@@ -7,10 +7,10 @@ import { visible } from '../visible.js';
 const banner = document.getElementById('alert-banner');
 
 async function refreshBanner(): Promise<void> {
+  // Sync mode renders no banner: there is no inbox to watch.
   if (!banner) return;
-  const answer = await fetch('/healthz/inbox');
-  // 404 in sync mode: no inbox, no banner.
-  if (answer.status !== 200 && answer.status !== 503) return;
+  const answer = await fetch('/api/alarm');
+  if (!answer.ok) return;
   const text = alarmText((await answer.json()) as InboxAlarm);
   banner.textContent = text;
   banner.hidden = text === '';
