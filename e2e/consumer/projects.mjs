@@ -58,6 +58,8 @@ export const projects = {
       }),
     },
     run: [['delivery.mjs']],
+    // The README's telemetry example imports the optional peer.
+    extra: ['@opentelemetry/api'],
   },
   'adapter-express': {
     readme: 'packages/adapter-express/README.md',

@@ -10,6 +10,12 @@ import { pageAsset, pageSize, readInboxView, renderPage } from './admin/admin-pa
 import type { AdminReply } from './admin/admin-reply.js';
 import { createEventsRoutes } from './admin/events-routes.js';
 import { type AdminInbox, createInboxRoutes } from './admin/inbox-routes.js';
+import {
+  auditEntry,
+  createOperateRoutes,
+  inboxAlarm,
+  type OperateOptions,
+} from './admin/operate-routes.js';
 import { createOrdersRoutes } from './admin/orders-routes.js';
 import {
   type AdminAccessOptions,
@@ -31,6 +37,8 @@ export interface AdminOptions {
   access: AdminAccessOptions;
   /** Called with errors the admin answered 500 for. */
   onError: (error: unknown) => void;
+  /** `/metrics`, `/healthz/inbox`, `/api/audit`, and where the audit is kept. */
+  operate: OperateOptions;
 }
 
 /** Nothing on the admin page comes from anywhere but this server: scripts, styles and data alike. */
@@ -59,6 +67,8 @@ function createReadRoutes(
         deliveries: await options.deliveries.recent(pageSize),
         orders: (await options.orders.list({ limit: pageSize })).orders,
         inbox: options.inbox && (await readInboxView(options.inbox.store)),
+        alarm: await readAlarm(options.operate),
+        audit: await options.operate.audit.page(pageSize, undefined),
       };
       return { status: 200, type: 'text/html; charset=utf-8', body: renderPage(content) };
     },
@@ -73,6 +83,11 @@ function createReadRoutes(
     if (!reply) throw notFound();
     return reply;
   };
+}
+
+async function readAlarm(operate: OperateOptions) {
+  const health = await operate.inboxHealth?.();
+  return health && inboxAlarm(health, operate.backlogS);
 }
 
 /**
@@ -109,6 +124,7 @@ export function createAdminListener(
   const inboxRoute = createInboxRoutes(options.inbox);
   const ordersRoutes = createOrdersRoutes(options.orders);
   const readRoute = createReadRoutes(options, ordersRoutes);
+  const operateRoutes = createOperateRoutes(options.operate);
 
   const route = async (req: IncomingMessage): Promise<AdminReply> => {
     const method = req.method ?? '';
@@ -131,7 +147,8 @@ export function createAdminListener(
     if (method !== 'GET' && method !== 'HEAD') {
       throw methodNotAllowed('GET', 'Only GET is accepted.');
     }
-    return readRoute(path);
+    const operate = Object.hasOwn(operateRoutes, path) ? operateRoutes[path] : undefined;
+    return operate ? operate(url) : readRoute(path);
   };
 
   return (req, res) => {
@@ -147,7 +164,12 @@ export function createAdminListener(
           }),
         );
       })
-      .then((reply) => write(res, reply))
+      .then(async (reply) => {
+        // Every write and every refusal is stored before it is answered.
+        const entry = auditEntry(req, reply);
+        if (entry) await options.operate.audit.append(entry).catch(options.onError);
+        write(res, reply);
+      })
       .catch(() => res.destroy());
   };
 }

@@ -8,6 +8,7 @@ import {
   type Handlers,
   type InboxWorker,
   type RateGate,
+  readInboxHealth,
   startInboxWorker,
   type WebhookIntake,
   type Webhooks,
@@ -15,12 +16,15 @@ import {
 } from '@c2p/core';
 import type { Logger } from 'pino';
 import { createAdminListener } from './admin.js';
+import { backlogAlert, deadAlert, recoveredAlert } from './alerts/alert-texts.js';
+import { type Alerts, createAlerts } from './alerts/create-alerts.js';
 import { type AppInbox, type Backend, openBackend, type SyncStore } from './backend.js';
 import type { AdapterName, Config } from './config.js';
 import { createDeliveryLog, type DeliveryLog } from './delivery-log.js';
 import { createFulfilmentClient, type FulfilmentClient } from './fulfilment.js';
 import { openHandlerRateGate } from './handler-rate-gate.js';
 import { type HealthCheck, startListener, webhookPath } from './listeners.js';
+import { type AppMetrics, createAppMetrics } from './metrics/app-metrics.js';
 import { fulfils } from './order.js';
 import { type OrderSink, registerOrderHandlers } from './order-handlers.js';
 import { createApiClient, startReconciler } from './reconcile.js';
@@ -50,6 +54,8 @@ interface Shared {
   /** `C2P_VERIFY_PAID=on`: the API's word, asked before a PAID fulfils. */
   verify: PaidVerifier | undefined;
   logger: Logger;
+  metrics: AppMetrics;
+  alerts: Alerts;
 }
 
 /**
@@ -86,9 +92,16 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
   });
   const fulfilment = config.fulfilUrl ? createFulfilmentClient(config.fulfilUrl) : undefined;
   const health = createHealthCheck(backend, logger);
+  const metrics = createAppMetrics();
+  const alerts = createAlerts({
+    url: config.alerts.url,
+    log: logger.child({ alerts: true }),
+    onAlert: (alert) => metrics.alert(alert.alert),
+  });
   const api = config.api === undefined ? undefined : createApiClient(config.api);
-  const verify = api && config.verifyPaid ? paidVerifier(api, logger, hooks) : undefined;
-  const shared: Shared = { config, backend, deliveries, fulfilment, verify, logger };
+  const verify =
+    api && config.verifyPaid ? paidVerifier(api, logger, alerts, hooks) : undefined;
+  const shared: Shared = { config, backend, deliveries, fulfilment, verify, logger, metrics, alerts };
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
   let reconciler: Reconciler | undefined;
@@ -102,7 +115,9 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
       reconciler?.stop(),
     ]);
     await gate?.close?.();
+    await alerts.close();
     await deliveries.close();
+    await backend.audit.close();
     await backend.close();
   };
   try {
@@ -134,10 +149,16 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
   }
 }
 
-/** `C2P_VERIFY_PAID=on`: the check before a PAID fulfils, its alert logged and handed on. */
-function paidVerifier(api: Clik2payClient, logger: Logger, hooks: AppHooks): PaidVerifier {
+/** `C2P_VERIFY_PAID=on`: the check before a PAID fulfils, its alert logged, sent and handed on. */
+function paidVerifier(
+  api: Clik2payClient,
+  logger: Logger,
+  alerts: Alerts,
+  hooks: AppHooks,
+): PaidVerifier {
   return createPaidVerifier(api, (alert) => {
     logger.error({ alert: alert.alert, reason: alert.reason, event: alert.event }, alert.text);
+    alerts.send({ ...alert });
     hooks.onVerifyFailed?.(alert);
   });
 }
@@ -168,7 +189,10 @@ function startReconciling(api: Clik2payClient, shared: Shared, hooks: AppHooks):
     orders: backend.orders,
     pipeline,
     logger,
-    ...(hooks.onReconcile === undefined ? {} : { onReconcile: hooks.onReconcile }),
+    onReconcile: (report) => {
+      shared.metrics.reconcile.inc({ outcome: report.outcome });
+      hooks.onReconcile?.(report);
+    },
   });
 }
 
@@ -214,6 +238,12 @@ async function startAdmin(shared: Shared, health: HealthCheck): Promise<RunningS
         token: config.admin.token,
       },
       onError: (error) => logger.error({ err: error }, 'admin request failed'),
+      operate: {
+        metrics: shared.metrics,
+        inboxHealth: intake.mode === 'inbox' ? () => readInboxHealth(intake.inbox) : undefined,
+        backlogS: config.alerts.backlogS,
+        audit: backend.audit,
+      },
     }),
   );
   return admin;
@@ -252,8 +282,10 @@ function logError(log: Logger) {
 }
 
 /** Records the delivery in the log and writes its one log line: never the body or credentials. */
-function recordDelivery(listener: AdapterName, { deliveries }: Shared, log: Logger) {
+function recordDelivery(listener: AdapterName, shared: Shared, log: Logger) {
+  const { deliveries } = shared;
   return (report: DeliveryReport): void => {
+    shared.metrics.delivery(listener, report);
     const entry = deliveries.record(listener, report);
     log.info(
       {
@@ -331,11 +363,16 @@ function startWorker(inbox: AppInbox, shared: Shared, gate: RateGate | undefined
     ...(gate === undefined ? {} : { rate: { gate } }),
     breaker: breaker === false ? false : { failures: breaker },
     onError: logError(log),
+    onDead: (event) => shared.alerts.send(deadAlert(event)),
+    backlogAfterMs: shared.config.alerts.backlogS * 1000,
+    onBacklog: (report) => shared.alerts.send(backlogAlert(report)),
+    onRecovered: (report) => shared.alerts.send(recoveredAlert(report)),
     onAttempt: (report) => {
       // The order shows its inbox event and a failing fulfilment (retrying, dead) at once.
       shared.backend.orders
         .noteAttempt(report)
         .catch((error: unknown) => log.error({ err: error }, 'order book: attempt not recorded'));
+      shared.metrics.attempt(report);
       const line = {
         id: report.id,
         key: report.key,

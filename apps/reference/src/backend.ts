@@ -5,6 +5,7 @@ import type {
   TransactionalInboxStore,
 } from '@c2p/core';
 import { createAcceptingInbox, type InboxIdLookup } from './accepting-inbox.js';
+import type { AuditStorage } from './audit/audit-log.js';
 import { openMemoryBackend } from './backends/memory-backend.js';
 import { openPostgresBackend } from './backends/postgres-backend.js';
 import { openRedisBackend } from './backends/redis-backend.js';
@@ -34,6 +35,8 @@ export interface Backend {
   orders: OrderBook;
   /** Where the delivery log is kept: the same database, so it survives restarts. */
   deliveries: DeliveryLogStorage;
+  /** Where the admin's audit is kept: the same database. */
+  audit: AuditStorage;
   /** For the start-up banner: where state lives, without secrets. */
   description: string;
   /** What holds when a delivery is processed, for the banner and README. */

@@ -70,6 +70,8 @@ export interface Config {
   };
   /** The merchant's order system, POSTed to on an order's first fulfilment. */
   fulfilUrl: string | undefined;
+  /** `C2P_ALERT_URL` and `C2P_ALERT_BACKLOG_S`. */
+  alerts: { url: string | undefined; backlogS: number };
   tls: { cert: Buffer; key: Buffer } | undefined;
   /** The certificate's file, for the banner's `--ca`. */
   tlsCertFile: string | undefined;
@@ -343,6 +345,7 @@ export function parseConfig(
     host: e.WEBHOOK_HOST,
     admin,
     fulfilUrl: e.C2P_FULFIL_URL,
+    alerts: { url: e.C2P_ALERT_URL, backlogS: e.C2P_ALERT_BACKLOG_S },
     tls,
     tlsCertFile: e.TLS_CERT_FILE,
     tlsTerminatedUpstream: e.C2P_TLS_TERMINATED_UPSTREAM,

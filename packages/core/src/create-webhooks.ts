@@ -20,6 +20,12 @@ import {
 } from './resolve-options.js';
 import { refuse } from './responses.js';
 import { storeEvents } from './store-events.js';
+import {
+  checkTelemetry,
+  createDeliveryTelemetry,
+  type DeliveryTelemetry,
+  type TelemetrySpan,
+} from './telemetry.js';
 import type { WebhookResponse } from './webhook-request.js';
 import type { WebhookIntake, Webhooks } from './webhooks.js';
 
@@ -49,7 +55,8 @@ export function createWebhooks<S extends IdempotencyStore = IdempotencyStore>(
 ): Webhooks<S>;
 export function createWebhooks(options: WebhooksOptions): WebhookIntake | Webhooks {
   const resolved = resolveOptions(options);
-  const hooks = createHooks();
+  const api = checkTelemetry(options.telemetry, 'options.telemetry');
+  const hooks = createHooks(api && createDeliveryTelemetry(api));
   if (options.inbox !== undefined) {
     const inbox = checkInbox(options as InboxWebhooksOptions);
     return createIntake(resolved, hooks, storeStep(inbox, resolved, hooks));
@@ -86,14 +93,17 @@ export function createWebhooks(options: WebhooksOptions): WebhookIntake | Webhoo
 interface Hooks {
   readonly error: Array<(error: C2pError, context: ErrorContext) => unknown>;
   readonly delivery: Array<(report: DeliveryReport) => unknown>;
+  /** A span and a count per delivery, with `options.telemetry`. */
+  readonly telemetry: DeliveryTelemetry | undefined;
   reportError(error: C2pError, context: ErrorContext): void;
 }
 
-function createHooks(): Hooks {
+function createHooks(telemetry: DeliveryTelemetry | undefined): Hooks {
   const error: Hooks['error'] = [];
   return {
     error,
     delivery: [],
+    telemetry,
     reportError: (value, context) => callHooks(error, value, context),
   };
 }
@@ -121,16 +131,26 @@ function createIntake(
   acceptEvents: DeliveryPipeline['acceptEvents'],
 ): WebhookIntake {
   const pipeline: DeliveryPipeline = { options, acceptEvents };
-  const answer = (report: DeliveryReport, response: WebhookResponse): WebhookResponse => {
+  const { telemetry } = hooks;
+  const answer = (
+    report: DeliveryReport,
+    response: WebhookResponse,
+    span?: TelemetrySpan,
+  ): WebhookResponse => {
     report.status = response.status;
+    if (span !== undefined) telemetry?.end(span, report);
     // Without hooks, not even the call (its rest arguments are an array per delivery).
     if (hooks.delivery.length > 0) callHooks(hooks.delivery, report);
     return response;
   };
   // Only a broken request object (e.g. a throwing header lookup) throws or rejects.
-  const broken = (report: DeliveryReport, cause: unknown): WebhookResponse => {
+  const broken = (
+    report: DeliveryReport,
+    cause: unknown,
+    span?: TelemetrySpan,
+  ): WebhookResponse => {
     hooks.reportError(new C2pError('HANDLER_FAILED', { cause }), {});
-    return answer(report, refuse(report, 'HANDLER_FAILED'));
+    return answer(report, refuse(report, 'HANDLER_FAILED'), span);
   };
   return {
     onError(hook) {
@@ -143,17 +163,19 @@ function createIntake(
     },
     handle(request) {
       const report = newDeliveryReport();
+      // Without telemetry, no span and no call: `undefined` all the way.
+      const span = telemetry?.start();
       let decided: WebhookResponse | Promise<WebhookResponse>;
       try {
         decided = decideDelivery(request, report, pipeline);
       } catch (cause) {
-        return Promise.resolve(broken(report, cause));
+        return Promise.resolve(broken(report, cause, span));
       }
       // One promise for the caller, and no more than the steps themselves made.
-      if (!(decided instanceof Promise)) return Promise.resolve(answer(report, decided));
+      if (!(decided instanceof Promise)) return Promise.resolve(answer(report, decided, span));
       return decided.then(
-        (response) => answer(report, response),
-        (cause: unknown) => broken(report, cause),
+        (response) => answer(report, response, span),
+        (cause: unknown) => broken(report, cause, span),
       );
     },
     maxBodyBytes: options.maxBodyBytes,

@@ -7,6 +7,7 @@ import {
   SWEEP_INTERVAL_MS,
   WORKER_CONCURRENCY,
 } from './defaults.js';
+import { describeCause } from './describe-cause.js';
 import { C2pError, integerOption, invalidOption, isC2pError, storeUnavailable } from './errors.js';
 import type { C2pEvent } from './events.js';
 import { guardHandlers, HandlerFailure } from './handler-failure.js';
@@ -26,6 +27,14 @@ import {
   type RetryScheduleOptions,
 } from './retry-schedule.js';
 import { type Admission, createAdmission, type WorkerRateOptions } from './worker-admission.js';
+import { checkTelemetry, type OpenTelemetryApi } from './telemetry.js';
+import {
+  type BacklogReport,
+  createAttemptReporter,
+  type DeadEventHook,
+  startBacklogWatch,
+} from './worker-observers.js';
+import { createWorkerTelemetry, type WorkerTelemetry } from './worker-telemetry.js';
 
 /** What happened to one attempt. */
 export type AttemptOutcome =
@@ -99,6 +108,25 @@ export interface InboxWorkerOptions<I extends InboxStore = InboxStore> {
   onAttempt?(report: AttemptReport): void;
   /** Called with failed handlers (the cause) and inbox failures; a hook that throws is ignored. */
   onError?(error: C2pError, context: WorkerErrorContext): void;
+  /** Called once each time an event goes `dead` (again after a replay that dies); a hook that throws is ignored. */
+  onDead?: DeadEventHook;
+  /**
+   * The backlog threshold, in ms: when the oldest `pending` or `retrying` event
+   * has waited longer than this since it was received, `onBacklog` is called
+   * once, and `onRecovered` once when it is back under it. Defaults to no check.
+   */
+  backlogAfterMs?: number;
+  /** How often the backlog is checked, in ms. Defaults to `5000`, or `backlogAfterMs` when shorter. */
+  backlogCheckIntervalMs?: number;
+  /** Called once when the backlog passes `backlogAfterMs`; a hook that throws is ignored. */
+  onBacklog?(report: BacklogReport): void;
+  /** Called once when the backlog is back under `backlogAfterMs`; a hook that throws is ignored. */
+  onRecovered?(report: BacklogReport): void;
+  /**
+   * The `@opentelemetry/api` module, for a span per attempt, attempt counts and
+   * durations, and inbox gauges (see the README's "Telemetry"). Defaults to none.
+   */
+  telemetry?: OpenTelemetryApi;
   /** The clock, in ms. Defaults to `Date.now`. */
   now?: () => number;
 }
@@ -130,6 +158,7 @@ interface Attempts {
   readonly now: () => number;
   readonly report: (report: AttemptReport) => void;
   readonly reportError: (error: C2pError, context: WorkerErrorContext) => void;
+  readonly telemetry: WorkerTelemetry | undefined;
 }
 
 /**
@@ -162,7 +191,19 @@ export function startInboxWorker<I extends InboxStore>(
     fallback: SWEEP_INTERVAL_MS,
     min: 0,
   });
-  return runLoop(attempts, { concurrency, pollIntervalMs, sweepIntervalMs, admission });
+  const worker = runLoop(attempts, { concurrency, pollIntervalMs, sweepIntervalMs, admission });
+  const stopWatch = startBacklogWatch(attempts.inbox, options, {
+    now: attempts.now,
+    reportError: (error) => attempts.reportError(storeUnavailable(error), {}),
+  });
+  return {
+    ...worker,
+    stop: () => {
+      stopWatch();
+      attempts.telemetry?.stop();
+      return worker.stop();
+    },
+  };
 }
 
 function resolveWorkerOptions<I extends InboxStore>(options: InboxWorkerOptions<I>): Attempts {
@@ -177,6 +218,9 @@ function resolveWorkerOptions<I extends InboxStore>(options: InboxWorkerOptions<
   const leaseMs = integerOption(options.leaseMs, 'options.leaseMs', {
     fallback: RENEWED_LEASE_MS,
   });
+  const now = options.now ?? Date.now;
+  const api = checkTelemetry(options.telemetry, 'options.telemetry');
+  const telemetry = api && createWorkerTelemetry(api, inbox, now);
   return {
     inbox,
     run,
@@ -184,9 +228,10 @@ function resolveWorkerOptions<I extends InboxStore>(options: InboxWorkerOptions<
     schedule:
       typeof options.retry === 'function' ? options.retry : createRetrySchedule(options.retry),
     leases: createLeaseKeeper((id, token, ms) => inbox.renew(id, token, ms), leaseMs),
-    now: options.now ?? Date.now,
-    report: guardHook(options.onAttempt),
+    now,
+    report: createAttemptReporter(options, telemetry),
     reportError: guardHook(options.onError),
+    telemetry,
   };
 }
 
@@ -337,7 +382,8 @@ async function attempt({ entry, token }: InboxLease, attempts: Attempts): Promis
   let event: C2pEvent | undefined;
   try {
     event = decode(entry);
-    const work = guardHandlers(attempts.run, event, { key: entry.key, attempt: entry.attempts });
+    const guarded = guardHandlers(attempts.run, event, { key: entry.key, attempt: entry.attempts });
+    const work = attempts.telemetry ? attempts.telemetry.trace(entry, guarded) : guarded;
     let done: boolean;
     if (isTransactionalInbox(inbox)) done = await inbox.completeWithin(entry.id, token, work);
     else {
@@ -392,7 +438,7 @@ async function recordFailure(
   let recorded: boolean;
   try {
     recorded = await attempts.inbox.fail(entry.id, token, {
-      error: describe(cause),
+      error: describeCause(cause),
       retryAt,
       startedAt: started,
     });
@@ -433,9 +479,4 @@ function decode(entry: InboxEntry): C2pEvent {
   const event = parsed.success && parsed.data.length === 1 ? parsed.data[0] : undefined;
   if (!event) throw new Error('the stored payload is not one valid event');
   return event;
-}
-
-function describe(cause: unknown): string {
-  const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }

@@ -62,6 +62,7 @@ export type {
   TransactionalIdempotencyStore,
   TransactionOf,
 } from './idempotency-store.js';
+export { type InboxHealth, type InboxHealthSource, readInboxHealth } from './inbox-health.js';
 export {
   type InboxEntry,
   type InboxFilter,
@@ -118,5 +119,14 @@ export {
   type RetryScheduleOptions,
   retryScheduleDefaults,
 } from './retry-schedule.js';
+export type {
+  OpenTelemetryApi,
+  TelemetryAttributes,
+  TelemetryMeter,
+  TelemetryObservation,
+  TelemetrySpan,
+  TelemetryTracer,
+} from './telemetry.js';
 export type { WebhookIntake, Webhooks } from './webhooks.js';
+export type { BacklogReport, DeadEvent, DeadEventHook } from './worker-observers.js';
 export type { WorkerRateOptions } from './worker-admission.js';

@@ -19,6 +19,7 @@ import type { IdempotencyStore, TransactionOf } from './idempotency-store.js';
 import type { InboxStore } from './inbox-store.js';
 import { createIpAllowlist, type IpAllowlist } from './ip-allowlist.js';
 import { createMemoryStore } from './memory-store.js';
+import type { OpenTelemetryApi } from './telemetry.js';
 import type { WebhookRequest } from './webhook-request.js';
 
 /** What both modes of {@link createWebhooks} take: who may call, and how a delivery is read. */
@@ -44,6 +45,12 @@ export interface CommonWebhooksOptions {
   idempotencyKey?: (event: C2pEvent) => string;
   /** The realm in `WWW-Authenticate`. Defaults to `clik2pay`. */
   realm?: string;
+  /**
+   * The `@opentelemetry/api` module (`import * as otel from '@opentelemetry/api'`),
+   * for a span per delivery and the `c2p.deliveries` counter. Defaults to none:
+   * then nothing is recorded and nothing is called.
+   */
+  telemetry?: OpenTelemetryApi;
 }
 
 /**

@@ -26,6 +26,7 @@ it('exports from @c2p/core exactly what users need', () => {
     'isKnownEvent',
     'isKnownEventType',
     'parseEvents',
+    'readInboxHealth',
     'retryScheduleDefaults',
     'startInboxWorker',
     'verifyBasicAuth',

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { type InboxEntry, type InboxState, type InboxStore, inboxStates } from '@c2p/core';
+import type { AuditEntry } from '../audit/audit-log.js';
 import type { DeliveryEntry } from '../delivery-log.js';
 import { type Order, orderStates } from '../order.js';
 import type { AdminReply } from './admin-reply.js';
+import type { InboxAlarm } from './operate-routes.js';
+import { alarmText, auditRow } from './operate-view.js';
 import { pausedText, publicInboxEntry } from './public-inbox-entry.js';
 import { deliveryRow, inboxRow, orderRow, type TableRow } from './table-rows.js';
 import { visible } from './visible.js';
@@ -137,10 +140,14 @@ export interface PageContent {
   deliveries: DeliveryEntry[];
   orders: Order[];
   inbox: InboxView | undefined;
+  /** Inbox mode: what `/healthz/inbox` would answer, for the banner. */
+  alarm: InboxAlarm | undefined;
+  audit: AuditEntry[];
 }
 
 /** The admin page: markup only; its script and styles are `/admin.js` and `/admin.css`. */
-export function renderPage({ deliveries, orders, inbox }: PageContent): string {
+export function renderPage({ deliveries, orders, inbox, alarm, audit }: PageContent): string {
+  const banner = alarmText(alarm);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -152,12 +159,18 @@ export function renderPage({ deliveries, orders, inbox }: PageContent): string {
 </head>
 <body>
 <header><h1>c2p reference</h1><p id="status">Refreshes every 2 s.</p></header>
+${inbox ? `<p id="alert-banner" role="alert"${banner === '' ? ' hidden' : ''}>${escapeHtml(banner)}</p>` : ''}
 ${ordersSection(orders)}
 ${inboxSection(inbox)}
 <section>
 <h2>Recent deliveries <small>(newest first; the last 500 are kept)</small></h2>
 <table id="deliveries"><thead><tr><th>Time (UTC)</th><th>Listener</th><th>HTTP</th><th>Outcome</th><th>Code</th><th>Refused at</th><th>Client IP</th><th>Events</th></tr></thead>
 <tbody>${deliveries.map((d) => renderRow(deliveryRow(d))).join('')}</tbody></table>
+</section>
+<section>
+<h2>Audit <small>(admin actions and refused admin requests, newest first)</small></h2>
+<table id="audit"><thead><tr><th>Time (UTC)</th><th>Action</th><th>Target</th><th>Outcome</th><th>HTTP</th><th>Code</th><th>From</th></tr></thead>
+<tbody>${audit.map((entry) => renderRow(auditRow(entry))).join('')}</tbody></table>
 </section>
 </body>
 </html>`;

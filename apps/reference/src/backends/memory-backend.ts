@@ -1,4 +1,5 @@
 import { createMemoryInbox, createMemoryStore } from '@c2p/core';
+import { createMemoryAuditStorage } from '../audit/audit-log.js';
 import type { Backend, BackendConfig, Intake } from '../backend.js';
 import { createMemoryDeliveryStorage } from '../delivery-log.js';
 import { createMemoryOrderBook } from '../order-books/memory-order-book.js';
@@ -15,6 +16,7 @@ export async function openMemoryBackend({ mode, inboxRetainMs }: BackendConfig):
     intake,
     orders: createMemoryOrderBook(),
     deliveries: createMemoryDeliveryStorage(),
+    audit: createMemoryAuditStorage(),
     description: 'memory (lost at restart)',
     guarantee:
       mode === 'inbox'

@@ -1,5 +1,6 @@
 import { inboxColumns } from '@c2p/core/kit';
 import pg from 'pg';
+import { createPostgresAuditStorage, migratePostgresAuditStorage } from '../audit/audit-stores.js';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { redactUrl } from '../config.js';
 import {
@@ -58,6 +59,7 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
     intake = await openIntake(store.url, pool, settings);
     await migratePostgresOrderBook(pool);
     await migratePostgresDeliveryStorage(pool);
+    await migratePostgresAuditStorage(pool);
   } catch (error) {
     if (intake) await closeIntake(intake).catch(() => undefined);
     await pool.end().catch(() => undefined);
@@ -82,6 +84,7 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
           },
         }
       : {}),
+    audit: createPostgresAuditStorage(pool),
     description: redactUrl(store.url),
     guarantee:
       mode === 'inbox'

@@ -1,3 +1,4 @@
+import { createRedisAuditStorage } from '../audit/audit-stores.js';
 import { type Backend, type BackendConfig, type Intake, redisInboxPrefix } from '../backend.js';
 import { ConfigError, redactUrl } from '../config.js';
 import { createRedisDeliveryStorage } from '../delivery-log-stores.js';
@@ -88,6 +89,7 @@ export async function openRedisBackend(settings: BackendConfig): Promise<Backend
           }
         : {}),
       deliveries: createRedisDeliveryStorage(client),
+      audit: createRedisAuditStorage(client),
       description: redactUrl(store.url),
       guarantee: guarantees[mode === 'sync' ? 'sync' : redisDurability],
       close: async () => {

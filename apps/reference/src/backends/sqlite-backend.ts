@@ -4,6 +4,7 @@ import { inboxColumns } from '@c2p/core/kit';
 import { createSqliteInbox, createSqliteStore } from '@c2p/store-sqlite';
 import Database from 'better-sqlite3';
 import type { InboxIdLookup } from '../accepting-inbox.js';
+import { createSqliteAuditStorage } from '../audit/audit-stores.js';
 import { type Backend, type BackendConfig, type Intake, inboxTable } from '../backend.js';
 import { createSqliteDeliveryStorage } from '../delivery-log-stores.js';
 import { createSqliteOrderBook } from '../order-books/sqlite-order-book.js';
@@ -39,6 +40,7 @@ export async function openSqliteBackend({
     orders,
     deliveries: createSqliteDeliveryStorage(path),
     ...(mode === 'inbox' ? { inboxIds: sqliteInboxIds(reader) } : {}),
+    audit: createSqliteAuditStorage(path),
     description: `sqlite:${path}`,
     guarantee:
       mode === 'inbox'

@@ -197,6 +197,16 @@ export const settings = {
     oneOf(['off', 'on'] as const, 'off'),
     '`off`',
     '`on`: before fulfilling on `PAID`, read the payment request from the API; fulfil only when it also says `PAID` with the same amount, otherwise the event is `dead` with the reason and a `verify-failed` alert. Needs the API credentials',
+  // Operating it: alerts (issue 18).
+  C2P_ALERT_URL: setting(
+    httpUrl,
+    'none',
+    'alerts are POSTed here as JSON with a human `text` (a Slack or Teams incoming-webhook URL works as it is): `dead`, `backlog`, `recovered`; retried with backoff, each sent at most once (see [Alerts](#alerts))',
+  ),
+  C2P_ALERT_BACKLOG_S: setting(
+    integer(1, 2_592_000).transform((n) => n ?? 900),
+    '`900`',
+    'inbox mode: the oldest unfinished event older than this, in seconds, raises a `backlog` alert (then `recovered`) and makes `GET /healthz/inbox` answer 503',
   ),
   TLS_CERT_FILE: setting(
     optional,

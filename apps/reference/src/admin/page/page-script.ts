@@ -7,6 +7,7 @@ import { visible } from '../visible.js';
 import { actionBody, showPaused, wireInboxPanel } from './inbox-panel.js';
 import { createOrdersView } from './orders-view.js';
 import './page-style.css';
+import './operate-script.js';
 
 /** Must match the server's `pageSize`: the tables show as many rows at load as after a refresh. */
 const pageSize = 100;
