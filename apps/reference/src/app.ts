@@ -99,9 +99,17 @@ export async function startApp(config: Config, logger: Logger, hooks: AppHooks =
     onAlert: (alert) => metrics.alert(alert.alert),
   });
   const api = config.api === undefined ? undefined : createApiClient(config.api);
-  const verify =
-    api && config.verifyPaid ? paidVerifier(api, logger, alerts, hooks) : undefined;
-  const shared: Shared = { config, backend, deliveries, fulfilment, verify, logger, metrics, alerts };
+  const verify = api && config.verifyPaid ? paidVerifier(api, logger, alerts, hooks) : undefined;
+  const shared: Shared = {
+    config,
+    backend,
+    deliveries,
+    fulfilment,
+    verify,
+    logger,
+    metrics,
+    alerts,
+  };
   const started: RunningServer[] = [];
   let worker: InboxWorker | undefined;
   let reconciler: Reconciler | undefined;

@@ -26,8 +26,8 @@ import {
   type RetrySchedule,
   type RetryScheduleOptions,
 } from './retry-schedule.js';
-import { type Admission, createAdmission, type WorkerRateOptions } from './worker-admission.js';
 import { checkTelemetry, type OpenTelemetryApi } from './telemetry.js';
+import { type Admission, createAdmission, type WorkerRateOptions } from './worker-admission.js';
 import {
   type BacklogReport,
   createAttemptReporter,

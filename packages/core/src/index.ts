@@ -128,5 +128,5 @@ export type {
   TelemetryTracer,
 } from './telemetry.js';
 export type { WebhookIntake, Webhooks } from './webhooks.js';
-export type { BacklogReport, DeadEvent, DeadEventHook } from './worker-observers.js';
 export type { WorkerRateOptions } from './worker-admission.js';
+export type { BacklogReport, DeadEvent, DeadEventHook } from './worker-observers.js';

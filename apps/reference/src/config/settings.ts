@@ -197,6 +197,7 @@ export const settings = {
     oneOf(['off', 'on'] as const, 'off'),
     '`off`',
     '`on`: before fulfilling on `PAID`, read the payment request from the API; fulfil only when it also says `PAID` with the same amount, otherwise the event is `dead` with the reason and a `verify-failed` alert. Needs the API credentials',
+  ),
   // Operating it: alerts (issue 18).
   C2P_ALERT_URL: setting(
     httpUrl,
