@@ -163,7 +163,13 @@ describe('the worker with a rate', () => {
     const began = Date.now();
     await worker.stop();
     expect(Date.now() - began).toBeLessThan(1_000);
-    expect(await inbox.counts()).toEqual({ pending: 1, retrying: 0, dead: 0, processed: 0 });
+    expect(await inbox.counts()).toEqual({
+      pending: 1,
+      retrying: 0,
+      dead: 0,
+      processed: 0,
+      resolved: 0,
+    });
   });
 
   it('refuses a bad rate naming the option', () => {
