@@ -56,6 +56,16 @@ class TransactionSettled extends Error {
   }
 }
 
+/** Did a write fail for want of space (`SQLITE_FULL`: the disk, or the file system's quota)? */
+const isFull = (error: unknown): boolean => {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === 'SQLITE_FULL' || cause === 'SQLITE_FULL';
+};
+
+/** How often, at most, a write tries to give the WAL's space back while the disk is full. */
+const reclaimEveryMs = 1000;
+
 const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
@@ -95,6 +105,12 @@ export class SqliteConnection {
   /** Set by an inbox's group commit: then its other writes go one per turn of the event loop. */
   private paced = false;
   private pacing: Promise<void> = Promise.resolve();
+  /**
+   * A write failed with `SQLITE_FULL` and none has succeeded since: before the
+   * next writes, the WAL is checkpointed and truncated (see {@link reclaim}).
+   */
+  private full: unknown;
+  private reclaimedAt = 0;
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
 
@@ -221,15 +237,76 @@ export class SqliteConnection {
       if (this.held) await this.free();
       this.guard();
       try {
-        return fn();
+        this.reclaim();
+        const value = fn();
+        this.full = undefined;
+        return value;
       } catch (error) {
-        if (!isBusy(error)) throw storeUnavailable(error);
+        if (!isBusy(error)) throw this.failed(error);
         deadline ??= Date.now() + deadlineMs;
         if (Date.now() >= deadline) throw this.lockedOut(error, deadlineMs);
       }
       await sleep(jitter(pause));
       pause = Math.min(pause * 2, maxPauseMs);
     }
+  }
+
+  /**
+   * While the disk is full, at most once a second before a write: checkpoints
+   * the WAL and truncates it to nothing. A WAL only restarts from its beginning
+   * after a complete checkpoint, and SQLite tries one only past 1,000 pages, so
+   * without this the space freed on the disk goes to the WAL's growth (this
+   * connection's and every other writer's on the file) and the disk fills again
+   * before anything is checkpointed: the events already accepted stay stuck
+   * until a restart. The checkpoint fails (and is tried again) while the
+   * database file cannot grow by the pages it moves.
+   */
+  private reclaim(): void {
+    if (this.full === undefined || this.db.inTransaction) return;
+    const at = Date.now();
+    if (at - this.reclaimedAt < reclaimEveryMs) return;
+    this.reclaimedAt = at;
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      // The WAL is empty: the space it held is the disk's again.
+      if (result?.busy === 0) this.full = undefined;
+    } catch {
+      // Still no room: the write after it fails and says so.
+    }
+  }
+
+  /** STORE_UNAVAILABLE for a failed write, naming a full disk; marks the connection {@link full}. */
+  private failed(error: unknown): C2pError {
+    if (!isFull(error)) return storeUnavailable(error);
+    this.full = error;
+    return storeUnavailable(
+      error,
+      `[${pkg}] the database cannot be written: the disk is full (SQLITE_FULL); writes are tried again, with the WAL checkpointed, once there is space`,
+    );
+  }
+
+  /**
+   * Commits a write that changes nothing (the header's `user_version`, written
+   * back as it is), through the connection's queue like every other write: it
+   * never joins a handler's open transaction and waits for acceptance to go
+   * first. Throws STORE_UNAVAILABLE when the database cannot be written now
+   * (a full disk, a read-only file, a lock held past `deadlineMs`). After a
+   * write failed for want of space it fails until the WAL was given back or
+   * another write succeeded: a page of its own may still fit where a
+   * delivery's do not.
+   */
+  checkWritable(deadlineMs: number): Promise<void> {
+    return this.run(() => {
+      if (this.full !== undefined) throw this.full;
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const version = Number(this.db.pragma('user_version', { simple: true }));
+        this.db.pragma(`user_version = ${version}`);
+        this.db.exec('COMMIT');
+      } finally {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+    }, deadlineMs);
   }
 
   /**
@@ -299,6 +376,7 @@ export class SqliteConnection {
   begin(): void {
     this.guard();
     if (this.held || this.db.inTransaction) throw new WriteLockConflict(true);
+    this.reclaim();
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
@@ -324,9 +402,10 @@ export class SqliteConnection {
       this.guard();
       const { commit, value } = finish();
       this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+      if (commit) this.full = undefined;
       return value;
     } catch (error) {
-      throw storeUnavailable(error);
+      throw this.failed(error);
     } finally {
       if (this.db.inTransaction) {
         try {
@@ -515,6 +594,11 @@ export class SqliteHandle {
   read<T>(fn: () => T): T {
     if (this.closed) throw this.closed;
     return this.connection.read(fn);
+  }
+
+  checkWritable(deadlineMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closed);
+    return this.connection.checkWritable(deadlineMs);
   }
 
   transact<T>(
