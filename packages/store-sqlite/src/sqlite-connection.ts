@@ -1,7 +1,7 @@
-import { mkdirSync, type Stats, statSync } from 'node:fs';
+import { mkdirSync, type Stats, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { C2pError } from '@c2p/core';
+import { type C2pError, isC2pError } from '@c2p/core';
 import { invalidOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 
@@ -65,6 +65,28 @@ const isFull = (error: unknown): boolean => {
 
 /** How often, at most, a write tries to give the WAL's space back while the disk is full. */
 const reclaimEveryMs = 1000;
+/** `checkWritable` fails for this long after a write failed for want of space. */
+const fullForMs = 5000;
+
+/** What `PRAGMA wal_checkpoint` answers. */
+interface CheckpointResult {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+/** The WAL's size and the disk's free bytes, for `file`. */
+const space = (file: string): { wal: number; free: number } => {
+  const wal = statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  const disk = statfsSync(dirname(file));
+  return { wal, free: disk.bavail * disk.bsize };
+};
+
+/** Has the disk room for the whole WAL of `file` (what a checkpoint may need)? */
+const roomFor = (file: string): boolean => {
+  const { wal, free } = space(file);
+  return free >= wal;
+};
 
 const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -106,10 +128,12 @@ export class SqliteConnection {
   private paced = false;
   private pacing: Promise<void> = Promise.resolve();
   /**
-   * A write failed with `SQLITE_FULL` and none has succeeded since: before the
-   * next writes, the WAL is checkpointed and truncated (see {@link reclaim}).
+   * A write failed with `SQLITE_FULL` and the WAL has not been checkpointed
+   * since: the next writes wait for that (see {@link reclaim}).
    */
-  private full: unknown;
+  private full = false;
+  /** The last write that failed for want of space, and when: what `checkWritable` reports. */
+  private lastFull: { readonly error: unknown; readonly at: number } | undefined;
   private reclaimedAt = 0;
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
@@ -239,7 +263,7 @@ export class SqliteConnection {
       try {
         this.reclaim();
         const value = fn();
-        this.full = undefined;
+        this.keepRoom();
         return value;
       } catch (error) {
         if (!isBusy(error)) throw this.failed(error);
@@ -252,37 +276,70 @@ export class SqliteConnection {
   }
 
   /**
-   * While the disk is full, at most once a second before a write: checkpoints
-   * the WAL and truncates it to nothing. A WAL only restarts from its beginning
-   * after a complete checkpoint, and SQLite tries one only past 1,000 pages, so
-   * without this the space freed on the disk goes to the WAL's growth (this
-   * connection's and every other writer's on the file) and the disk fills again
-   * before anything is checkpointed: the events already accepted stay stuck
-   * until a restart. The checkpoint fails (and is tried again) while the
-   * database file cannot grow by the pages it moves.
+   * Before a write, while the disk is full: checkpoints the WAL and truncates
+   * it, or throws (the write is refused, not tried). A WAL restarts from its
+   * beginning only after a complete checkpoint, which SQLite tries only past
+   * 1,000 pages; and a checkpoint needs room for the database file to grow by
+   * the pages it moves. So writes let through onto freed space grow the WAL
+   * into it (this connection's and the file's other writers'), the disk fills
+   * again before a checkpoint can run, and the events accepted stay stuck until
+   * a restart. Here no write of this connection goes before the checkpoint: it
+   * is tried whenever the disk has room for the whole WAL, otherwise once a
+   * second (its pages may repeat), and the writes go on once it has succeeded.
    */
   private reclaim(): void {
-    if (this.full === undefined || this.db.inTransaction) return;
+    const full = this.lastFull;
+    if (!this.full || !full || this.db.inTransaction) return;
     const at = Date.now();
-    if (at - this.reclaimedAt < reclaimEveryMs) return;
+    const room = this.file ? roomFor(this.file) : true;
+    if (!room && at - this.reclaimedAt < reclaimEveryMs) {
+      this.lastFull = { error: full.error, at };
+      throw full.error;
+    }
     this.reclaimedAt = at;
     try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      // The WAL is empty: the space it held is the disk's again.
-      if (result?.busy === 0) this.full = undefined;
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+      // Every page moved: the WAL's space is the disk's again (at once, or once readers move on).
+      if (result && (result.busy === 0 || result.checkpointed === result.log)) {
+        this.full = false;
+        return;
+      }
     } catch {
-      // Still no room: the write after it fails and says so.
+      // Still no room.
+    }
+    this.lastFull = { error: full.error, at };
+    throw full.error;
+  }
+
+  /**
+   * After a write: when the disk has less room than twice the WAL, checkpoints
+   * and truncates it now, while the database file can still grow by its pages,
+   * so a nearly full disk never ends with all its space in a WAL that cannot
+   * be checkpointed. A `stat` and a `statfs` (microseconds); on a disk with
+   * room, nothing more.
+   */
+  private keepRoom(): void {
+    if (!this.file || this.db.inTransaction) return;
+    const { wal, free } = space(this.file);
+    if (wal === 0 || free >= 2 * wal) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // No room for it: the next write that fails for want of space waits for it (reclaim).
     }
   }
 
   /** STORE_UNAVAILABLE for a failed write, naming a full disk; marks the connection {@link full}. */
   private failed(error: unknown): C2pError {
-    if (!isFull(error)) return storeUnavailable(error);
-    this.full = error;
-    return storeUnavailable(
+    // Already said (`checkWritable` repeating the last failure): not a new one.
+    if (isC2pError(error, 'STORE_UNAVAILABLE') || !isFull(error)) return storeUnavailable(error);
+    const unavailable = storeUnavailable(
       error,
       `[${pkg}] the database cannot be written: the disk is full (SQLITE_FULL); writes are tried again, with the WAL checkpointed, once there is space`,
     );
+    this.full = true;
+    this.lastFull = { error: unavailable, at: Date.now() };
+    return unavailable;
   }
 
   /**
@@ -290,14 +347,14 @@ export class SqliteConnection {
    * back as it is), through the connection's queue like every other write: it
    * never joins a handler's open transaction and waits for acceptance to go
    * first. Throws STORE_UNAVAILABLE when the database cannot be written now
-   * (a full disk, a read-only file, a lock held past `deadlineMs`). After a
-   * write failed for want of space it fails until the WAL was given back or
-   * another write succeeded: a page of its own may still fit where a
-   * delivery's do not.
+   * (a full disk, a read-only file, a lock held past `deadlineMs`), and for
+   * 5 s after any write failed for want of space: at the edge of a full disk a
+   * page of its own may fit (a checkpoint gives some back) while deliveries'
+   * writes keep failing.
    */
   checkWritable(deadlineMs: number): Promise<void> {
     return this.run(() => {
-      if (this.full !== undefined) throw this.full;
+      if (this.lastFull && Date.now() - this.lastFull.at < fullForMs) throw this.lastFull.error;
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const version = Number(this.db.pragma('user_version', { simple: true }));
@@ -402,7 +459,7 @@ export class SqliteConnection {
       this.guard();
       const { commit, value } = finish();
       this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
-      if (commit) this.full = undefined;
+      this.keepRoom();
       return value;
     } catch (error) {
       throw this.failed(error);
