@@ -1,7 +1,7 @@
-import { mkdirSync, type Stats, statSync } from 'node:fs';
+import { mkdirSync, type Stats, statfsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { C2pError } from '@c2p/core';
+import { type C2pError, isC2pError } from '@c2p/core';
 import { invalidOption, storeClosed, storeUnavailable } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 
@@ -56,6 +56,38 @@ class TransactionSettled extends Error {
   }
 }
 
+/** Did a write fail for want of space (`SQLITE_FULL`: the disk, or the file system's quota)? */
+const isFull = (error: unknown): boolean => {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | null)?.code;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === 'SQLITE_FULL' || cause === 'SQLITE_FULL';
+};
+
+/** How often, at most, a write tries to give the WAL's space back while the disk is full. */
+const reclaimEveryMs = 1000;
+/** `checkWritable` fails for this long after a write failed for want of space. */
+const fullForMs = 5000;
+
+/** What `PRAGMA wal_checkpoint` answers. */
+interface CheckpointResult {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+/** The WAL's size and the disk's free bytes, for `file`. */
+const space = (file: string): { wal: number; free: number } => {
+  const wal = statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+  const disk = statfsSync(dirname(file));
+  return { wal, free: disk.bavail * disk.bsize };
+};
+
+/** Has the disk room for the whole WAL of `file` (what a checkpoint may need)? */
+const roomFor = (file: string): boolean => {
+  const { wal, free } = space(file);
+  return free >= wal;
+};
+
 const isBusy = (error: unknown): boolean => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code === 'SQLITE_LOCKED');
@@ -95,6 +127,14 @@ export class SqliteConnection {
   /** Set by an inbox's group commit: then its other writes go one per turn of the event loop. */
   private paced = false;
   private pacing: Promise<void> = Promise.resolve();
+  /**
+   * A write failed with `SQLITE_FULL` and the WAL has not been checkpointed
+   * since: the next writes wait for that (see {@link reclaim}).
+   */
+  private full = false;
+  /** The last write that failed for want of space, and when: what `checkWritable` reports. */
+  private lastFull: { readonly error: unknown; readonly at: number } | undefined;
+  private reclaimedAt = 0;
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
 
@@ -221,15 +261,109 @@ export class SqliteConnection {
       if (this.held) await this.free();
       this.guard();
       try {
-        return fn();
+        this.reclaim();
+        const value = fn();
+        this.keepRoom();
+        return value;
       } catch (error) {
-        if (!isBusy(error)) throw storeUnavailable(error);
+        if (!isBusy(error)) throw this.failed(error);
         deadline ??= Date.now() + deadlineMs;
         if (Date.now() >= deadline) throw this.lockedOut(error, deadlineMs);
       }
       await sleep(jitter(pause));
       pause = Math.min(pause * 2, maxPauseMs);
     }
+  }
+
+  /**
+   * Before a write, while the disk is full: checkpoints the WAL and truncates
+   * it, or throws (the write is refused, not tried). A WAL restarts from its
+   * beginning only after a complete checkpoint, which SQLite tries only past
+   * 1,000 pages; and a checkpoint needs room for the database file to grow by
+   * the pages it moves. So writes let through onto freed space grow the WAL
+   * into it (this connection's and the file's other writers'), the disk fills
+   * again before a checkpoint can run, and the events accepted stay stuck until
+   * a restart. Here no write of this connection goes before the checkpoint: it
+   * is tried whenever the disk has room for the whole WAL, otherwise once a
+   * second (its pages may repeat), and the writes go on once it has succeeded.
+   */
+  private reclaim(): void {
+    const full = this.lastFull;
+    if (!this.full || !full || this.db.inTransaction) return;
+    const at = Date.now();
+    const room = this.file ? roomFor(this.file) : true;
+    if (!room && at - this.reclaimedAt < reclaimEveryMs) {
+      this.lastFull = { error: full.error, at };
+      throw full.error;
+    }
+    this.reclaimedAt = at;
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+      // Every page moved: the WAL's space is the disk's again (at once, or once readers move on).
+      if (result && (result.busy === 0 || result.checkpointed === result.log)) {
+        this.full = false;
+        return;
+      }
+    } catch {
+      // Still no room.
+    }
+    this.lastFull = { error: full.error, at };
+    throw full.error;
+  }
+
+  /**
+   * After a write: when the disk has less room than twice the WAL, checkpoints
+   * and truncates it now, while the database file can still grow by its pages,
+   * so a nearly full disk never ends with all its space in a WAL that cannot
+   * be checkpointed. A `stat` and a `statfs` (microseconds); on a disk with
+   * room, nothing more.
+   */
+  private keepRoom(): void {
+    if (!this.file || this.db.inTransaction) return;
+    const { wal, free } = space(this.file);
+    if (wal === 0 || free >= 2 * wal) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // No room for it: the next write that fails for want of space waits for it (reclaim).
+    }
+  }
+
+  /** STORE_UNAVAILABLE for a failed write, naming a full disk; marks the connection {@link full}. */
+  private failed(error: unknown): C2pError {
+    // Already said (`checkWritable` repeating the last failure): not a new one.
+    if (isC2pError(error, 'STORE_UNAVAILABLE') || !isFull(error)) return storeUnavailable(error);
+    const unavailable = storeUnavailable(
+      error,
+      `[${pkg}] the database cannot be written: the disk is full (SQLITE_FULL); writes are tried again, with the WAL checkpointed, once there is space`,
+    );
+    this.full = true;
+    this.lastFull = { error: unavailable, at: Date.now() };
+    return unavailable;
+  }
+
+  /**
+   * Commits a write that changes nothing (the header's `user_version`, written
+   * back as it is), through the connection's queue like every other write: it
+   * never joins a handler's open transaction and waits for acceptance to go
+   * first. Throws STORE_UNAVAILABLE when the database cannot be written now
+   * (a full disk, a read-only file, a lock held past `deadlineMs`), and for
+   * 5 s after any write failed for want of space: at the edge of a full disk a
+   * page of its own may fit (a checkpoint gives some back) while deliveries'
+   * writes keep failing.
+   */
+  checkWritable(deadlineMs: number): Promise<void> {
+    return this.run(() => {
+      if (this.lastFull && Date.now() - this.lastFull.at < fullForMs) throw this.lastFull.error;
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const version = Number(this.db.pragma('user_version', { simple: true }));
+        this.db.pragma(`user_version = ${version}`);
+        this.db.exec('COMMIT');
+      } finally {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      }
+    }, deadlineMs);
   }
 
   /**
@@ -299,6 +433,7 @@ export class SqliteConnection {
   begin(): void {
     this.guard();
     if (this.held || this.db.inTransaction) throw new WriteLockConflict(true);
+    this.reclaim();
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
@@ -324,9 +459,10 @@ export class SqliteConnection {
       this.guard();
       const { commit, value } = finish();
       this.db.exec(commit ? 'COMMIT' : 'ROLLBACK');
+      this.keepRoom();
       return value;
     } catch (error) {
-      throw storeUnavailable(error);
+      throw this.failed(error);
     } finally {
       if (this.db.inTransaction) {
         try {
@@ -515,6 +651,11 @@ export class SqliteHandle {
   read<T>(fn: () => T): T {
     if (this.closed) throw this.closed;
     return this.connection.read(fn);
+  }
+
+  checkWritable(deadlineMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(this.closed);
+    return this.connection.checkWritable(deadlineMs);
   }
 
   transact<T>(

@@ -104,6 +104,13 @@ export interface SqliteInbox extends TransactionalInboxStore<SqliteTransaction> 
   replayMatching(filter: InboxFilter, options?: InboxReplayOptions): Promise<number>;
   setPaused(paused: boolean): Promise<void>;
   isPaused(): Promise<boolean>;
+  /**
+   * Commits a write that changes nothing, through the inbox's queue: resolves
+   * when the database can be written now, throws `STORE_UNAVAILABLE` naming why
+   * not (a full disk, a read-only file, a lock held past `busyTimeoutMs`). For a
+   * health check: reads keep working on a full disk while every delivery fails.
+   */
+  checkWritable(): Promise<void>;
   /** Waits for queued deliveries and a running transaction, then closes the database if the inbox opened it. */
   close(): Promise<void>;
 }
@@ -445,6 +452,8 @@ class SqliteInboxImpl implements SqliteInbox {
 
   isPaused = async (): Promise<boolean> =>
     this.connection.read(() => this.statements.operations.isPaused());
+
+  checkWritable = (): Promise<void> => this.connection.checkWritable(this.settings.busyTimeoutMs);
 
   sweep = (): Promise<number> => {
     const { now, retainMs, sweepBatch, busyTimeoutMs } = this.settings;

@@ -68,6 +68,8 @@ export interface SqliteStore extends TransactionalIdempotencyStore<SqliteTransac
   migrate(): Promise<void>;
   /** Deletes one bounded batch of expired keys; answers how many went. */
   sweep(): Promise<number>;
+  /** As the inbox's: resolves when the database can be written now, else throws `STORE_UNAVAILABLE` naming why. */
+  checkWritable(): Promise<void>;
   /** Waits for a running transaction, then closes the database if the store opened it. */
   close(): Promise<void>;
 }
@@ -297,6 +299,8 @@ class SqliteStoreImpl implements SqliteStore {
     }, this.settings.busyTimeoutMs);
 
   sweep = (): Promise<number> => this.connection.run(this.sweepNow, this.settings.busyTimeoutMs);
+
+  checkWritable = (): Promise<void> => this.connection.checkWritable(this.settings.busyTimeoutMs);
 
   close = (): Promise<void> => this.connection.close();
 }

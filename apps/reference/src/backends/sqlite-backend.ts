@@ -23,35 +23,37 @@ export async function openSqliteBackend({
   // The book creates its table on `writer`; its writes go through the store's or inbox's transaction.
   const reader = new Database(path, { readonly: true });
   const orders = createSqliteOrderBook(writer, reader);
-  const intake: Intake =
+  const inbox =
     mode === 'inbox'
-      ? {
-          mode,
-          inbox: createSqliteInbox({
-            database: writer,
-            table: inboxTable,
-            retainMs: inboxRetainMs,
-          }),
-        }
-      : { mode: 'sync', store: createSqliteStore({ database: writer }) };
-  return withHealth({
-    kind: 'sqlite',
-    intake,
-    orders,
-    deliveries: createSqliteDeliveryStorage(path),
-    ...(mode === 'inbox' ? { inboxIds: sqliteInboxIds(reader) } : {}),
-    audit: createSqliteAuditStorage(path),
-    description: `sqlite:${path}`,
-    guarantee:
-      mode === 'inbox'
-        ? "a 2xx means the events are committed to the SQLite inbox (fsynced); the fulfilment commits once, with the event's processed state"
-        : 'a 2xx means the handlers ran: exactly once, the fulfilment and the completed key commit in one SQLite transaction',
-    close: async () => {
-      await closeIntake(intake);
-      await orders.close();
-      writer.close();
+      ? createSqliteInbox({ database: writer, table: inboxTable, retainMs: inboxRetainMs })
+      : undefined;
+  const intake: Intake = inbox
+    ? { mode: 'inbox', inbox }
+    : { mode: 'sync', store: createSqliteStore({ database: writer }) };
+  // Reads keep working on a full disk while every delivery fails: /healthz commits
+  // a write through the inbox's queue (sync mode's claim and release already write).
+  const writable = inbox && ((): Promise<void> => inbox.checkWritable());
+  return withHealth(
+    {
+      kind: 'sqlite',
+      intake,
+      orders,
+      deliveries: createSqliteDeliveryStorage(path),
+      ...(mode === 'inbox' ? { inboxIds: sqliteInboxIds(reader) } : {}),
+      audit: createSqliteAuditStorage(path),
+      description: `sqlite:${path}`,
+      guarantee:
+        mode === 'inbox'
+          ? "a 2xx means the events are committed to the SQLite inbox (fsynced); the fulfilment commits once, with the event's processed state"
+          : 'a 2xx means the handlers ran: exactly once, the fulfilment and the completed key commit in one SQLite transaction',
+      close: async () => {
+        await closeIntake(intake);
+        await orders.close();
+        writer.close();
+      },
     },
-  });
+    writable,
+  );
 }
 
 /** The inbox ids of stored keys, read from the inbox's table (its columns are core's `inboxColumns`). */
