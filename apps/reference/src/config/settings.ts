@@ -152,7 +152,7 @@ export const settings = {
   ADMIN_PORT: setting(
     port(3000),
     '`3000`',
-    'the admin: `GET /`, `GET /api/events`, `GET /api/orders`, `GET /api/orders/:id`, `GET /api/inbox`, `POST /api/inbox/:id/replay`, `POST /api/inbox/:id/retry-now`, `GET /healthz` (see [The admin](#the-admin))',
+    'the admin: its page, `/api/*` (events, orders, inbox operations, audit), `GET /metrics`, `GET /healthz` and `GET /healthz/inbox` (see [The admin](#the-admin))',
   ),
   ADMIN_HOST: setting(optional, '`127.0.0.1`', 'the address the admin binds to'),
   ADMIN_TOKEN: setting(
