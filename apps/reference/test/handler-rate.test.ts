@@ -119,7 +119,7 @@ it('opens the breaker after 5 failures per process, lets one probe through per o
   cleanups.push(orderSystem.close);
   orderSystem.accepting = false;
   // Retries due again after 100 ms: only the breaker holds them back.
-  const apps = await startTwo(orderSystem, { C2P_RETRY_BASE_MS: '100' });
+  const apps = await startTwo(orderSystem, { C2P_RETRY_BASE_MS: '100', C2P_BREAKER: '5' });
   const ids = Array.from({ length: 20 }, () => randomUUID());
   await deliver(apps, ids);
   const began = performance.now();
@@ -136,7 +136,7 @@ it('opens the breaker after 5 failures per process, lets one probe through per o
   const attempts = body.events.map((event) => event.attempts);
   const spent = attempts.reduce((sum, n) => sum + n, 0);
   console.log(
-    `[breaker] 20 events, order system refusing, C2P_BREAKER=5 (default), two processes: ` +
+    `[breaker] 20 events, order system refusing, C2P_BREAKER=5 (the default), two processes: ` +
       `${beforeProbe} calls in the first 10 s, ${calls.length} after 42 s, at s ${JSON.stringify(calls)}; ` +
       `inbox ${JSON.stringify(body.counts)}; attempts spent ${spent} of 20 x 25, per event ${JSON.stringify(attempts)}`,
   );

@@ -45,6 +45,10 @@ function childEnv(env: Record<string, string | undefined>): Record<string, strin
     FASTIFY_PORT: '0',
     HONO_PORT: '0',
     ADMIN_PORT: '0',
+    // These tests fail the order system on purpose to reach retrying and dead events;
+    // the breaker (on by default) would hold those attempts for 30 s. Its own tests
+    // (handler-rate, faults/downstream-outage) run it as deployed.
+    C2P_BREAKER: 'off',
     ...env,
   };
   return Object.fromEntries(
