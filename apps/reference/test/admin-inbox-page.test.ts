@@ -192,7 +192,7 @@ describe('the admin page in headless Chromium, in inbox mode', () => {
 
     // Search dead events: both listed, escaped, each with Resolve.
     await page.locator('#inbox-filters select[name="state"]').selectOption('dead');
-    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('button', { name: 'Search the inbox', exact: true }).click();
     const rows = page.locator('#inbox-search tbody tr');
     await waitFor(
       'two dead rows',

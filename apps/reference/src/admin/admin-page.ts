@@ -67,7 +67,7 @@ ${input('eventType', 'Event type', 'PAYMENT-COMPLETED')}
 ${input('key', 'Key')}
 ${input('receivedSince', 'Received since', '2026-12-01T00:00:00Z')}
 ${input('receivedBefore', 'before')}
-<button type="submit">Search</button>
+<button type="submit">Search the inbox</button>
 <button type="button" data-inbox="dry-run">Count dead matching</button>
 <button type="button" data-inbox="bulk-replay">Replay dead matching</button>
 </form>
@@ -118,7 +118,7 @@ function ordersSection(orders: Order[]): string {
 <div id="orders-search" role="search">
 <label>Payment request or merchant reference <input id="orders-q" type="search" maxlength="200" autocomplete="off"></label>
 <label>State <select id="orders-state"><option value="">any</option>${states}</select></label>
-<button type="button" id="orders-find">Search</button>
+<button type="button" id="orders-find">Search orders</button>
 <button type="button" id="orders-clear">Clear</button>
 <span id="orders-message" role="status"></span>
 </div>
