@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { createEvent, deliver } from '@c2p/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type AlertReceiver, startAlertReceiver } from '../support/alert-receiver.js';
 import {
   inboxEvent,
   type RunningReference,
@@ -43,7 +44,8 @@ const alerts = (app: RunningReference): Array<{ reason: string; event: { orderId
   app
     .stdout()
     .split('\n')
-    .filter((line) => line.includes('"alert":"verify-failed"'))
+    // The verifier's own line (with its reason); the alert sender logs each alert it sends too.
+    .filter((line) => line.includes('"alert":"verify-failed"') && line.includes('"reason"'))
     .map((line) => JSON.parse(line) as { reason: string; event: { orderId: string } });
 
 async function until<T>(what: string, read: () => Promise<T | undefined>): Promise<T> {
@@ -59,6 +61,7 @@ describe('C2P_VERIFY_PAID=on', () => {
   let app: RunningReference;
   let webhookUrl: string;
   let downstream: Downstream;
+  let receiver: AlertReceiver;
   let n = 0;
   const paymentRequest = (amount: number): Promise<string> =>
     createPaymentRequest(mock.url, {
@@ -80,11 +83,14 @@ describe('C2P_VERIFY_PAID=on', () => {
     cleanups.push(mock.stop);
     downstream = await startDownstream();
     cleanups.push(downstream.close);
+    receiver = await startAlertReceiver();
+    cleanups.push(receiver.close);
     const dir = tempDir();
     cleanups.push(dir.remove);
     app = await startReference({
       ...mock.apiEnv,
       C2P_VERIFY_PAID: 'on',
+      C2P_ALERT_URL: receiver.url,
       C2P_STORE: `sqlite:${dir.path}/reference.db`,
       C2P_ADAPTERS: 'express',
       EXPRESS_PORT: String(port),
@@ -130,6 +136,14 @@ describe('C2P_VERIFY_PAID=on', () => {
     expect(views.map((v) => v?.fulfilments ?? 0)).toEqual([0, 0]);
     expect(raised.map((a) => a.event.orderId).sort()).toEqual([active, paidElsewhere].sort());
     expect(raised).toHaveLength(2);
+    // The same two alerts reach C2P_ALERT_URL, once each.
+    const sent = await until('2 verify-failed alerts at C2P_ALERT_URL', async () => {
+      const got = receiver.delivered().filter((a) => a.alert === 'verify-failed');
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(sent.map((a) => (a.event as { orderId: string }).orderId).sort()).toEqual(
+      [active, paidElsewhere].sort(),
+    );
     expect(orders.calls).toHaveLength(0);
   });
 
@@ -148,6 +162,7 @@ describe('C2P_VERIFY_PAID=on', () => {
     expect(order.state).toBe('paid');
     expect(orders.byOrder().get(id)?.calls).toBe(1);
     expect(alerts(app)).toHaveLength(2);
+    expect(receiver.delivered().filter((a) => a.alert === 'verify-failed')).toHaveLength(2);
   });
 
   it('an API answering 503 is a handler failure, retried: fulfilled once it answers', async () => {
