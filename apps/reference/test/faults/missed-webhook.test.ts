@@ -118,6 +118,11 @@ describe.each(runs)(
         if (fulfilled === orders) break;
       }
       const reconciledMs = performance.now() - started;
+      // The reconciler's outcomes are metrics: each missed payment enqueued once.
+      const metrics = await (await fetch(new URL('/metrics', app.adminUrl))).text();
+      const enqueued = Number(
+        /^c2p_reconcile_total\{outcome="enqueued"\} (\d+)$/m.exec(metrics)?.[1],
+      );
 
       // The late webhooks: the same events, delivered as Clik2pay would.
       const late = await deliverMany({
@@ -139,7 +144,8 @@ describe.each(runs)(
         `[missed-webhook ${store}${split ? ', listener + worker' : ''}] ${orders} PAID webhooks, all 3 attempts lost: ${lost}; ` +
           `after restart fulfilled once: ${fulfilled}/${orders} in ${Math.round(reconciledMs)} ms; ` +
           `late webhooks answered duplicate: ${duplicates}/${orders}; still fulfilled once: ${fulfilledOnce}/${orders}; ` +
-          `order system heard each once: ${heardOnce}/${orders} (${downstream.calls.length} calls)`,
+          `order system heard each once: ${heardOnce}/${orders} (${downstream.calls.length} calls); ` +
+          `c2p_reconcile_total{outcome="enqueued"} ${enqueued}`,
       );
       expect(lost).toBe(orders);
       expect(fulfilled).toBe(orders);
@@ -147,6 +153,7 @@ describe.each(runs)(
       expect(fulfilledOnce).toBe(orders);
       expect(heardOnce).toBe(orders);
       expect(downstream.calls).toHaveLength(orders);
+      expect(enqueued).toBe(orders);
     });
   },
 );
