@@ -179,7 +179,7 @@ describe('startInboxWorker', () => {
     expect(refused.map((r) => r.outcome)).toEqual(['dead']);
     expect(refused[0]?.error?.code).toBe('HANDLER_FAILED');
     const [dead] = await inbox.list({ state: 'dead' });
-    expect(dead?.lastError).toBe('C2pError: the API reports ACTIVE, not PAID');
+    expect(dead?.lastError).toBe('C2pError: EVENT_REFUSED the API reports ACTIVE, not PAID');
     expect(dead?.attempts).toBe(1);
     // The schedule is asked only for the other event, which keeps retrying.
     expect(scheduled.length).toBeGreaterThanOrEqual(2);

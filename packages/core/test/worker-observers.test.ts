@@ -46,6 +46,8 @@ afterEach(async () => {
 function start(options: Omit<InboxWorkerOptions, 'handlers'> & { fail: () => boolean }) {
   const { fail, ...rest } = options;
   const worker = startInboxWorker({
+    // These handlers fail on purpose, more than the breaker's 5 in a row: it would hold them 30 s.
+    breaker: false,
     handlers: createHandlers().onAny(async () => {
       if (fail()) {
         const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5299'), {
