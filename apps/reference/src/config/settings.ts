@@ -109,7 +109,7 @@ export const settings = {
   C2P_HANDLER_RATE: setting(
     handlerRate,
     'none',
-    'inbox mode: at most this many handler attempts start in any one second (sliding), e.g. `5/s` or `30/min`, across every worker process of the inbox: shared through PostgreSQL, Redis or the SQLite file (with `memory`, per process). Starts are spaced `(1000 + 100) / N` ms apart, the 100 ms absorbing the varying delay from a start to the order system',
+    'inbox mode: at most this many handler attempts start in any one second (sliding), e.g. `5/s` or `30/min`, across every worker process of the inbox: shared through PostgreSQL, Redis or the SQLite file (with `memory`, per process). Starts are spaced `(1000 + 250) / N` ms apart, the 250 ms absorbing the varying delay from a start to the order system',
   ),
   C2P_BREAKER: setting(
     breaker,
