@@ -43,6 +43,16 @@ async function openIntake(
   return { mode, inbox };
 }
 
+/** PostgreSQL's deadlock (40P01) or lock-not-available (55P03), found along an error's causes. */
+function isDeadlock(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === '40P01' || code === '55P03') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** `C2P_STORE=postgres://...`: shared by every instance; the app's tables are `reference_*`. */
 export async function openPostgresBackend(settings: BackendConfig): Promise<Backend> {
   const { store, mode } = settings;
@@ -55,15 +65,26 @@ export async function openPostgresBackend(settings: BackendConfig): Promise<Back
   // An idle client's error (the server restarted) must not crash the process.
   pool.on('error', () => undefined);
   let intake: Intake | undefined;
-  try {
-    intake = await openIntake(store.url, pool, settings);
-    await migratePostgresOrderBook(pool);
-    await migratePostgresDeliveryStorage(pool);
-    await migratePostgresAuditStorage(pool);
-  } catch (error) {
-    if (intake) await closeIntake(intake).catch(() => undefined);
-    await pool.end().catch(() => undefined);
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      intake = await openIntake(store.url, pool, settings);
+      await migratePostgresOrderBook(pool);
+      await migratePostgresDeliveryStorage(pool);
+      await migratePostgresAuditStorage(pool);
+      break;
+    } catch (error) {
+      if (intake) await closeIntake(intake).catch(() => undefined);
+      intake = undefined;
+      // The migrations are idempotent, and a process starting beside running ones
+      // (a listener beside its workers) can meet their transactions in a deadlock:
+      // PostgreSQL cancels one side, and trying again a moment later succeeds.
+      if (isDeadlock(error) && attempt < 5) {
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        continue;
+      }
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
   }
   const opened = intake;
   const orders = createPostgresOrderBook(pool);
