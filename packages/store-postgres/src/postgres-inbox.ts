@@ -647,12 +647,15 @@ class PostgresInboxImpl implements PostgresInbox {
       const result = await this.access.query<{ count: number }>(ingest, { text, values });
       return result.rows[0]?.count ?? 0;
     }
-    // One UPDATE: a row another call replayed meanwhile is re-read after its
-    // lock and no longer dead, so concurrent calls replay each event once.
+    // One statement: the matching dead rows are locked in id order, skipping rows
+    // another call holds (it replays those), so concurrent calls replay each event
+    // once and never wait on each other. A plain UPDATE locked rows in no set order,
+    // and two calls at once deadlocked (40P01).
     const values: unknown[] = [clock ? clock() : null];
     const where = inboxFilterSql(dead, values).join(' AND ');
-    const text = `WITH clock AS (SELECT ${at} AS at)
-      UPDATE "${table}" AS entry SET ${revived} FROM clock WHERE ${where}`;
+    const text = `WITH clock AS (SELECT ${at} AS at),
+      picked AS (SELECT id FROM "${table}" WHERE ${where} ORDER BY id FOR UPDATE SKIP LOCKED)
+      UPDATE "${table}" AS entry SET ${revived} FROM clock, picked WHERE entry.id = picked.id`;
     const replayed = (await this.access.query(ingest, { text, values })).rowCount ?? 0;
     // No admin reads these back before answering: other processes may start at once.
     if (replayed > 0) this.settings.notifications.notify();
