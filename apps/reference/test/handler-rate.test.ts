@@ -73,11 +73,16 @@ async function deliver(apps: readonly RunningReference[], ids: readonly string[]
   expect(statuses.filter((status) => status === 200)).toHaveLength(ids.length);
 }
 
-const attemptsIn = (app: RunningReference): number =>
+/** When each handler attempt of this process started (epoch ms): its log line's time less its duration. */
+const attemptStarts = (app: RunningReference): number[] =>
   app
     .stdout()
     .split('\n')
-    .filter((line) => line.includes('"msg":"attempt"')).length;
+    .filter((line) => line.includes('"msg":"attempt"'))
+    .map((line) => {
+      const { time, durationMs } = JSON.parse(line) as { time: number; durationMs: number };
+      return time - durationMs;
+    });
 
 it('starts at most 5 attempts in any second across two processes, and at most 4 in flight (C2P_WORKER_CONCURRENCY=2 is per process)', async () => {
   const orderSystem = await startRecordingOrderSystem();
@@ -94,28 +99,33 @@ it('starts at most 5 attempts in any second across two processes, and at most 4 
     counts = await inboxCounts(apps[0].adminUrl);
   }
   const arrivals = orderSystem.arrivals;
-  const mostPerSecond = mostInWindow(arrivals, 1000);
-  const span = (Math.max(...arrivals) - Math.min(...arrivals)) / 1000;
+  const starts = [attemptStarts(apps[0]), attemptStarts(apps[1])];
+  const allStarts = starts.flat();
+  const startedPerSecond = mostInWindow(allStarts, 1000);
+  const arrivedPerSecond = mostInWindow(arrivals, 1000);
+  const span = (Math.max(...allStarts) - Math.min(...allStarts)) / 1000;
   console.log(
     `[handler-rate] 50 events, C2P_HANDLER_RATE=5/s, C2P_WORKER_CONCURRENCY=2, two processes on one PostgreSQL: ` +
-      `inbox ${JSON.stringify(counts)}; order system: ${arrivals.length} calls, ${new Set(orderSystem.keys).size} distinct keys, ` +
-      `most started in any 1 s window (sliding) ${mostPerSecond}, most in flight ${orderSystem.mostInFlight} ` +
-      `(bound: 2 per process x 2 processes = 4), first to last call ${span.toFixed(2)} s (${(49 / span).toFixed(2)}/s); ` +
-      `attempts per process ${attemptsIn(apps[0])} + ${attemptsIn(apps[1])}`,
+      `inbox ${JSON.stringify(counts)}; attempts per process ${starts[0]?.length} + ${starts[1]?.length}, ` +
+      `most started in any 1 s window (sliding) ${startedPerSecond}, first to last start ${span.toFixed(2)} s; ` +
+      `order system: ${arrivals.length} calls, ${new Set(orderSystem.keys).size} distinct keys, ` +
+      `most arrived in any 1 s window ${arrivedPerSecond}, most in flight ${orderSystem.mostInFlight} ` +
+      `(bound: 2 per process x 2 processes = 4)`,
   );
   expect(counts).toMatchObject({ processed: 50, pending: 0, retrying: 0, dead: 0 });
   expect(arrivals).toHaveLength(50);
+  expect(allStarts).toHaveLength(50);
   expect(new Set(orderSystem.keys).size).toBe(50);
-  // Measured where the calls arrive: a call delayed past the 250 ms spacing (a slow lease or
-  // HTTP on a loaded machine) lands in the next second, so the order system has counted 6 in
-  // one second in runs beside other test files. The gate's own spacing is asserted below
-  // (49 intervals of 250 ms); "never 6 at the order system" is not shown (issue 19 open).
-  expect(mostPerSecond).toBeLessThanOrEqual(6);
+  // Both processes worked, sharing one rate: two gates of their own would start up to 10 a second.
+  expect(starts[0]?.length).toBeGreaterThan(0);
+  expect(starts[1]?.length).toBeGreaterThan(0);
+  expect(startedPerSecond).toBeLessThanOrEqual(5);
   expect(orderSystem.mostInFlight).toBeLessThanOrEqual(4);
-  // Both processes worked, sharing one rate: 49 intervals of 250 ms at least.
-  expect(attemptsIn(apps[0])).toBeGreaterThan(0);
-  expect(attemptsIn(apps[1])).toBeGreaterThan(0);
-  expect(span).toBeGreaterThanOrEqual(49 * 0.25 - 0.1);
+  // Where the calls arrive, each is later than its start by the transaction's first reads and
+  // the HTTP call. The gate's 250 ms margin absorbs that spread in quiet runs (5); beside two
+  // busy loops one call in 50 was once 250 ms later than the next and the order system counted
+  // 6 in a second (1 run of 4). The README says so; the count is printed.
+  expect(arrivedPerSecond).toBeLessThanOrEqual(6);
 }, 120_000);
 
 it('opens the breaker after 5 failures per process, lets one probe through per open interval, and keeps the attempts', async () => {
