@@ -1,6 +1,7 @@
 // Inbox mode beside sync mode, through the reference app as a user runs it
-// (`node apps/reference/dist/main.js`, one Fastify listener, settings by env),
-// on SQLite (synchronous FULL, the store's default) and PostgreSQL:
+// (`node apps/reference/dist/main.js`, one Fastify listener, settings by env,
+// the worker running in the same process), on the memory store, SQLite
+// (synchronous FULL, the store's default) and PostgreSQL:
 //
 // - accepted/s: new PAID deliveries answered 2xx per second, from `concurrency`
 //   HTTP clients in this process (client and server share the machine's cores);
@@ -224,11 +225,21 @@ const print = (row) =>
   console.log(
     `${row.store.padEnd(12)} ${row.mode.padEnd(6)} ${row.perSecond.toFixed(0).padStart(10)} ${f(row.p50).padStart(11)} ${f(row.p99).padStart(11)} ${f(row.processedP50).padStart(21)} ${f(row.processedP99).padStart(8)} ${f(row.drainedIn).padStart(14)} ${String(row.events).padStart(7)}  ${row.refused}`,
   );
+// The memory store beside them (nothing durable: the ceiling the listener itself sets),
+// so each mode's SQLite figure reads as a share of it, from the same run.
+const ratios = [];
 try {
   for (const mode of ['sync', 'inbox']) {
-    print(await measure('sqlite FULL', mode, `sqlite:${join(dir, `${mode}.db`)}`));
+    const memory = await measure('memory', mode, 'memory');
+    print(memory);
+    const sqlite = await measure('sqlite FULL', mode, `sqlite:${join(dir, `${mode}.db`)}`);
+    print(sqlite);
     print(await measure('postgres', mode, await freshPostgres()));
+    ratios.push(
+      `${mode} mode: sqlite FULL keeps ${(sqlite.perSecond / memory.perSecond).toFixed(2)} of the memory store's accepted/s`,
+    );
   }
+  for (const line of ratios) console.log(line);
 } finally {
   rmSync(dir, { recursive: true, force: true });
   const admin = new pg.Client({ connectionString: env.C2P_TEST_POSTGRES_URL });

@@ -98,6 +98,17 @@ const sameFile = (found: Stats | undefined, seen: Stats): boolean =>
 
 const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
 
+/** A completion waiting for {@link SqliteConnection}'s next group of completions. */
+interface WaitingFinish {
+  readonly finish: () => Finish<unknown>;
+  readonly deadlineMs: number;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Completions per commit: a bound on how long one commit holds the write lock. */
+const finishesPerCommit = 500;
+
 /** What a transaction's last step decides: commit (or roll back) and answer `value`. */
 export interface Finish<T> {
   readonly commit: boolean;
@@ -137,6 +148,9 @@ export class SqliteConnection {
   private reclaimedAt = 0;
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
+  /** Completions whose handlers wrote nothing, waiting to be committed together (see {@link finishTogether}). */
+  private finishes: WaitingFinish[] = [];
+  private finishing: Promise<void> | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
@@ -414,8 +428,9 @@ export class SqliteConnection {
       const conflict = attempt.conflict;
       if (!conflict) {
         if (attempt.open) return this.finish(finish);
-        // The handler never touched tx.db: only the completion is left to write.
-        return this.run(() => this.finishNow(finish), deadlineMs);
+        // The handler never touched tx.db: only the completion is left to write,
+        // and it joins the other completions waiting, in one commit.
+        return this.finishTogether(finish, deadlineMs);
       }
       deadline ??= Date.now() + deadlineMs;
       if (Date.now() >= deadline) throw this.lockedOut(conflict.cause, deadlineMs);
@@ -475,6 +490,86 @@ export class SqliteConnection {
     }
   }
 
+  /**
+   * Commits `finish` together with the other completions that arrive before the
+   * connection is free: one `BEGIN IMMEDIATE ... COMMIT` (one fsync) for all,
+   * each in a savepoint of its own, so one that answers `commit: false` is
+   * rolled back alone. A completion is a row's update and a history row, so the
+   * worker's commits no longer cost one fsync per event. If one of
+   * them throws, the group is rolled back and each is run on its own, so it
+   * fails alone, as it did before.
+   */
+  private finishTogether<T>(finish: () => Finish<T>, deadlineMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.finishes.push({
+        finish,
+        deadlineMs,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      this.finishing ??= this.flushFinishes();
+    });
+  }
+
+  private async flushFinishes(): Promise<void> {
+    try {
+      while (this.finishes.length > 0) {
+        // Completions settling in this turn of the event loop join the group.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const group = this.finishes.splice(0, finishesPerCommit);
+        const deadlineMs = Math.max(...group.map((waiting) => waiting.deadlineMs));
+        let values: unknown[] | undefined;
+        try {
+          values = await this.run(() => this.finishAll(group), deadlineMs);
+        } catch (error) {
+          for (const waiting of group) waiting.reject(error);
+          continue;
+        }
+        if (values === undefined) {
+          // One of them threw, and the group was rolled back: each on its own, so only that one fails.
+          for (const waiting of group) {
+            await this.run(() => this.finishNow(waiting.finish), waiting.deadlineMs).then(
+              waiting.resolve,
+              waiting.reject,
+            );
+          }
+          continue;
+        }
+        for (const [index, waiting] of group.entries()) waiting.resolve(values[index]);
+      }
+    } finally {
+      this.finishing = undefined;
+    }
+  }
+
+  /**
+   * Runs every completion of the group in one transaction, each in a savepoint;
+   * `undefined` when one threw (nothing is committed). What BEGIN or COMMIT
+   * throws is thrown: every completion of the group fails with it.
+   */
+  private finishAll(group: readonly WaitingFinish[]): unknown[] | undefined {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const values: unknown[] = [];
+      for (const { finish } of group) {
+        this.db.exec('SAVEPOINT c2p_finish');
+        let outcome: Finish<unknown>;
+        try {
+          outcome = finish();
+        } catch {
+          return undefined;
+        }
+        if (!outcome.commit) this.db.exec('ROLLBACK TO c2p_finish');
+        this.db.exec('RELEASE c2p_finish');
+        values.push(outcome.value);
+      }
+      this.db.exec('COMMIT');
+      return values;
+    } finally {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    }
+  }
+
   private finishNow<T>(finish: () => Finish<T>): T {
     this.db.exec('BEGIN IMMEDIATE');
     try {
@@ -498,6 +593,8 @@ export class SqliteConnection {
    * to end, and closes the database with the last user, if a store opened it.
    */
   async close(): Promise<void> {
+    // Completions already handed over are written before the connection closes.
+    while (this.finishing) await this.finishing;
     await this.free();
     this.users--;
     if (this.users > 0) return;
