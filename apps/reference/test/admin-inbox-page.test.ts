@@ -223,6 +223,8 @@ describe('the admin page in headless Chromium, in inbox mode', () => {
       () => rows.count(),
       (n) => n === 1,
     );
+    // The search run again after the action leaves its confirmation shown.
+    expect(await message.textContent()).toMatch(/: resolved\.$/);
 
     // The order system is back: bulk replay replays the one left, and it is processed.
     downstream.mode = 'ok';

@@ -67,7 +67,8 @@ export function wireInboxPanel(page: InboxPanelPage): () => Promise<void> {
   const more = document.querySelector<HTMLButtonElement>('button[data-inbox="more"]');
   const tbody = document.querySelector('#inbox-search tbody');
 
-  const search = async (append: boolean): Promise<void> => {
+  /** `quiet`: a search run again after an action, which leaves the action's message shown. */
+  const search = async (append: boolean, quiet = false): Promise<void> => {
     const params = new URLSearchParams({ ...current, limit: '50' });
     if (append && next !== null) params.set('after', next);
     const { ok, body } = await send(`/api/inbox?${params}`);
@@ -79,6 +80,7 @@ export function wireInboxPanel(page: InboxPanelPage): () => Promise<void> {
     next = answer.next;
     if (more) more.hidden = next === null;
     showPaused(answer.paused);
+    if (quiet) return;
     message(`${tbody?.children.length ?? 0} event(s) shown${next === null ? '' : '; more below'}.`);
   };
 
@@ -122,7 +124,7 @@ export function wireInboxPanel(page: InboxPanelPage): () => Promise<void> {
     if (run) void run().catch((error: Error) => message(error.message, true));
   });
   return async () => {
-    if (tbody && tbody.children.length > 0) await search(false);
+    if (tbody && tbody.children.length > 0) await search(false, true);
   };
 }
 
