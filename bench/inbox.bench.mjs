@@ -235,8 +235,14 @@ try {
     const sqlite = await measure('sqlite FULL', mode, `sqlite:${join(dir, `${mode}.db`)}`);
     print(sqlite);
     print(await measure('postgres', mode, await freshPostgres()));
+    // Processed per second from the first delivery to the last order-system call:
+    // acceptance and the worker together (in sync mode the same as accepted/s).
+    const endToEnd = (row) => row.events / ((durationMs + row.drainedIn) / 1000);
     ratios.push(
-      `${mode} mode: sqlite FULL keeps ${(sqlite.perSecond / memory.perSecond).toFixed(2)} of the memory store's accepted/s`,
+      `${mode} mode: sqlite FULL keeps ${(sqlite.perSecond / memory.perSecond).toFixed(2)} of the memory store's accepted/s` +
+        (mode === 'inbox'
+          ? ` and ${(endToEnd(sqlite) / endToEnd(memory)).toFixed(2)} of its processed/s, load and drain (${endToEnd(sqlite).toFixed(0)} against ${endToEnd(memory).toFixed(0)})`
+          : ''),
     );
   }
   for (const line of ratios) console.log(line);
