@@ -14,7 +14,8 @@ import { reconcileOutcomes, resolveReconcilerOptions } from './reconciler-option
 export interface Reconciler {
   /**
    * One pass now: every expected payment unsettled for `afterMs` is read (paced
-   * and bounded) and, when the API reports a status not yet seen, its event is
+   * and bounded; one reported unchanged before waits out its `maxRereadMs`
+   * backoff) and, when the API reports a status not yet seen, its event is
    * submitted. Answers the pass's counts. A pass already running is joined, not doubled.
    */
   runOnce(): Promise<ReconcileCounts>;
@@ -58,11 +59,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const pacer = createReadPacer(resolved.readsPerSecond);
   const stopping = new AbortController();
   const totals = zeroCounts();
+  const rereads = new Rereads(resolved);
   let running: Promise<ReconcileCounts> | undefined;
   let loop: Promise<void> | undefined;
 
   const runOnce = (): Promise<ReconcileCounts> => {
-    running ??= runPass(resolved, pacer, stopping.signal).then((counts) => {
+    running ??= runPass(resolved, pacer, rereads, stopping.signal).then((counts) => {
       for (const outcome of reconcileOutcomes) totals[outcome] += counts[outcome];
       running = undefined;
       return counts;
@@ -88,10 +90,41 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 }
 
-/** One pass: the expected payments, read by `concurrency` lanes sharing the pacer. */
+/**
+ * When each payment the API reported unchanged may be read again: its wait
+ * doubles from `everyMs` up to `maxRereadMs` with each unchanged read. Holds
+ * only payments still expected (pruned at every pass).
+ */
+class Rereads {
+  private readonly held = new Map<string, { waitMs: number; nextAt: number }>();
+
+  constructor(private readonly options: ResolvedReconcilerOptions) {}
+
+  /** The payments of this pass: those due, in their order; forgets the ones no longer expected. */
+  due(expected: readonly ExpectedPayment[]): ExpectedPayment[] {
+    const ids = new Set(expected.map((item) => item.id));
+    for (const id of this.held.keys()) if (!ids.has(id)) this.held.delete(id);
+    const now = this.options.now();
+    return expected.filter((item) => (this.held.get(item.id)?.nextAt ?? 0) <= now);
+  }
+
+  noted(report: ReconcileReport): void {
+    const { everyMs, maxRereadMs, now } = this.options;
+    if (report.outcome !== 'unchanged' && report.outcome !== 'not-found') {
+      this.held.delete(report.id);
+      return;
+    }
+    const last = this.held.get(report.id);
+    const waitMs = Math.min(last === undefined ? everyMs : last.waitMs * 2, maxRereadMs);
+    this.held.set(report.id, { waitMs, nextAt: now() + waitMs });
+  }
+}
+
+/** One pass: the expected payments that are due, read by `concurrency` lanes sharing the pacer. */
 async function runPass(
   options: ResolvedReconcilerOptions,
   pacer: ReadPacer,
+  rereads: Rereads,
   signal: AbortSignal,
 ): Promise<ReconcileCounts> {
   const counts = zeroCounts();
@@ -102,7 +135,9 @@ async function runPass(
     if (!signal.aborted) options.onError?.(error);
     return counts;
   }
-  const queue = expected.map((item) => (typeof item === 'string' ? { id: item } : item));
+  const queue = rereads.due(
+    expected.map((item) => (typeof item === 'string' ? { id: item } : item)),
+  );
   let next = 0;
   const lane = async (): Promise<void> => {
     for (let item = queue[next++]; item !== undefined; item = queue[next++]) {
@@ -113,6 +148,7 @@ async function runPass(
       const report = waited ? await reconcileOne(item, options, signal) : undefined;
       if (report === undefined) return;
       counts[report.outcome] += 1;
+      rereads.noted(report);
       try {
         options.onOutcome(report);
       } catch {

@@ -76,6 +76,16 @@ export interface ReconcilerOptions {
   afterMs?: number;
   /** The wait between the end of one pass and the start of the next. Defaults to `60_000` ms. */
   everyMs?: number;
+  /**
+   * The longest wait between two reads of one payment the API keeps reporting
+   * unchanged (`ACTIVE`, or not found): each such read doubles its wait, from
+   * `everyMs` up to this, so a payment request the payer never pays costs a
+   * few reads an hour rather than one per pass. Its first read is never held
+   * back, and a read that fails is tried again at the next pass. Kept in
+   * memory: after a restart each payment is read once more at once. Defaults
+   * to `3_600_000` (1 h); `0` reads every payment at every pass.
+   */
+  maxRereadMs?: number;
   /** Reads in flight at once. Defaults to `4`. */
   concurrency?: number;
   /** Reads started per second, at most: it never stampedes the API. Defaults to `5`. */
@@ -115,6 +125,7 @@ export function resolveReconcilerOptions(options: ReconcilerOptions): ResolvedRe
     ...options,
     afterMs: ms(options.afterMs ?? 300_000, 'options.afterMs'),
     everyMs: ms(options.everyMs ?? 60_000, 'options.everyMs'),
+    maxRereadMs: ms(options.maxRereadMs ?? 3_600_000, 'options.maxRereadMs'),
     concurrency,
     readsPerSecond,
     eventFor: options.eventFor ?? webhookEventFor,
