@@ -328,8 +328,8 @@ function adminSql(quoted: string, settings: string) {
   };
 }
 
-/** Every statement of the inbox, by name. */
-const inboxSql = (table: string) => ({
+/** Every statement of the inbox, by name (exported for the query-plan tests). */
+export const inboxSql = (table: string) => ({
   ...intakeSql(`"${table}"`, settingsTable(table)),
   ...settleSql(`"${table}"`),
   ...adminSql(`"${table}"`, settingsTable(table)),

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresInbox } from '../src/index.js';
 import { createPostgresInbox } from '../src/index.js';
+import { inboxSql } from '../src/postgres-inbox.js';
 import { inboxFilterSql, inboxSearchSql } from '../src/postgres-inbox-filter.js';
 import { serverUrl } from './server-url.js';
 
@@ -313,6 +314,20 @@ describe('PostgreSQL inbox search plans, on 200,000 events', () => {
     );
     expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
     expect(used.some((name) => indexes.includes(String(name)))).toBe(true);
+  });
+
+  it("leases the next due events from an index: each resource's head, no scan of the table", async () => {
+    // $1 the clock (all due), $2 the limit, $3 the lease.
+    const params = [base + (rows + 1) * 1000, 4, 30_000];
+    const plan = (await pool.query(`EXPLAIN ${inboxSql(table).lease}`, params)).rows
+      .map((row) => String(row['QUERY PLAN']))
+      .join('\n');
+    console.log(`lease of 4 among ${rows} events (10,000 unfinished):\n${plan}`);
+    // The one-row settings table may be scanned; the inbox never.
+    expect(plan).not.toMatch(new RegExp(`Seq Scan on ${table}\\b`));
+    // Due events in id order from the partial index, each one's earlier events by resource.
+    expect(plan).toContain(`Index Scan using ${table}_due`);
+    expect(plan).toContain(`Index Scan using ${table}_resource`);
   });
 
   it('counts a bulk replay by resource from an index', async () => {

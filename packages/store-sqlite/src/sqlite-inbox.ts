@@ -163,16 +163,14 @@ function prepareInsert(db: Database.Database, quoted: string) {
   };
 }
 
-/** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
-function prepareLease(
-  db: Database.Database,
-  quoted: string,
-  now: () => number,
-  paused: () => boolean,
-) {
-  // One ordered walk of the state index per unfinished state, each stopping at
-  // `limit`: a single `state IN (...)` sorted every unfinished row on each lease
-  // (tens of ms, synchronously, with a backlog of 65,000).
+/**
+ * The lease's choice: the ids of due, unleased heads of their resources, in
+ * arrival order (`@now`, `@limit`). One ordered walk of the state index per
+ * unfinished state, each stopping at `limit`: a single `state IN (...)` sorted
+ * every unfinished row on each lease (tens of ms, synchronously, with a backlog
+ * of 65,000). Exported for the query-plan test.
+ */
+export function leaseCandidatesSql(quoted: string): string {
   const perState = unfinishedInboxStates.map(
     (state) => `SELECT * FROM (SELECT entry.id FROM ${quoted} AS entry
      WHERE entry.state = ${inboxStateLiterals[state]} AND entry.next_attempt_at <= @now AND entry.locked_until <= @now
@@ -181,8 +179,18 @@ function prepareLease(
          WHERE earlier.resource_key = entry.resource_key AND earlier.${unfinished} AND earlier.id < entry.id)
      ORDER BY entry.id LIMIT @limit)`,
   );
+  return `SELECT id FROM (${perState.join(' UNION ALL ')}) ORDER BY id LIMIT @limit`;
+}
+
+/** The lease: due, unleased heads of their resources, in arrival order, in one transaction. */
+function prepareLease(
+  db: Database.Database,
+  quoted: string,
+  now: () => number,
+  paused: () => boolean,
+) {
   const candidates = db.prepare<{ now: number; limit: number }, { id: number }>(
-    `SELECT id FROM (${perState.join(' UNION ALL ')}) ORDER BY id LIMIT @limit`,
+    leaseCandidatesSql(quoted),
   );
   const take = db.prepare<{ id: number; token: string; until: number }, InboxRow>(
     `UPDATE ${quoted} SET lease_token = @token, locked_until = @until, attempts = attempts + 1
