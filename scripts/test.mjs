@@ -115,6 +115,7 @@ const benchSmokes = [
   ['bench/stores.bench.mjs', '--smoke'],
   ['bench/memory.bench.mjs', '--smoke'],
   ['bench/inbox.bench.mjs', '--smoke'],
+  ['bench/backlog.bench.mjs', '--smoke'],
 ];
 console.log('\n[test] benchmark smoke');
 const benchStarted = Date.now();
