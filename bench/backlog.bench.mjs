@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { readInboxHealth } from '@c2p/core';
 import { createPostgresInbox } from '@c2p/store-postgres';
 import { createSqliteInbox } from '@c2p/store-sqlite';
+import { createEvent } from '@c2p/testing';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { startServices } from '../scripts/services.mjs';
@@ -32,22 +33,8 @@ const sizes = smoke
 const acceptMs = smoke ? 300 : 2_000;
 const senders = 20;
 const base = Date.now() - 86_400_000;
-// About the size of a PAID event as Clik2pay sends it.
-const payload = JSON.stringify({
-  message: 'The payer successfully completed the transaction.',
-  eventType: 'PAYMENT-COMPLETED',
-  resourceType: 'payment-request',
-  resource: {
-    id: '00000000-0000-0000-0000-000000000000',
-    merchantTransactionId: null,
-    amount: 1.0,
-    type: 'EBILL',
-    status: 'PAID',
-    deliveryMode: 'SMS',
-    merchant: { id: 'a7815ec3-72cd-4efe-b809-28f14501a5d3', name: 'Merchant name' },
-    payer: { name: 'firstName lastName' },
-  },
-});
+// A PAID event as Clik2pay sends it (the factory's).
+const payload = JSON.stringify(createEvent());
 const total = sizes.processed + sizes.dead + sizes.pending;
 // Row n: processed, then dead, then pending; 5 events per resource among the
 // settled ones, and each pending event the head of a resource of its own.

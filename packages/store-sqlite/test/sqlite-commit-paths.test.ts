@@ -1,22 +1,14 @@
 import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { isC2pError } from '@c2p/core';
-import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox, createSqliteStore } from '../src/index.js';
-import { databaseFiles, lockHolders, tempFolder } from './support/sqlite-files.js';
+import { databaseFiles, inboxRecord, lockHolders, tempFolder } from './support/sqlite-files.js';
 
 const file = databaseFiles(tempFolder('commit-paths'));
 const holdWriteLock = lockHolders();
 
-const record = (key: string): InboxRecord => ({
-  key,
-  resourceKey: `r:${key}`,
-  eventType: 'PAYMENT-COMPLETED',
-  payload: '{}',
-  receivedAt: 1,
-  clientIp: null,
-});
+const record = inboxRecord;
 const unavailable = (error: unknown): boolean => isC2pError(error, 'STORE_UNAVAILABLE');
 
 describe('group commit', () => {

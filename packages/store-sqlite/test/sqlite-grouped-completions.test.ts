@@ -5,22 +5,14 @@
  * savepoint of its own.
  */
 import { statSync } from 'node:fs';
-import type { InboxRecord } from '@c2p/core/kit';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox } from '../src/index.js';
 import { openConnection } from '../src/sqlite-connection.js';
-import { databaseFiles, tempFolder } from './support/sqlite-files.js';
+import { databaseFiles, inboxRecord, tempFolder } from './support/sqlite-files.js';
 
 const file = databaseFiles(tempFolder('grouped-completions'));
 
-const record = (key: string): InboxRecord => ({
-  key,
-  resourceKey: `r:${key}`,
-  eventType: 'PAYMENT-COMPLETED',
-  payload: '{}',
-  receivedAt: 1,
-  clientIp: null,
-});
+const record = inboxRecord;
 
 const noWrites = async (): Promise<void> => undefined;
 

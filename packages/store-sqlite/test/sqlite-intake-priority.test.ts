@@ -3,18 +3,11 @@
 import type { InboxRecord } from '@c2p/core/kit';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox } from '../src/index.js';
-import { databaseFiles, tempFolder } from './support/sqlite-files.js';
+import { databaseFiles, inboxRecord, tempFolder } from './support/sqlite-files.js';
 
 const file = databaseFiles(tempFolder('intake-priority'));
 
-const record = (key: string): InboxRecord => ({
-  key,
-  resourceKey: `r:${key}`,
-  eventType: 'PAYMENT-FAILED',
-  payload: '{}',
-  receivedAt: 1,
-  clientIp: null,
-});
+const record = (key: string) => inboxRecord(key, 'PAYMENT-FAILED');
 const delivery = (name: string, events: number): InboxRecord[] =>
   Array.from({ length: events }, (_, i) => record(`${name}-${i}`));
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { InboxRecord } from '@c2p/core/kit';
 import { afterAll, afterEach } from 'vitest';
 
 /** A temporary folder, removed after the test file. */
@@ -47,3 +48,13 @@ export function lockHolders(): (path: string, ms: number) => Promise<ChildProces
     return child;
   };
 }
+
+/** An inbox record of its own resource (`r:<key>`), with an empty payload. */
+export const inboxRecord = (key: string, eventType = 'PAYMENT-COMPLETED'): InboxRecord => ({
+  key,
+  resourceKey: `r:${key}`,
+  eventType,
+  payload: '{}',
+  receivedAt: 1,
+  clientIp: null,
+});
