@@ -116,6 +116,7 @@ const benchSmokes = [
   ['bench/memory.bench.mjs', '--smoke'],
   ['bench/inbox.bench.mjs', '--smoke'],
   ['bench/backlog.bench.mjs', '--smoke'],
+  ['bench/workers.bench.mjs', '--smoke'],
 ];
 console.log('\n[test] benchmark smoke');
 const benchStarted = Date.now();
