@@ -67,8 +67,10 @@ const printBanner = (): void => {
 };
 // pino writes through its own buffer: flushed first, so the banner really comes after.
 const printBannerLast = (): void => logger.flush(() => printBanner());
-printBannerLast();
+// Listening before the banner says `kill -USR2`: a signal sent the moment it appears
+// would otherwise find no handler and end the process (seen beside busy loops).
 process.on('SIGUSR2', printBannerLast);
+printBannerLast();
 
 function fail(error: unknown): never {
   // A configuration problem is one line per problem; anything else, its first line.
