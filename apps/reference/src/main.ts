@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { destination, pino } from 'pino';
 import { type App, startApp } from './app.js';
 import { banner } from './banner.js';
 import { type Config, ConfigError, parseConfig } from './config.js';
@@ -12,7 +12,11 @@ try {
   fail(error);
 }
 
-const logger = pino({ level: config.logLevel, base: { app: 'c2p-reference' } });
+// One stream for the log lines and the banner, so the banner comes after every line
+// logged before it. (Flushing pino, then writing to process.stdout, let the banner
+// overtake the "ready" line once, beside busy loops, when the pipe was full.)
+const out = destination({ dest: 1, sync: false });
+const logger = pino({ level: config.logLevel, base: { app: 'c2p-reference' } }, out);
 
 // Started before the signal handlers, so a signal during start-up waits for it, then stops it.
 const starting = startApp(config, logger);
@@ -63,14 +67,12 @@ logger.info(
 );
 // Last, after the start-up log lines, so it is what the screen shows; and again on demand.
 const printBanner = (): void => {
-  process.stdout.write(`${banner(config, running)}\n`);
+  out.write(`${banner(config, running)}\n`);
 };
-// pino writes through its own buffer: flushed first, so the banner really comes after.
-const printBannerLast = (): void => logger.flush(() => printBanner());
 // Listening before the banner says `kill -USR2`: a signal sent the moment it appears
 // would otherwise find no handler and end the process (seen beside busy loops).
-process.on('SIGUSR2', printBannerLast);
-printBannerLast();
+process.on('SIGUSR2', printBanner);
+printBanner();
 
 function fail(error: unknown): never {
   // A configuration problem is one line per problem; anything else, its first line.
