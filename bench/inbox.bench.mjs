@@ -20,12 +20,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startServices } from '../scripts/services.mjs';
+import { startOrderSystem } from './order-system.mjs';
 
 const smoke = process.argv.includes('--smoke');
 const durationMs = Number(process.env.C2P_BENCH_MS ?? (smoke ? 1_000 : 5_000));
@@ -56,33 +56,6 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL'); // never leave a listener behind
 });
-
-/** The order system: records when each order's fulfilment call arrived. */
-async function startOrderSystem() {
-  const calledAt = new Map();
-  const server = createServer((request, response) => {
-    let text = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk) => {
-      text += chunk;
-    });
-    request.on('end', () => {
-      const at = performance.now();
-      try {
-        const { orderId } = JSON.parse(text);
-        if (!calledAt.has(orderId)) calledAt.set(orderId, at);
-      } catch {}
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end('{}');
-    });
-  });
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/fulfil`,
-    calledAt,
-    close: () => new Promise((done) => server.close(done)),
-  };
-}
 
 async function startListener(env) {
   const child = spawn(process.execPath, [mainJs], {

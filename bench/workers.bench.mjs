@@ -16,12 +16,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createPostgresInbox } from '@c2p/store-postgres';
 import { createEvent } from '@c2p/testing';
 import pg from 'pg';
 import { startServices } from '../scripts/services.mjs';
+import { startOrderSystem } from './order-system.mjs';
 
 const smoke = process.argv.includes('--smoke');
 const events = smoke ? 200 : 3_000;
@@ -39,41 +39,6 @@ const children = new Set();
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-/** The order system: answers each call after `handlerMs`, counting calls per order. */
-async function startOrderSystem() {
-  const calls = new Map();
-  const at = { first: 0, last: 0 };
-  const server = createServer((request, response) => {
-    let text = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk) => {
-      text += chunk;
-    });
-    request.on('end', () => {
-      try {
-        const { orderId } = JSON.parse(text);
-        if (!calls.has(orderId)) {
-          at.last = performance.now();
-          if (calls.size === 0) at.first = at.last;
-        }
-        calls.set(orderId, (calls.get(orderId) ?? 0) + 1);
-      } catch {}
-      setTimeout(() => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end('{}');
-      }, handlerMs);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  await new Promise((done) => server.listen(0, '127.0.0.1', done));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/fulfil`,
-    calls,
-    at,
-    close: () => new Promise((done) => server.close(done)),
-  };
-}
 
 async function startWorker(env) {
   const child = spawn(process.execPath, [mainJs], {
@@ -135,7 +100,7 @@ async function freshDatabase(adminUrl) {
 
 async function measure(workers, adminUrl) {
   const database = await freshDatabase(adminUrl);
-  const orders = await startOrderSystem();
+  const orders = await startOrderSystem({ delayMs: handlerMs });
   const stops = [];
   // The app's inbox table, as the workers open it.
   const inbox = createPostgresInbox({ connection: database.url, table: 'reference_inbox' });
@@ -154,7 +119,8 @@ async function measure(workers, adminUrl) {
     }
     // From the first call to the last new one: a worker's first lease after the resume
     // waits for its next poll (no notification for a resume), which is not throughput.
-    const ms = orders.at.last - orders.at.first;
+    const firsts = [...orders.calledAt.values()];
+    const ms = Math.max(...firsts) - Math.min(...firsts);
     if (orders.calls.size < events) {
       throw new Error(`${events - orders.calls.size} events not processed within a minute`);
     }
