@@ -156,7 +156,9 @@ async function postgres(url) {
     row('postgres, backlog', await measure(inbox));
   } finally {
     await inbox.close();
-    await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_settings" CASCADE`);
+    await pool.query(
+      `DROP TABLE IF EXISTS "${table}", "${table}_settings", "${table}_counts" CASCADE`,
+    );
     await pool.end();
   }
 }

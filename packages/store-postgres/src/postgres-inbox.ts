@@ -46,6 +46,7 @@ import {
   pkg,
   poolSettings,
 } from './postgres-connection.js';
+import { countsMigrateSql, countsSql, foldAbove } from './postgres-inbox-counts.js';
 import { inboxFilterSql, inboxSearchSql, isId } from './postgres-inbox-filter.js';
 import {
   createNotificationChannel,
@@ -112,7 +113,7 @@ export interface PostgresInboxOptions {
  */
 export interface PostgresInbox extends TransactionalInboxStore<PoolClient> {
   /**
-   * Creates the table and its indexes if missing, then (with `durability:
+   * Creates the table, its indexes and `<table>_counts` (kept by triggers) if missing, then (with `durability:
    * 'verify'`) checks the durability settings. Idempotent; run it at deploy or start-up.
    */
   migrate(): Promise<void>;
@@ -297,7 +298,6 @@ function adminSql(quoted: string, settings: string) {
     listDone: `SELECT ${columns} FROM ${quoted} WHERE state = $1
       ORDER BY processed_at DESC, id DESC LIMIT $2`,
     get: `SELECT ${columns} FROM ${quoted} WHERE id = $1`,
-    counts: `SELECT state, count(*)::int AS count FROM ${quoted} GROUP BY state`,
     replay: `
       WITH clock AS (SELECT ${at} AS at)
       UPDATE ${quoted} AS entry
@@ -333,6 +333,7 @@ export const inboxSql = (table: string) => ({
   ...intakeSql(`"${table}"`, settingsTable(table)),
   ...settleSql(`"${table}"`),
   ...adminSql(`"${table}"`, settingsTable(table)),
+  ...countsSql(table),
 });
 
 type InboxStatement = keyof ReturnType<typeof inboxSql>;
@@ -408,6 +409,7 @@ function migrateSql(quoted: string, table: string): string[] {
     `CREATE INDEX IF NOT EXISTS "${table}_dead" ON ${quoted} (id) WHERE state = ${inboxStateLiterals.dead}`,
     ...upgradeSql(quoted, table),
     ...searchIndexSql(quoted, table),
+    countsMigrateSql(quoted, table),
     'COMMIT',
   ];
 }
@@ -596,12 +598,15 @@ class PostgresInboxImpl implements PostgresInbox {
   };
 
   counts = async (): Promise<Record<InboxState, number>> => {
-    const result = await this.query<{ state: InboxState; count: number }>(
+    const { rows } = await this.query<{ state: InboxState; count: number; deltas: number }>(
       this.settings.ingest,
       'counts',
       [],
     );
-    return countInboxStates(result.rows);
+    if (rows.reduce((sum, row) => sum + row.deltas, 0) > foldAbove) {
+      await this.query(this.settings.ingest, 'foldCounts', []);
+    }
+    return countInboxStates(rows);
   };
 
   // No notification here: the caller (an admin) reads the entry back before it
@@ -676,6 +681,9 @@ class PostgresInboxImpl implements PostgresInbox {
   sweep = async (): Promise<number> => {
     const { workers, retainMs, sweepBatch } = this.settings;
     const result = await this.query(workers, 'sweep', [retainMs, sweepBatch]);
+    // The sweep runs every few minutes in every worker: it keeps the deltas few
+    // even where nobody reads counts().
+    await this.query(workers, 'foldCounts', []);
     return result.rowCount ?? 0;
   };
 

@@ -11,7 +11,7 @@ const tables = new Set<string>();
 afterAll(async () => {
   for (const table of tables) {
     await admin
-      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings, ${table}_counts`)
       .catch(() => undefined);
   }
   await admin.end();

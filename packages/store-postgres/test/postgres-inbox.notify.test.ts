@@ -24,7 +24,9 @@ afterEach(async () => {
 afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
   for (const table of tables)
-    await admin.query(`DROP TABLE IF EXISTS ${table}, ${table}_settings`).catch(() => {});
+    await admin
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_settings, ${table}_counts`)
+      .catch(() => {});
   await admin.end();
 });
 

@@ -26,7 +26,9 @@ afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
   for (const table of tables) {
     await admin
-      .query(`DROP TABLE IF EXISTS ${table}, ${table}_settings, ${table}_log, ${table}_outage`)
+      .query(
+        `DROP TABLE IF EXISTS ${table}, ${table}_settings, ${table}_counts, ${table}_log, ${table}_outage`,
+      )
       .catch(() => undefined);
   }
   await admin.end();
@@ -221,6 +223,18 @@ describe('PostgreSQL inbox operations across two worker processes', () => {
     );
     expect(log).toEqual({ rows: 40, keys: 40 });
     expect(byWorker.rows.find((row) => row.worker === 2)?.n).toBeGreaterThan(0);
+    // The counts the triggers kept, through both processes and the kill, are the table's.
+    const counted = await admin.query<{ state: string; count: number }>(
+      `SELECT state, count(*)::int AS count FROM ${table} GROUP BY state`,
+    );
+    expect(counted.rows).toEqual([{ state: 'processed', count: 40 }]);
+    expect(await inbox.counts()).toEqual({
+      pending: 0,
+      retrying: 0,
+      dead: 0,
+      processed: 40,
+      resolved: 0,
+    });
     expect(await other.call('attempts')).toMatchObject({ attempts: expect.any(Number) });
   }, 120_000);
 });

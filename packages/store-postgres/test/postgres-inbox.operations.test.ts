@@ -19,7 +19,9 @@ const inboxes: PostgresInbox[] = [];
 afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
   for (const table of tables) {
-    await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_settings`).catch(() => undefined);
+    await pool
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_settings, ${table}_counts`)
+      .catch(() => undefined);
   }
   await pool.end();
 });
@@ -99,6 +101,8 @@ describe('PostgreSQL inbox operations', () => {
     expect(await inbox.history(dead?.id ?? '')).toEqual([
       { at: expect.any(Number), action: 'resolved', note: 'refunded by hand' },
     ]);
+    // The counts filled at the upgrade follow the change.
+    expect(await inbox.counts()).toMatchObject({ dead: 0, resolved: 1 });
     expect(await inbox.isPaused()).toBe(false);
     const page = await inbox.search({ limit: 2 });
     expect(page.entries.map((entry) => entry.key)).toEqual(['old-3', 'old-2']);

@@ -20,7 +20,7 @@ afterAll(async () => {
   await Promise.allSettled(inboxes.map((inbox) => inbox.close()));
   for (const table of tables) {
     await pool
-      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings, ${table}_counts`)
       .catch(() => undefined);
   }
   await pool.end();

@@ -16,7 +16,7 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const table of tables) {
     await admin
-      .query(`DROP TABLE IF EXISTS ${table}, ${table}_log, ${table}_settings`)
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_log, ${table}_settings, ${table}_counts`)
       .catch(() => undefined);
   }
   await admin.end();

@@ -15,7 +15,7 @@ afterAll(async () => {
   await Promise.allSettled(stores.map((s) => s.close()));
   for (const table of tables) {
     await admin
-      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings`)
+      .query(`DROP TABLE IF EXISTS ${table}, ${table}_orders, ${table}_settings, ${table}_counts`)
       .catch(() => undefined);
   }
   await admin.end();

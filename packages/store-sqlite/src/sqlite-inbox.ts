@@ -43,6 +43,7 @@ import {
 import { GroupCommit } from './sqlite-group-commit.js';
 import { prepareHistory, prepareOperations, rowId } from './sqlite-inbox-operations.js';
 import {
+  countsReadSql,
   type InboxTables,
   inboxTables,
   unfinishedSql,
@@ -237,7 +238,8 @@ function prepareSettle(db: Database.Database, quoted: string) {
 }
 
 /** Reads, and the admin's changes. */
-function prepareAdmin(db: Database.Database, quoted: string) {
+function prepareAdmin(db: Database.Database, tables: InboxTables) {
+  const quoted = tables.events;
   return {
     replay: db.prepare<{ id: number; now: number }>(
       `UPDATE ${quoted} SET state = ${inboxStateLiterals.pending}, attempts = 0, next_attempt_at = @now, last_error = NULL,
@@ -254,9 +256,7 @@ function prepareAdmin(db: Database.Database, quoted: string) {
       `SELECT ${columns} FROM ${quoted} WHERE state = @state ORDER BY id DESC LIMIT @limit`,
     ),
     get: db.prepare<[number], InboxRow>(`SELECT ${columns} FROM ${quoted} WHERE id = ?`),
-    counts: db.prepare<[], { state: InboxState; count: number }>(
-      `SELECT state, count(*) AS count FROM ${quoted} GROUP BY state`,
-    ),
+    counts: db.prepare<[], { state: InboxState; count: number }>(countsReadSql(tables)),
   };
 }
 
@@ -270,7 +270,7 @@ function prepareInbox(db: Database.Database, tables: InboxTables, now: () => num
     insertAll: prepareInsert(db, quoted),
     lease: prepareLease(db, quoted, now, operations.isPaused),
     ...prepareSettle(db, quoted),
-    ...prepareAdmin(db, quoted),
+    ...prepareAdmin(db, tables),
     history,
     operations,
     /** Runs `write`'s statements in one IMMEDIATE transaction (a savepoint inside one). */

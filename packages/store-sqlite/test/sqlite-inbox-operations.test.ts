@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { InboxFilter } from '@c2p/core';
+import type { InboxFilter, InboxState } from '@c2p/core';
 import type { InboxRecord } from '@c2p/core/kit';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteInbox, type SqliteInbox } from '../src/index.js';
 import { leaseCandidatesSql } from '../src/sqlite-inbox.js';
 import { searchSql } from '../src/sqlite-inbox-operations.js';
+import { countsReadSql, inboxTables } from '../src/sqlite-inbox-schema.js';
 import { databaseFiles, tempFolder } from './support/sqlite-files.js';
 
 // What the conformance suite cannot see: the SQLite inbox's upgrade of an
@@ -91,6 +92,8 @@ describe('the SQLite inbox operations', () => {
     const [newest] = (await inbox.search({ limit: 1 })).entries;
     expect(newest?.id).toBe('5');
     expect(await inbox.enqueue([{ ...record(6), key: 'k2' }])).toEqual([false]);
+    // The counts filled at the upgrade follow each change.
+    expect(await inbox.counts()).toMatchObject({ pending: 2, dead: 0, resolved: 1, processed: 1 });
     await inbox.close();
 
     // Opening it again (and migrating again) changes nothing.
@@ -177,6 +180,70 @@ describe('the SQLite inbox operations', () => {
         expect(plan, JSON.stringify(filter)).toMatch(index);
         expect(plan, JSON.stringify(filter)).not.toMatch(/^SCAN c2p_inbox\b/);
       }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('counts from c2p_inbox_counts, kept by triggers through every change by any connection', async () => {
+    let now = 1_700_000_000_000;
+    const path = file();
+    const inbox = createSqliteInbox({ database: path, now: () => now, retainMs: 60_000 });
+    opened.push(inbox);
+    const other = createSqliteInbox({ database: path, now: () => now, retainMs: 60_000 });
+    opened.push(other);
+    const db = new Database(path);
+    const counted = (): Record<InboxState, number> => {
+      const counts: Record<InboxState, number> = {
+        pending: 0,
+        retrying: 0,
+        dead: 0,
+        processed: 0,
+        resolved: 0,
+      };
+      const rows = db
+        .prepare<[], { state: InboxState; n: number }>(
+          'SELECT state, count(*) AS n FROM c2p_inbox GROUP BY state',
+        )
+        .all();
+      for (const { state, n } of rows) counts[state] = n;
+      return counts;
+    };
+    try {
+      for (let round = 0; round < 6; round++) {
+        const batch = Array.from({ length: 30 }, (_, n) => record(round * 100 + n));
+        // One delivery through both connections: each event stored once.
+        await Promise.all([inbox.enqueue(batch), other.enqueue(batch)]);
+        const leases = await inbox.lease(20, 60_000);
+        for (const [index, { entry, token }] of leases.entries()) {
+          if (index % 3 === 0) await inbox.complete(entry.id, token);
+          else if (index % 3 === 1) await other.fail(entry.id, token, { error: 'x', retryAt: now });
+          else await inbox.fail(entry.id, token, { error: 'x', retryAt: null });
+        }
+        const [dead] = (await other.search({ state: 'dead', limit: 1 })).entries;
+        if (dead) await inbox.resolve(dead.id, 'by hand');
+        if (round % 2 === 1) await other.replayMatching({ eventType: 'PAYMENT-COMPLETED' });
+        expect(await inbox.counts()).toEqual(counted());
+      }
+      // Past the retention, the sweep deletes processed and resolved events; a
+      // write by a connection that is no inbox at all is counted too.
+      now += 120_000;
+      while ((await other.sweep()) > 0);
+      db.prepare(`DELETE FROM c2p_inbox WHERE id IN (SELECT id FROM c2p_inbox LIMIT 3)`).run();
+      const final = counted();
+      console.log(
+        `[counts] after 6 rounds, the sweep and a foreign DELETE: ${JSON.stringify(final)}`,
+      );
+      expect(final.processed + final.resolved).toBe(0);
+      expect(final.pending + final.retrying + final.dead).toBeGreaterThan(0);
+      expect(await inbox.counts()).toEqual(final);
+      expect(await other.counts()).toEqual(final);
+      // And counts() reads those few rows, never the events table.
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${countsReadSql(inboxTables('c2p_inbox'))}`)
+        .all()
+        .map((row) => (row as { detail: string }).detail);
+      expect(plan).toEqual(['SCAN c2p_inbox_counts']);
     } finally {
       db.close();
     }

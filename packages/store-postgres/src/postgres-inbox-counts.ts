@@ -1,0 +1,82 @@
+/**
+ * How many events each state holds, without counting the table: `counts()` fed
+ * `/metrics` and the admin page every few seconds, and `GROUP BY state` over a
+ * backlog of 1.1 million events took 177 ms.
+ *
+ * Triggers write each change as a delta row into `<table>_counts`, and
+ * `counts()` sums them. Deltas are inserted, never updated: a counter row
+ * updated by every transaction would make every delivery and every worker wait
+ * on one row lock (and deadlock where two transactions touched two counters in
+ * opposite orders); inserts never wait on each other. A fold replaces the rows
+ * by one sum per state, at each `sweep()` and when `counts()` reads many; it
+ * deletes only rows its snapshot sees, so deltas committed meanwhile stay, and
+ * one fold runs at a time (a transaction-scoped advisory lock, tried, never
+ * waited for).
+ *
+ * Inserts and deletes are counted per statement (transition tables: a
+ * delivery of 1,000 events adds one row per state); state changes per row, and
+ * only rows whose state changed (`WHEN`), so leases and renewals cost nothing.
+ */
+
+/** `<table>_counts`, quoted. */
+export const countsTable = (table: string): string => `"${table}_counts"`;
+
+/** Rows past which `counts()` folds them after reading (a fold leaves one per state). */
+export const foldAbove = 100;
+
+/**
+ * Creates the table, its trigger functions and triggers, and fills it from the
+ * events table, when the table is missing; nothing otherwise. Runs inside
+ * migrate's transaction: `CREATE TRIGGER` locks the events table against writes
+ * (SHARE ROW EXCLUSIVE) until COMMIT, so the fill that follows counts every
+ * committed row and every later write fires the triggers.
+ *
+ * The functions keep the search_path migrate ran with (`SET search_path FROM
+ * CURRENT`), so a write through a connection with another search_path still
+ * reaches this `<table>_counts`.
+ */
+export function countsMigrateSql(quoted: string, table: string): string {
+  const counts = countsTable(table);
+  const fn = (name: string): string => `"${table}_${name}"`;
+  const trigger = (name: string, body: string): string => `
+      CREATE OR REPLACE FUNCTION ${fn(name)}() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $count$ BEGIN ${body} RETURN NULL; END $count$;`;
+  return `DO $counts$ BEGIN
+    IF to_regclass('${counts}') IS NULL THEN
+      CREATE TABLE ${counts} (
+        id bigserial PRIMARY KEY,
+        state text NOT NULL,
+        delta bigint NOT NULL
+      );
+      ${trigger('count_added', `INSERT INTO ${counts} (state, delta) SELECT state, count(*) FROM added GROUP BY state;`)}
+      ${trigger('count_removed', `INSERT INTO ${counts} (state, delta) SELECT state, -count(*) FROM removed GROUP BY state;`)}
+      ${trigger('count_moved', `INSERT INTO ${counts} (state, delta) VALUES (OLD.state, -1), (NEW.state, 1);`)}
+      ${trigger('count_cleared', `DELETE FROM ${counts};`)}
+      CREATE TRIGGER "${table}_count_insert" AFTER INSERT ON ${quoted}
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_added')}();
+      CREATE TRIGGER "${table}_count_delete" AFTER DELETE ON ${quoted}
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_removed')}();
+      CREATE TRIGGER "${table}_count_update" AFTER UPDATE OF state ON ${quoted}
+        FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION ${fn('count_moved')}();
+      CREATE TRIGGER "${table}_count_truncate" AFTER TRUNCATE ON ${quoted}
+        FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_cleared')}();
+      INSERT INTO ${counts} (state, delta) SELECT state, count(*) FROM ${quoted} GROUP BY state;
+    END IF;
+  END $counts$`;
+}
+
+/** Reading and folding the counts. */
+export function countsSql(table: string) {
+  const counts = countsTable(table);
+  return {
+    // Each state's count, and how many delta rows make it up.
+    counts: `SELECT state, sum(delta)::int AS count, count(*)::int AS deltas FROM ${counts} GROUP BY state`,
+    // One fold at a time: a second finds the lock taken and deletes nothing.
+    foldCounts: `
+      WITH moved AS (
+        DELETE FROM ${counts} WHERE pg_try_advisory_xact_lock(hashtext('c2p:' || '${table}' || ':counts'))
+        RETURNING state, delta)
+      INSERT INTO ${counts} (state, delta)
+      SELECT state, sum(delta) FROM moved GROUP BY state HAVING sum(delta) <> 0`,
+  };
+}
