@@ -1,7 +1,8 @@
 import type { DeliveryReport } from './delivery-report.js';
 import type { C2pErrorCode, DeliveryStep } from './errors.js';
 import type { C2pEvent } from './events.js';
-import { parseEvents } from './parse-events.js';
+import { isLargeBody, largeTurns } from './large-turns.js';
+import { parseEvents, type RawBody } from './parse-events.js';
 import { checkBody, hasBody, type ReadBodyResult, readBody } from './read-body.js';
 import type { ResolvedOptions } from './resolve-options.js';
 import { type RefusalDetails, refuse } from './responses.js';
@@ -51,7 +52,10 @@ export function decideDelivery(
   return afterReading(checkBody(request, options.maxBodyBytes), request, report, pipeline);
 }
 
-/** The steps after the body is read: its size, JSON and schema, then the events step. */
+/**
+ * The steps after the body is read: its size, then (a large body waiting for
+ * its turn, see `large-turns.ts`) its JSON and schema, and the events step.
+ */
 function afterReading(
   read: ReadBodyResult,
   request: WebhookRequest,
@@ -59,7 +63,18 @@ function afterReading(
   pipeline: DeliveryPipeline,
 ): WebhookResponse | Promise<WebhookResponse> {
   if (!read.ok) return refusedEarly(request, report, read.code);
-  const parsed = parseEvents(read.body);
+  const { body } = read;
+  if (isLargeBody(body)) return largeTurns.take().then(() => judge(body, report, pipeline));
+  return judge(body, report, pipeline);
+}
+
+/** JSON and schema, the events cap, then the events step. */
+function judge(
+  body: RawBody,
+  report: DeliveryReport,
+  pipeline: DeliveryPipeline,
+): WebhookResponse | Promise<WebhookResponse> {
+  const parsed = parseEvents(body);
   if (!parsed.success) return refuse(report, parsed.error.code, { issues: parsed.error.issues });
   if (parsed.data.length > pipeline.options.maxEvents) return refuse(report, 'TOO_MANY_EVENTS');
   report.step = 'events';
