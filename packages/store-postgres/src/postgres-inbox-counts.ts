@@ -13,9 +13,14 @@
  * one fold runs at a time (a transaction-scoped advisory lock, tried, never
  * waited for).
  *
- * Inserts and deletes are counted per statement (transition tables: a
- * delivery of 1,000 events adds one row per state); state changes per row, and
- * only rows whose state changed (`WHEN`), so leases and renewals cost nothing.
+ * Inserts are counted per row: Clik2pay sends one event per delivery, and a
+ * row trigger's plain INSERT cost less than a statement trigger's transition
+ * table (20 concurrent single-event deliveries: 0.83 to 0.97 of the
+ * throughput without a trigger, against 0.76 to 0.87, three rounds each in
+ * one run). Deletes, which the sweep makes in batches, are counted per
+ * statement (a transition table: one row per state). State changes are
+ * counted per row, and only rows whose state changed (`WHEN`), so leases and
+ * renewals cost nothing.
  */
 
 /** `<table>_counts`, quoted. */
@@ -48,12 +53,12 @@ export function countsMigrateSql(quoted: string, table: string): string {
         state text NOT NULL,
         delta bigint NOT NULL
       );
-      ${trigger('count_added', `INSERT INTO ${counts} (state, delta) SELECT state, count(*) FROM added GROUP BY state;`)}
+      ${trigger('count_added', `INSERT INTO ${counts} (state, delta) VALUES (NEW.state, 1);`)}
       ${trigger('count_removed', `INSERT INTO ${counts} (state, delta) SELECT state, -count(*) FROM removed GROUP BY state;`)}
       ${trigger('count_moved', `INSERT INTO ${counts} (state, delta) VALUES (OLD.state, -1), (NEW.state, 1);`)}
       ${trigger('count_cleared', `DELETE FROM ${counts};`)}
       CREATE TRIGGER "${table}_count_insert" AFTER INSERT ON ${quoted}
-        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_added')}();
+        FOR EACH ROW EXECUTE FUNCTION ${fn('count_added')}();
       CREATE TRIGGER "${table}_count_delete" AFTER DELETE ON ${quoted}
         REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_removed')}();
       CREATE TRIGGER "${table}_count_update" AFTER UPDATE OF state ON ${quoted}
