@@ -19,10 +19,13 @@
  * slowdown's p90 (at least 1). Before the fix a single waited behind every
  * large batch's commit queued before it (13 s at p50 in the report; beside a
  * load average of 36 the singles' connections were reset after 10 s).
- * Measured beside that load, with the fix: singles p50 1.0 s, p99 2.7 s, max
- * 7.0 s, with a slowdown of 9 (median) and 17 (p90); a run whose large batches
- * were all refused by the cap (no store write at all) gave p50 0.76 s there, so
- * what is left is the machine, not the inbox.
+ * Since large deliveries take turns (core's `large-turns.ts`: one per turn of
+ * the event loop, after its I/O poll), on a quiet machine (slowdown median
+ * 1.07, p90 2.06): singles p50 16 ms, p90 44 ms, p99 81 ms, max 1.3 s. The max
+ * is the first single, sent as the burst starts (a run printing every single
+ * over 150 ms showed only it and one of 157 ms); the next ones are answered
+ * at the p99. Beside a CI run and two busy loops (slowdown p90 3.8): p50 36 ms,
+ * p99 151 ms, where the same load gave p50 170 ms and p99 330 ms before.
  */
 import { spawn } from 'node:child_process';
 import { createEvent } from '@c2p/testing';
