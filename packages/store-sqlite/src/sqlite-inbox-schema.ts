@@ -44,7 +44,7 @@ const countTriggers = (table: string) => ({
 /**
  * `<table>_counts`: one row per state, kept by triggers in every transaction
  * that inserts, deletes or moves an event, whichever process writes; so
- * `counts()` reads 7 rows rather than counting a table of a million (65 ms).
+ * `counts()` reads one row per state rather than counting a table of a million (65 ms).
  * Filled from the table when it is created, in the same transaction as its
  * triggers (migrate() runs in one IMMEDIATE transaction): no write falls
  * between. Each statement is idempotent: a current table is left as it is.
