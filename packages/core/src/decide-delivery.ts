@@ -1,7 +1,7 @@
 import type { DeliveryReport } from './delivery-report.js';
 import type { C2pErrorCode, DeliveryStep } from './errors.js';
 import type { C2pEvent } from './events.js';
-import { isLargeBody, largeTurns } from './large-turns.js';
+import { isLargeBody, largeTurns, takesTurns } from './large-turns.js';
 import { parseEvents, type RawBody } from './parse-events.js';
 import { checkBody, hasBody, type ReadBodyResult, readBody } from './read-body.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -24,8 +24,9 @@ export interface DeliveryPipeline {
  * broken (a throwing header lookup).
  *
  * Answers a promise only when a step is asynchronous (a lazily read body, a
- * store's answer): a refusal, or a body handed over whole and judged without the
- * store, costs no promise and no turn of the microtask queue.
+ * large body's turn, a store's answer): a refusal, or a small body handed over
+ * whole and judged without the store, costs no promise and no turn of the
+ * microtask queue.
  */
 export function decideDelivery(
   request: WebhookRequest,
@@ -64,7 +65,9 @@ function afterReading(
 ): WebhookResponse | Promise<WebhookResponse> {
   if (!read.ok) return refusedEarly(request, report, read.code);
   const { body } = read;
-  if (isLargeBody(body)) return largeTurns.take().then(() => judge(body, report, pipeline));
+  if (takesTurns && isLargeBody(body)) {
+    return largeTurns.take().then(() => judge(body, report, pipeline));
+  }
   return judge(body, report, pipeline);
 }
 

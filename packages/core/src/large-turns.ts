@@ -10,15 +10,18 @@ export const largeBodyBytes = 16 * 1024;
 export const isLargeBody = (body: RawBody): boolean =>
   (typeof body === 'string' ? body.length : body.byteLength) > largeBodyBytes;
 
-/** Calls `next` after the event loop has polled for I/O: `setImmediate` where there is one. */
-const afterIo: (next: () => void) => void =
-  typeof globalThis.setImmediate === 'function'
-    ? (next) => {
-        globalThis.setImmediate(next);
-      }
-    : (next) => {
-        setTimeout(next, 0);
-      };
+/**
+ * `setImmediate` as the module found it: a later `vi.useFakeTimers()` does not
+ * stop turns. Undefined where the runtime has none (Deno, workerd): there large
+ * deliveries are judged at once, as before. A timer is no substitute on
+ * workerd, which ties timers and promises to the request that made them: a
+ * turn started from one request's timer could leave another request hanging.
+ */
+const immediate: ((next: () => void) => unknown) | undefined =
+  typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : undefined;
+
+/** Do large deliveries take turns here (a runtime with `setImmediate`)? */
+export const takesTurns = immediate !== undefined;
 
 /**
  * Large deliveries take turns (issue 23, item 1). Parsing, checking and
@@ -49,7 +52,7 @@ class LargeTurns {
   private schedule(): void {
     if (this.scheduled || this.waiting.length === 0) return;
     this.scheduled = true;
-    afterIo(() => {
+    immediate?.(() => {
       this.scheduled = false;
       this.waiting.shift()?.();
       // Queued from inside this callback: the next turn comes after the next poll.

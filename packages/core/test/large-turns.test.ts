@@ -86,13 +86,40 @@ describe('large deliveries take turns', () => {
     expect(order).toEqual(['large0', 'io', 'large1']);
   });
 
-  it('takes turns on a 0 ms timer where there is no setImmediate (workerd)', async () => {
+  it('judges large deliveries at once, as before, where there is no setImmediate (Deno, workerd)', async () => {
     vi.stubGlobal('setImmediate', undefined);
     vi.resetModules();
-    const turns = await import('../src/large-turns.js');
-    const order: number[] = [];
-    await Promise.all([1, 2, 3].map((n) => turns.largeTurns.take().then(() => order.push(n))));
-    expect(order).toEqual([1, 2, 3]);
+    const core = await import('../src/index.js');
+    const webhooks = core.createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      inbox: createMemoryInbox(),
+      maxEvents: 1000,
+    });
+    const answered: string[] = [];
+    await Promise.all(
+      [delivery('large', 300), delivery('small', 1)].map((request, n) =>
+        webhooks.handle(request).then(() => answered.push(n === 0 ? 'large' : 'small')),
+      ),
+    );
+    // No turns: arrival order, as before.
+    expect(answered).toEqual(['large', 'small']);
+  });
+
+  it('still takes turns under fake timers installed after the import', async () => {
+    const webhooks = createWebhooks({
+      credentials,
+      allowedIps: ['loopback'],
+      inbox: createMemoryInbox(),
+      maxEvents: 1000,
+    });
+    vi.useFakeTimers();
+    try {
+      const response = await webhooks.handle(delivery('faked', 300));
+      expect(response.status).toBe(200);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('counts a body in bytes, or in UTF-16 units for a string', () => {

@@ -30,25 +30,35 @@ export const countsTable = (table: string): string => `"${table}_counts"`;
 export const foldAbove = 100;
 
 /**
- * Creates the table, its trigger functions and triggers, and fills it from the
- * events table, when the table is missing; nothing otherwise. Runs inside
- * migrate's transaction: `CREATE TRIGGER` locks the events table against writes
- * (SHARE ROW EXCLUSIVE) until COMMIT, so the fill that follows counts every
- * committed row and every later write fires the triggers.
+ * Creates the counts table, its trigger functions and triggers, and fills it
+ * from the events table, when the events table lacks the triggers (a table
+ * made by an earlier version, or dropped and made again while `<table>_counts`
+ * stayed); nothing otherwise. Runs inside migrate's transaction (READ
+ * COMMITTED): `CREATE TRIGGER` locks the events table against writes (SHARE
+ * ROW EXCLUSIVE) until COMMIT, so the fill that follows, with a snapshot taken
+ * after the lock, counts every committed row, and every later write fires the
+ * triggers.
  *
- * The functions keep the search_path migrate ran with (`SET search_path FROM
- * CURRENT`), so a write through a connection with another search_path still
- * reaches this `<table>_counts`.
+ * The functions run as their owner (`SECURITY DEFINER`), so a role that may
+ * write the inbox needs no grant on `<table>_counts`, with the search_path
+ * migrate ran with pinned (`SET search_path FROM CURRENT`), so a write through
+ * a connection with another search_path still reaches this `<table>_counts`.
+ * `TRUNCATE` of the inbox truncates the counts too (a DELETE could miss the
+ * rows a fold inserts meanwhile).
  */
 export function countsMigrateSql(quoted: string, table: string): string {
   const counts = countsTable(table);
   const fn = (name: string): string => `"${table}_${name}"`;
   const trigger = (name: string, body: string): string => `
-      CREATE OR REPLACE FUNCTION ${fn(name)}() RETURNS trigger LANGUAGE plpgsql
+      CREATE OR REPLACE FUNCTION ${fn(name)}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
         SET search_path FROM CURRENT AS $count$ BEGIN ${body} RETURN NULL; END $count$;`;
+  const triggers = ['insert', 'delete', 'update', 'truncate'].map(
+    (name) => `DROP TRIGGER IF EXISTS "${table}_count_${name}" ON ${quoted};`,
+  );
   return `DO $counts$ BEGIN
-    IF to_regclass('${counts}') IS NULL THEN
-      CREATE TABLE ${counts} (
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+      WHERE tgrelid = '${quoted}'::regclass AND tgname = '${table}_count_insert') THEN
+      CREATE TABLE IF NOT EXISTS ${counts} (
         id bigserial PRIMARY KEY,
         state text NOT NULL,
         delta bigint NOT NULL
@@ -56,7 +66,8 @@ export function countsMigrateSql(quoted: string, table: string): string {
       ${trigger('count_added', `INSERT INTO ${counts} (state, delta) VALUES (NEW.state, 1);`)}
       ${trigger('count_removed', `INSERT INTO ${counts} (state, delta) SELECT state, -count(*) FROM removed GROUP BY state;`)}
       ${trigger('count_moved', `INSERT INTO ${counts} (state, delta) VALUES (OLD.state, -1), (NEW.state, 1);`)}
-      ${trigger('count_cleared', `DELETE FROM ${counts};`)}
+      ${trigger('count_cleared', `TRUNCATE ${counts};`)}
+      ${triggers.join(' ')}
       CREATE TRIGGER "${table}_count_insert" AFTER INSERT ON ${quoted}
         FOR EACH ROW EXECUTE FUNCTION ${fn('count_added')}();
       CREATE TRIGGER "${table}_count_delete" AFTER DELETE ON ${quoted}
@@ -65,6 +76,7 @@ export function countsMigrateSql(quoted: string, table: string): string {
         FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION ${fn('count_moved')}();
       CREATE TRIGGER "${table}_count_truncate" AFTER TRUNCATE ON ${quoted}
         FOR EACH STATEMENT EXECUTE FUNCTION ${fn('count_cleared')}();
+      DELETE FROM ${counts};
       INSERT INTO ${counts} (state, delta) SELECT state, count(*) FROM ${quoted} GROUP BY state;
     END IF;
   END $counts$`;

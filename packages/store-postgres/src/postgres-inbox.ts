@@ -380,7 +380,9 @@ function searchIndexSql(quoted: string, table: string): string[] {
 /** Creates the table and its indexes, under a lock so that two instances migrating at once do not race. */
 function migrateSql(quoted: string, table: string): string[] {
   return [
-    'BEGIN',
+    // READ COMMITTED whatever the server's default: the counts' fill must see
+    // what committed before its own lock (see countsMigrateSql).
+    'BEGIN ISOLATION LEVEL READ COMMITTED',
     `SELECT pg_advisory_xact_lock(hashtext('c2p:' || '${table}'))`,
     `CREATE TABLE IF NOT EXISTS ${quoted} (
       id bigserial PRIMARY KEY,

@@ -183,6 +183,40 @@ describe('PostgreSQL inbox counts', () => {
     expect(plan).not.toMatch(new RegExp(`on ${table}(?!_counts)\\b`));
   });
 
+  it("are emptied by a TRUNCATE that waited for a fold, the fold's sums included", async () => {
+    const table = freshName();
+    const inbox = open(table);
+    await inbox.migrate();
+    await inbox.enqueue(records(5, 'truncate'));
+    // A fold holding its rows, uncommitted, while the inbox is truncated.
+    const folding = await admin.connect();
+    try {
+      await folding.query('BEGIN');
+      await folding.query(inboxSql(table).foldCounts);
+      const truncated = admin.query(`TRUNCATE "${table}"`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await folding.query('COMMIT');
+      await truncated;
+    } finally {
+      folding.release();
+    }
+    expect(await inbox.counts()).toEqual(await tableCounts(table));
+    expect((await inbox.counts()).pending).toBe(0);
+  });
+
+  it('fill again from an events table dropped and made again while the counts stayed', async () => {
+    const table = freshName();
+    const inbox = open(table);
+    await inbox.migrate();
+    await inbox.enqueue(records(4, 'before'));
+    await admin.query(`DROP TABLE "${table}"`);
+    const again = open(table);
+    await again.migrate();
+    expect(await again.counts()).toEqual(await tableCounts(table));
+    await again.enqueue(records(2, 'after'));
+    expect((await again.counts()).pending).toBe(2);
+  });
+
   it('are emptied by TRUNCATE, and fill from the table where an earlier version made it', async () => {
     const table = freshName();
     const inbox = open(table);

@@ -166,6 +166,14 @@ export function upgradeInboxSchema(db: Database.Database, table: string): void {
         db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(table, seq.seq);
       }
     }
+    // Counts without their triggers (the events table dropped and made again)
+    // are stale: emptied here, they are filled from the table below.
+    const counted = db
+      .prepare<[string], { name: string }>(
+        `SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = ?`,
+      )
+      .get(countTriggers(table).insert);
+    if (!counted) db.exec(`DROP TABLE IF EXISTS ${tables.counts}`);
     db.exec(inboxSchemaSql(table));
   });
   upgrade.immediate();

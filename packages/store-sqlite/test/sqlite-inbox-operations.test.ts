@@ -249,6 +249,20 @@ describe('the SQLite inbox operations', () => {
     }
   });
 
+  it('fills the counts again from an events table dropped and made again while they stayed', async () => {
+    const path = file();
+    const inbox = open(path);
+    await inbox.enqueue([record(1), record(2), record(3)]);
+    await inbox.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE c2p_inbox');
+    db.close();
+    const again = open(path);
+    expect(await again.counts()).toMatchObject({ pending: 0 });
+    await again.enqueue([record(4)]);
+    expect(await again.counts()).toMatchObject({ pending: 1 });
+  });
+
   it("keeps at most 50 history rows per event in its own table, and the paused flag in the inbox's", async () => {
     const path = file();
     const inbox = open(path);
