@@ -31,6 +31,10 @@ function post(events: unknown[]): WebhookRequest {
 const delivery = (name: string, count: number): WebhookRequest =>
   post(Array.from({ length: count }, (_, n) => event(`${name}-${n}`)));
 
+/** A pipeline in inbox mode on a memory inbox, taking deliveries of up to 1,000 events. */
+const pipeline = (create: typeof createWebhooks = createWebhooks) =>
+  create({ credentials, allowedIps: ['loopback'], inbox: createMemoryInbox(), maxEvents: 1000 });
+
 afterEach(() => {
   vi.unstubAllGlobals();
   vi.resetModules();
@@ -70,12 +74,7 @@ describe('large deliveries take turns', () => {
   });
 
   it('lets I/O in between two large deliveries: one per turn of the event loop', async () => {
-    const webhooks = createWebhooks({
-      credentials,
-      allowedIps: ['loopback'],
-      inbox: createMemoryInbox(),
-      maxEvents: 1000,
-    });
+    const webhooks = pipeline();
     const order: string[] = [];
     const large = [delivery('a', 300), delivery('b', 300)].map((request, n) =>
       webhooks.handle(request).then(() => order.push(`large${n}`)),
@@ -90,12 +89,7 @@ describe('large deliveries take turns', () => {
     vi.stubGlobal('setImmediate', undefined);
     vi.resetModules();
     const core = await import('../src/index.js');
-    const webhooks = core.createWebhooks({
-      credentials,
-      allowedIps: ['loopback'],
-      inbox: createMemoryInbox(),
-      maxEvents: 1000,
-    });
+    const webhooks = pipeline(core.createWebhooks);
     const answered: string[] = [];
     await Promise.all(
       [delivery('large', 300), delivery('small', 1)].map((request, n) =>
@@ -107,12 +101,7 @@ describe('large deliveries take turns', () => {
   });
 
   it('still takes turns under fake timers installed after the import', async () => {
-    const webhooks = createWebhooks({
-      credentials,
-      allowedIps: ['loopback'],
-      inbox: createMemoryInbox(),
-      maxEvents: 1000,
-    });
+    const webhooks = pipeline();
     vi.useFakeTimers();
     try {
       const response = await webhooks.handle(delivery('faked', 300));

@@ -26,12 +26,15 @@ afterAll(async () => {
   await admin.end();
 });
 
+/** The trigger functions migrate() creates, `<table>_<name>`. */
+const countFunctions = ['count_added', 'count_removed', 'count_moved', 'count_cleared'];
+
 /** Drops an inbox's tables and its count functions (DROP TABLE leaves functions). */
 async function dropInbox(table: string): Promise<void> {
   await admin
     .query(`DROP TABLE IF EXISTS "${table}", "${table}_settings", "${table}_counts"`)
     .catch(() => undefined);
-  for (const name of ['count_added', 'count_removed', 'count_moved', 'count_cleared']) {
+  for (const name of countFunctions) {
     await admin.query(`DROP FUNCTION IF EXISTS "${table}_${name}"()`).catch(() => undefined);
   }
 }
@@ -230,7 +233,7 @@ describe('PostgreSQL inbox counts', () => {
     const earlier = open(table);
     await earlier.migrate();
     await admin.query(`DROP TABLE "${table}_counts"`);
-    for (const name of ['count_added', 'count_removed', 'count_moved', 'count_cleared']) {
+    for (const name of countFunctions) {
       await admin.query(`DROP FUNCTION "${table}_${name}"() CASCADE`);
     }
     await earlier.enqueue(records(9, 'earlier'));
