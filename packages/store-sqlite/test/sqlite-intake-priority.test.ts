@@ -1,5 +1,6 @@
 // Acceptance first (issue 23, item 1): a delivery's commit never queues behind
 // the worker's writes or behind a row of large deliveries' commits.
+import { connect, createServer, type Socket } from 'node:net';
 import type { InboxRecord } from '@c2p/core/kit';
 import { describe, expect, it } from 'vitest';
 import { createSqliteInbox } from '../src/index.js';
@@ -31,6 +32,40 @@ describe('SQLite inbox: acceptance first', () => {
     expect(order.filter((name) => name !== 'small')).toEqual(
       Array.from({ length: 8 }, (_, i) => `large-${i}`),
     );
+  });
+
+  it('lets new connections in between large commits (Node accepts one per turn of the loop)', async () => {
+    // A delivery on a new connection is read only once the server accepts it, and
+    // Node (libuv since 1.45) accepts one connection per turn of the event loop.
+    // Twelve connections wait to be accepted while eight large deliveries commit: by
+    // the second large commit, the first must have given the loop its turns.
+    const inbox = createSqliteInbox({ database: file() });
+    const server = createServer();
+    let accepted = 0;
+    const sockets: Socket[] = [];
+    server.on('connection', (socket) => {
+      accepted++;
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const clients = Array.from({ length: 12 }, () => connect(port, '127.0.0.1'));
+    await Promise.all(
+      clients.map((client) => new Promise((resolve) => client.once('connect', resolve))),
+    );
+    const acceptedAt: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        inbox.enqueue(delivery(`l${i}`, 1_091)).then(() => acceptedAt.push(accepted)),
+      ),
+    );
+    const finished = accepted;
+    for (const socket of [...clients, ...sockets]) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    await inbox.close();
+    console.log(`connections accepted as each large delivery committed: ${acceptedAt.join(', ')}`);
+    expect(acceptedAt[1]).toBeGreaterThanOrEqual(8);
+    expect(finished).toBe(12);
   });
 
   it("commits a delivery before the worker's writes that were already waiting", async () => {

@@ -21,11 +21,18 @@
  * load average of 36 the singles' connections were reset after 10 s).
  * Since large deliveries take turns (core's `large-turns.ts`: one per turn of
  * the event loop, after its I/O poll), on a quiet machine (slowdown median
- * 1.07, p90 2.06): singles p50 16 ms, p90 44 ms, p99 81 ms, max 1.3 s. The max
- * is the first single, sent as the burst starts (a run printing every single
- * over 150 ms showed only it and one of 157 ms); the next ones are answered
- * at the p99. Beside a CI run and two busy loops (slowdown p90 3.8): p50 36 ms,
- * p99 151 ms, where the same load gave p50 170 ms and p99 330 ms before.
+ * 1.07, p90 2.06): singles p50 16 ms, p90 44 ms, p99 81 ms, max 1.3 s. Beside a
+ * CI run and two busy loops (slowdown p90 3.8): p50 36 ms, p99 151 ms, where
+ * the same load gave p50 170 ms and p99 330 ms before.
+ * The max was the first single, sent as the burst starts, on a new connection:
+ * the app got its request 1.1 s late and answered it in 9 ms (a `--require`
+ * hook on the server's `connection` and `request` events). Node (libuv since
+ * 1.45) accepts one connection per turn of the loop, and each turn held one
+ * large delivery's commit (about 50 ms), so the single's connection waited
+ * behind the 20 senders' connections. The SQLite inbox now gives the loop 8
+ * turns after a large commit (store-sqlite's `turnsAfterLarge`); on a quiet
+ * machine (slowdown median 1.34, p90 2.46): singles p50 15 ms, p90 37 ms,
+ * p99 57 ms, max 590 ms.
  */
 import { spawn } from 'node:child_process';
 import { createEvent } from '@c2p/testing';
