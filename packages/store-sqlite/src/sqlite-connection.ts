@@ -102,6 +102,8 @@ const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
 interface WaitingFinish {
   readonly finish: () => Finish<unknown>;
   readonly deadlineMs: number;
+  /** An inbox worker's completion: may commit without an fsync (see `relax`). */
+  readonly relaxed: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -148,6 +150,8 @@ export class SqliteConnection {
   private reclaimedAt = 0;
   /** The `synchronous` setting the first store or inbox on the connection applied. */
   synchronous: SqliteSynchronous | undefined;
+  /** The connection runs with `synchronous = NORMAL` for a worker's write (see {@link relax}). */
+  private relaxed = false;
   /** Completions whose handlers wrote nothing, waiting to be committed together (see {@link finishTogether}). */
   private finishes: WaitingFinish[] = [];
   private finishing: Promise<void> | undefined;
@@ -164,6 +168,25 @@ export class SqliteConnection {
     this.db.pragma(`synchronous = ${synchronous}`);
     this.db.pragma(`busy_timeout = ${syncBusyMs}`);
     this.synchronous = synchronous;
+    this.relaxed = false;
+  }
+
+  /**
+   * Before a write outside any transaction: `synchronous = NORMAL` for an inbox
+   * worker's write (`relaxed`), the configured setting for any other. Under FULL
+   * every commit waits for an fsync of the WAL; a worker's commit need not: the
+   * WAL is written in order, so the next FULL commit (the next delivery's) syncs
+   * it too, a SIGKILL loses nothing the OS has, and what power loss takes from
+   * the WAL's tail is a completion, a retry's schedule or a lease, which the
+   * event's next attempt redoes (at least once, as after any crash). A delivery's
+   * commit, an operator's action, and every write of the sync-mode store keep
+   * the setting.
+   */
+  private relax(relaxed: boolean): void {
+    const want = relaxed && this.synchronous === 'FULL';
+    if (want === this.relaxed || this.db.inTransaction) return;
+    this.db.pragma(`synchronous = ${want ? 'NORMAL' : this.synchronous}`);
+    this.relaxed = want;
   }
 
   /** Registers one more store on the connection; `close` closes an owned one with the last. */
@@ -263,12 +286,12 @@ export class SqliteConnection {
    * write lock, retries after short jittered pauses, without blocking the event
    * loop, until `deadlineMs` has passed; then throws STORE_UNAVAILABLE.
    */
-  async run<T>(fn: () => T, deadlineMs: number): Promise<T> {
+  async run<T>(fn: () => T, deadlineMs: number, relaxed = false): Promise<T> {
     await this.yieldToIntake();
-    return this.runNow(fn, deadlineMs);
+    return this.runNow(fn, deadlineMs, relaxed);
   }
 
-  private async runNow<T>(fn: () => T, deadlineMs: number): Promise<T> {
+  private async runNow<T>(fn: () => T, deadlineMs: number, relaxed = false): Promise<T> {
     let deadline: number | undefined;
     let pause = firstPauseMs;
     for (;;) {
@@ -276,6 +299,7 @@ export class SqliteConnection {
       this.guard();
       try {
         this.reclaim();
+        this.relax(relaxed);
         const value = fn();
         this.keepRoom();
         return value;
@@ -411,12 +435,13 @@ export class SqliteConnection {
     finish: () => Finish<T>,
     deadlineMs: number,
     settled: () => T | undefined = () => undefined,
+    relaxed = false,
   ): Promise<T> {
     let deadline: number | undefined;
     let pause = firstPauseMs;
     for (;;) {
       await this.yieldToIntake();
-      const attempt = new LazyTransaction(this, settled);
+      const attempt = new LazyTransaction(this, settled, relaxed);
       try {
         await work(attempt);
       } catch (error) {
@@ -430,7 +455,7 @@ export class SqliteConnection {
         if (attempt.open) return this.finish(finish);
         // The handler never touched tx.db: only the completion is left to write,
         // and it joins the other completions waiting, in one commit.
-        return this.finishTogether(finish, deadlineMs);
+        return this.finishTogether(finish, deadlineMs, relaxed);
       }
       deadline ??= Date.now() + deadlineMs;
       if (Date.now() >= deadline) throw this.lockedOut(conflict.cause, deadlineMs);
@@ -445,10 +470,11 @@ export class SqliteConnection {
   }
 
   /** Begins the lazy transaction, or throws why it cannot now. For {@link LazyTransaction}. */
-  begin(): void {
+  begin(relaxed: boolean): void {
     this.guard();
     if (this.held || this.db.inTransaction) throw new WriteLockConflict(true);
     this.reclaim();
+    this.relax(relaxed);
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (error) {
@@ -499,11 +525,16 @@ export class SqliteConnection {
    * them throws, the group is rolled back and each is run on its own, so it
    * fails alone, as it did before.
    */
-  private finishTogether<T>(finish: () => Finish<T>, deadlineMs: number): Promise<T> {
+  private finishTogether<T>(
+    finish: () => Finish<T>,
+    deadlineMs: number,
+    relaxed: boolean,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.finishes.push({
         finish,
         deadlineMs,
+        relaxed,
         resolve: resolve as (value: unknown) => void,
         reject,
       });
@@ -518,9 +549,10 @@ export class SqliteConnection {
         await new Promise<void>((resolve) => setImmediate(resolve));
         const group = this.finishes.splice(0, finishesPerCommit);
         const deadlineMs = Math.max(...group.map((waiting) => waiting.deadlineMs));
+        const relaxed = group.every((waiting) => waiting.relaxed);
         let values: unknown[] | undefined;
         try {
-          values = await this.run(() => this.finishAll(group), deadlineMs);
+          values = await this.run(() => this.finishAll(group), deadlineMs, relaxed);
         } catch (error) {
           for (const waiting of group) waiting.reject(error);
           continue;
@@ -528,10 +560,11 @@ export class SqliteConnection {
         if (values === undefined) {
           // One of them threw, and the group was rolled back: each on its own, so only that one fails.
           for (const waiting of group) {
-            await this.run(() => this.finishNow(waiting.finish), waiting.deadlineMs).then(
-              waiting.resolve,
-              waiting.reject,
-            );
+            await this.run(
+              () => this.finishNow(waiting.finish),
+              waiting.deadlineMs,
+              waiting.relaxed,
+            ).then(waiting.resolve, waiting.reject);
           }
           continue;
         }
@@ -613,6 +646,7 @@ class LazyTransaction<T> implements SqliteTransaction {
   constructor(
     private readonly connection: SqliteConnection,
     private readonly check: () => T | undefined,
+    private readonly relaxed: boolean,
   ) {}
 
   get db(): Database.Database {
@@ -620,7 +654,7 @@ class LazyTransaction<T> implements SqliteTransaction {
     if (this.conflict) throw this.conflict;
     if (this.settled) throw new TransactionSettled();
     try {
-      this.connection.begin();
+      this.connection.begin(this.relaxed);
     } catch (error) {
       if (error instanceof WriteLockConflict) this.conflict = error;
       throw error;
@@ -731,9 +765,10 @@ export class SqliteHandle {
     this.connection.guard();
   }
 
-  run<T>(fn: () => T, deadlineMs: number): Promise<T> {
+  /** Runs `fn` on the connection; `relaxed`: an inbox worker's write, committed without an fsync. */
+  run<T>(fn: () => T, deadlineMs: number, relaxed = false): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
-    return this.connection.run(fn, deadlineMs);
+    return this.connection.run(fn, deadlineMs, relaxed);
   }
 
   runIntake<T>(fn: () => T, deadlineMs: number): Promise<T> {
@@ -760,9 +795,10 @@ export class SqliteHandle {
     finish: () => Finish<T>,
     deadlineMs: number,
     settled?: () => T | undefined,
+    relaxed?: boolean,
   ): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
-    return this.connection.transact(work, finish, deadlineMs, settled);
+    return this.connection.transact(work, finish, deadlineMs, settled, relaxed);
   }
 
   async close(): Promise<void> {

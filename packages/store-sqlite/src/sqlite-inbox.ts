@@ -303,11 +303,15 @@ class SqliteInboxImpl implements SqliteInbox {
     private readonly settings: SqliteInboxSettings,
   ) {}
 
-  /** Runs `write` (one statement) for the row `id` names; `false` for an id that names none. */
-  private write(id: string, write: (rowid: number) => boolean): Promise<boolean> {
+  /**
+   * Runs `write` (one statement) for the row `id` names; `false` for an id that
+   * names none. `worker`: the worker's own write (a lease, a completion, a
+   * failure), committed without waiting for an fsync (see the README).
+   */
+  private write(id: string, write: (rowid: number) => boolean, worker = false): Promise<boolean> {
     const rowid = rowId(id);
     if (rowid === undefined) return Promise.resolve(false);
-    return this.connection.run(() => write(rowid), this.settings.busyTimeoutMs);
+    return this.connection.run(() => write(rowid), this.settings.busyTimeoutMs, worker);
   }
 
   enqueue = (records: readonly InboxRecord[]): Promise<boolean[]> => this.commits.enqueue(records);
@@ -318,23 +322,32 @@ class SqliteInboxImpl implements SqliteInbox {
     return this.connection.run(
       () => this.statements.lease.immediate(limit, leaseMs),
       this.settings.busyTimeoutMs,
+      true,
     );
   };
 
   renew = (id: string, token: string, leaseMs: number): Promise<boolean> =>
-    this.write(id, (rowid) => {
-      const at = this.settings.now();
-      const until = at + leaseMs;
-      return this.statements.renew.run({ id: rowid, token, now: at, until }).changes === 1;
-    });
+    this.write(
+      id,
+      (rowid) => {
+        const at = this.settings.now();
+        const until = at + leaseMs;
+        return this.statements.renew.run({ id: rowid, token, now: at, until }).changes === 1;
+      },
+      true,
+    );
 
   /** {@link write} with `write`'s statements in one transaction. */
-  private writeAtomic(id: string, write: (rowid: number) => boolean): Promise<boolean> {
-    return this.write(id, (rowid) => this.statements.atomic(() => write(rowid)));
+  private writeAtomic(
+    id: string,
+    write: (rowid: number) => boolean,
+    worker = false,
+  ): Promise<boolean> {
+    return this.write(id, (rowid) => this.statements.atomic(() => write(rowid)), worker);
   }
 
   complete = (id: string, token: string, attempt?: InboxAttempt): Promise<boolean> =>
-    this.writeAtomic(id, (rowid) => this.completeNow(rowid, token, attempt?.startedAt));
+    this.writeAtomic(id, (rowid) => this.completeNow(rowid, token, attempt?.startedAt), true);
 
   /** Marks the event processed and records the attempt; inside a transaction. */
   private completeNow(rowid: number, token: string, startedAt?: number): boolean {
@@ -345,15 +358,19 @@ class SqliteInboxImpl implements SqliteInbox {
   }
 
   fail = (id: string, token: string, failure: InboxFailure): Promise<boolean> =>
-    this.writeAtomic(id, (rowid) => {
-      const state = failure.retryAt === null ? 'dead' : 'retrying';
-      const { retryAt, error } = failure;
-      const failed = this.statements.fail.run({ id: rowid, token, state, retryAt, error });
-      if (failed.changes !== 1) return false;
-      const item = inboxAttemptItem(this.settings.now(), state, failure.startedAt, error);
-      this.statements.history.record(rowid, item);
-      return true;
-    });
+    this.writeAtomic(
+      id,
+      (rowid) => {
+        const state = failure.retryAt === null ? 'dead' : 'retrying';
+        const { retryAt, error } = failure;
+        const failed = this.statements.fail.run({ id: rowid, token, state, retryAt, error });
+        if (failed.changes !== 1) return false;
+        const item = inboxAttemptItem(this.settings.now(), state, failure.startedAt, error);
+        this.statements.history.record(rowid, item);
+        return true;
+      },
+      true,
+    );
 
   completeWithin = async (
     id: string,
@@ -374,6 +391,7 @@ class SqliteInboxImpl implements SqliteInbox {
       },
       this.settings.busyTimeoutMs,
       () => (holds() ? undefined : false),
+      true,
     );
   };
 
