@@ -80,19 +80,8 @@ export function createBasicAuthVerifier(options: BasicAuthOptions): BasicAuthVer
     };
   });
 
-  // What a matching header decodes to, `username:password` in UTF-8. The username
-  // has no colon, so equal bytes mean the first-colon split agrees too.
-  const joined = expected.map(({ username, password }) => {
-    const bytes = new Uint8Array(username.length + 1 + password.length);
-    bytes.set(username);
-    bytes[username.length] = 0x3a;
-    bytes.set(password, username.length + 1);
-    return bytes;
-  });
-
-  // The header as clients write it (`Basic `, padded base64): most deliveries match
-  // one of these in full, which costs a comparison of characters and no decoding.
-  const canonical = joined.map((bytes) => `Basic ${btoa(String.fromCharCode(...bytes))}`);
+  const joined = expected.map(joinPair);
+  const canonical = joined.map(usualHeader);
 
   return (authorization) => {
     if (typeof authorization === 'string' && matchesCanonical(authorization, canonical))
@@ -213,6 +202,26 @@ function splitUtf8(bytes: Uint8Array): Expected | undefined {
     username: encoder.encode(text.slice(0, colon).normalize('NFC')),
     password: encoder.encode(text.slice(colon + 1).normalize('NFC')),
   };
+}
+
+/**
+ * What a matching header decodes to, `username:password` in UTF-8. The username
+ * has no colon, so equal bytes mean the first-colon split agrees too.
+ */
+function joinPair({ username, password }: Expected): Uint8Array {
+  const bytes = new Uint8Array(username.length + 1 + password.length);
+  bytes.set(username);
+  bytes[username.length] = 0x3a;
+  bytes.set(password, username.length + 1);
+  return bytes;
+}
+
+/**
+ * The header as clients write it (`Basic `, padded base64): most deliveries match
+ * one of these in full, which costs a comparison of characters and no decoding.
+ */
+function usualHeader(joined: Uint8Array): string {
+  return `Basic ${btoa(String.fromCharCode(...joined))}`;
 }
 
 /**
