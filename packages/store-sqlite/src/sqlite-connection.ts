@@ -98,6 +98,9 @@ const sameFile = (found: Stats | undefined, seen: Stats): boolean =>
 
 const jitter = (ms: number): number => ms / 2 + Math.random() * (ms / 2);
 
+/** Resolves at the next turn of the event loop, after its I/O poll. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** A completion waiting for {@link SqliteConnection}'s next group of completions. */
 interface WaitingFinish {
   readonly finish: () => Finish<unknown>;
@@ -265,7 +268,7 @@ export class SqliteConnection {
     if (!this.paced) return Promise.resolve();
     const turn = this.pacing.then(async () => {
       do {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         if (this.intake > 0) {
           await new Promise<void>((resolve) => this.intakeWaiters.push(resolve));
         }
@@ -546,7 +549,7 @@ export class SqliteConnection {
     try {
       while (this.finishes.length > 0) {
         // Completions settling in this turn of the event loop join the group.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await nextTurn();
         const group = this.finishes.splice(0, finishesPerCommit);
         const deadlineMs = Math.max(...group.map((waiting) => waiting.deadlineMs));
         const relaxed = group.every((waiting) => waiting.relaxed);

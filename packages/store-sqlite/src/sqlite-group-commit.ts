@@ -1,7 +1,7 @@
 import type { InboxRecord } from '@c2p/core/kit';
 import { storeClosed, storeUnavailable } from '@c2p/core/kit';
 import type Database from 'better-sqlite3';
-import { pkg, type SqliteHandle } from './sqlite-connection.js';
+import { nextTurn, pkg, type SqliteHandle } from './sqlite-connection.js';
 
 /** One caller of `enqueue` waiting for the group commit. */
 interface Waiting {
@@ -29,8 +29,6 @@ const isLarge = (waiting: Waiting): boolean => waiting.records.length > largeDel
  * costs microseconds.
  */
 const turnsAfterLarge = 8;
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Did one delivery's rows fail (a constraint, a value SQLite cannot bind), not the database? */
 const isRowError = (error: unknown): boolean => {
@@ -179,7 +177,7 @@ export class GroupCommit {
     if (this.flushing) return;
     // The connection's other writes (the worker's) wait until this flush is done.
     const done = this.options.connection.beginIntake();
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve))
+    this.flushing = nextTurn()
       .then(() => this.flush())
       .finally(done);
   }
